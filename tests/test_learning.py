@@ -1,0 +1,184 @@
+"""Tests of the Bayesian learning-curve fit and forecast (mcbattery.learning)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+import xarray as xr
+
+from mcbattery import learning
+from mcbattery.errors import InputError
+
+FAST = dict(num_warmup=200, num_samples=200, num_chains=2)
+
+
+def _series(n=10, b=0.4, sigma=0.1, rho=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    q = np.exp(np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.6, n - 1))]))
+    return learning.simulate(b, sigma, rho, q, initial_cost=100.0, seed=seed)
+
+
+def test_exact_wright_recovers_exponent():
+    q = np.exp(np.linspace(0.0, 3.0, 10))
+    frame = pd.DataFrame({"year": np.arange(2000, 2010), "cumulative_production": q, "unit_cost": 50 * q**-0.4})
+    fit = learning.fit(frame, seed=1, **FAST)
+    b = fit.posterior["learning_exponent"]
+    assert abs(float(b.mean()) - 0.4) < 0.01
+    assert float(b.std()) < 0.02
+    assert float(fit.posterior["noise_scale"].median()) < 0.02
+
+
+def _sbc_ranks(fit_priors, reps=48, n=10, thin=4, seed=0):
+    """Rank of each true parameter among thinned posterior draws (SBC, Talts et al. 2018)."""
+    truth = learning.sample_prior(learning.Priors.default(), reps, seed=seed)
+    rng = np.random.default_rng(seed)
+    names = ("learning_exponent", "noise_scale", "noise_autocorrelation")
+    ranks = {k: [] for k in names}
+    for i in range(reps):
+        q = np.exp(np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.6, n - 1))]))
+        frame = learning.simulate(truth[names[0]][i], truth[names[1]][i], truth[names[2]][i], q, seed=seed + i)
+        fit = learning.fit(frame, seed=i, priors=fit_priors, **FAST)
+        for k in names:
+            draws = fit.posterior[k].values[:, ::thin].reshape(-1)
+            ranks[k].append(int(np.sum(draws < truth[k][i])))
+    return {k: np.array(v) for k, v in ranks.items()}, 2 * FAST["num_samples"] // thin
+
+
+def _uniformity_pvalues(ranks, n_draws, bins=4):
+    """Chi-square p-value per parameter for ranks in 0..n_draws split into equal bins."""
+    out = {}
+    for k, r in ranks.items():
+        counts = np.histogram(r, bins=np.linspace(0, n_draws + 1, bins + 1))[0]
+        out[k] = scipy.stats.chisquare(counts).pvalue
+    return out
+
+
+def test_simulation_based_calibration():
+    ranks, n_draws = _sbc_ranks(None)
+    pvalues = _uniformity_pvalues(ranks, n_draws)
+    # 3 parameters tested at 0.001 each: family-wise false alarm rate ≈ 0.003 with 48 replications.
+    assert min(pvalues.values()) > 1e-3, pvalues
+
+
+def test_simulation_based_calibration_detects_wrong_prior():
+    # Power check: fitting with a noise prior 4x too high must break rank uniformity.
+    ranks, n_draws = _sbc_ranks({"noise_median": 0.4, "noise_log_sd": 0.3})
+    pvalues = _uniformity_pvalues(ranks, n_draws)
+    assert pvalues["noise_scale"] < 1e-3, pvalues
+
+
+def test_forecast_interval_coverage_on_simulated_data():
+    truth = learning.sample_prior(num_samples=60, seed=7)
+    rng = np.random.default_rng(7)
+    hits = {0.5: [], 0.8: []}
+    for i in range(60):
+        q = np.exp(np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.6, 11))]))
+        frame = learning.simulate(truth["learning_exponent"][i], truth["noise_scale"][i],
+                                  truth["noise_autocorrelation"][i], q, seed=100 + i)
+        fit = learning.fit(frame.iloc[:8], seed=i, **FAST)
+        fc = learning.forecast(fit, cumulative_production=q[8:], draws=400, seed=i)
+        y = np.log(frame["unit_cost"].to_numpy()[8:])
+        x = np.log(fc.values)
+        for level in hits:
+            lo, hi = np.quantile(x, [(1 - level) / 2, (1 + level) / 2], axis=0)
+            hits[level].append(np.mean((y >= lo) & (y <= hi)))
+    for level, per_series in hits.items():
+        per_series = np.array(per_series)
+        se = per_series.std(ddof=1) / np.sqrt(per_series.size)
+        assert abs(per_series.mean() - level) < 3 * se + 0.02, (level, per_series.mean(), se)
+
+
+def test_five_point_series_default_options():
+    frame = _series(n=5, seed=3)
+    fit = learning.fit(frame)
+    table = fit.summary()
+    assert list(table.columns) == ["mean", "sd", "5%", "95%", "r_hat", "ess_bulk"]
+    assert set(table.index) == {"learning_exponent", "noise_scale", "noise_autocorrelation"}
+    assert np.all(np.isfinite(table.to_numpy()))
+    diag = fit.diagnostics
+    assert diag["r_hat_max"] < 1.05 and diag["ess_bulk_min"] > 400
+    assert fit.posterior.sizes == {"chain": 4, "draw": 1000}
+    # Four increments cannot pin the noise down: the posterior must stay wide.
+    assert float(fit.posterior["noise_scale"].quantile(0.95) / fit.posterior["noise_scale"].quantile(0.05)) > 2
+
+
+def test_noisy_series_with_gaps_and_moore_variant():
+    frame = _series(n=14, sigma=0.3, seed=5).iloc[[0, 1, 2, 4, 5, 8, 9, 10, 13]]
+    fit = learning.fit(frame, seed=2, **FAST)
+    assert fit.last_year == int(frame["year"].max())
+    assert np.all(fit.last_innovation_sd.values >= 0)
+    moore = learning.fit(frame, model="moore", seed=2, **FAST)
+    assert "progress_rate" in moore.posterior and "learning_exponent" not in moore.posterior
+    fc = learning.forecast(moore, years=[2015, 2020], draws=50)
+    assert fc.sizes == {"draw": 50, "point": 2}
+    assert list(fc["year"].values) == [2015, 2020]
+
+
+def test_forecast_dims_coords_and_continuity():
+    frame = _series(n=8, seed=4)
+    fit = learning.fit(frame, seed=0, **FAST)
+    q_last = frame["cumulative_production"].iloc[-1]
+    future = q_last * np.array([1.2, 1.5, 2.5])
+    fc = learning.forecast(fit, cumulative_production=future, draws=300, seed=3)
+    assert isinstance(fc, xr.DataArray) and fc.name == "unit_cost"
+    assert fc.dims == ("draw", "point") and fc.shape == (300, 3)
+    np.testing.assert_allclose(fc["cumulative_production"].values, future)
+    assert list(fc["year"].values) == [2008, 2009, 2010]
+    assert np.all(fc.values > 0)
+    # Same seed, same draws; spread grows with horizon; the median starts near the last cost.
+    xr.testing.assert_equal(fc, learning.forecast(fit, cumulative_production=future, draws=300, seed=3))
+    spread = np.log(fc).std("draw").values
+    assert spread[0] < spread[-1]
+    assert abs(np.log(float(fc.isel(point=0).median()) / frame["unit_cost"].iloc[-1])) < 0.5
+    with pytest.raises(InputError, match="cumulative_production"):
+        learning.forecast(fit, cumulative_production=[q_last * 0.5], draws=10)
+    with pytest.raises(InputError, match="cumulative_production"):
+        learning.forecast(fit, cumulative_production=[q_last * 3, q_last * 2], draws=10)
+
+
+def test_inference_data_groups():
+    pytest.importorskip("arviz")
+    fit = learning.fit(_series(n=6, seed=8), seed=0, **FAST)
+    idata = fit.to_inference_data()
+    for group in ("posterior", "sample_stats", "observed_data", "prior", "posterior_predictive"):
+        assert hasattr(idata, group), group
+    assert idata.posterior_predictive["log_cost_increment"].shape == (2, 200, 5)
+
+
+def _good():
+    return pd.DataFrame({"year": [2000, 2001, 2002, 2003], "cumulative_production": [1.0, 2.0, 4.0, 8.0],
+                         "unit_cost": [10.0, 8.0, 6.5, 5.0]})
+
+
+@pytest.mark.parametrize(
+    "mutate, column",
+    [
+        (lambda f: f.iloc[:2], "year"),
+        (lambda f: f.assign(unit_cost=[10.0, 0.0, 6.5, 5.0]), "unit_cost"),
+        (lambda f: f.assign(unit_cost=[10.0, -1.0, 6.5, 5.0]), "unit_cost"),
+        (lambda f: f.assign(cumulative_production=[0.0, 2.0, 4.0, 8.0]), "cumulative_production"),
+        (lambda f: f.assign(cumulative_production=[1.0, 2.0, 2.0, 8.0]), "cumulative_production"),
+        (lambda f: f.assign(cumulative_production=[1.0, 3.0, 2.0, 8.0]), "cumulative_production"),
+        (lambda f: f.assign(unit_cost=[10.0, np.nan, 6.5, 5.0]), "unit_cost"),
+        (lambda f: f.assign(year=[2000, 2001, 2001, 2003]), "year"),
+        (lambda f: f.assign(year=[2000, 2001.5, 2002, 2003]), "year"),
+        (lambda f: f.drop(columns="unit_cost"), "unit_cost"),
+        (lambda f: f.drop(columns="cumulative_production"), "cumulative_production"),
+        (lambda f: f.assign(unit_cost=["a", "b", "c", "d"]), "unit_cost"),
+    ],
+)
+def test_bad_input_raises_input_error(mutate, column):
+    with pytest.raises(InputError) as info:
+        learning.fit(mutate(_good()), **FAST)
+    message = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert column in message and "\n" not in message
+
+
+def test_bad_options_raise_input_error():
+    with pytest.raises(InputError, match="model"):
+        learning.fit(_good(), model="logistic")
+    with pytest.raises(InputError, match="priors"):
+        learning.fit(_good(), priors={"nonsense": 1.0})
