@@ -81,7 +81,7 @@ class Priors:
     def default(cls, model: str = "wright") -> "Priors":
         """Default priors for ``model`` ("wright" or "moore")."""
         if model == "moore":
-            return cls(trend_loc=0.05, trend_scale=0.08)
+            return cls(trend_loc=0.05, trend_scale=0.1)
         return cls()
 
     @property
