@@ -1,0 +1,151 @@
+"""The Python entry point: ``mcbattery.forecast(...)``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from . import __version__
+from .errors import InputError
+from .priors import Priors, load_scenario
+from .summary import DEFAULT_QUANTILES, build_draws, build_summary
+
+
+@dataclass
+class Forecast:
+    """A forecast: ``summary`` (quantiles, means, exceedance probabilities) and ``draws``
+    (the first ``keep_draws`` draws in full, or None), both labelled xarray Datasets."""
+
+    summary: xr.Dataset
+    draws: xr.Dataset | None
+    priors: Priors
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write atomically: the summary, and the kept draws beside it (``*_draws.nc``)."""
+        from .export import write
+
+        return write(self, path)
+
+    def to_csv(self, path: str | Path) -> Path:
+        from .export import write
+
+        return write(self, Path(path).with_suffix(".csv"))
+
+
+def _check_int(name: str, value, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise TypeError
+        except TypeError:
+            raise InputError(f"expected an integer, got {value!r}", field=name) from None
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" + (f" and <= {high}" if high is not None else "")
+        raise InputError(f"expected an integer {bound}, got {value}", field=name)
+    return value
+
+
+def forecast(
+    scenario: str | Path = "baseline",
+    draws: int = 100_000,
+    seed: int = 0,
+    *,
+    chunk_size: int = 16384,
+    keep_draws: int = 0,
+    end_year: int = 2040,
+    priors: str | Path | Priors | None = None,
+    quantiles=DEFAULT_QUANTILES,
+    thresholds: dict[str, tuple[float, ...]] | None = None,
+    progress: bool = False,
+    dtype: str = "float32",
+) -> Forecast:
+    """Run the value-chain Monte Carlo and return labelled output distributions.
+
+    scenario: a name from ``mcbattery.list_scenarios()`` or a scenario .toml path;
+    draws: number of Monte Carlo draws; seed: PRNG seed (a draw depends only on seed and
+    its index); chunk_size: draws per device call (memory bound, does not change results);
+    keep_draws: how many full draws to keep; end_year: last simulated year; priors: a priors
+    folder laid out like ``priors/`` or a :class:`Priors` (scenario applied on top);
+    thresholds: extra exceedance thresholds per output name; dtype: float32 or float64.
+    """
+    from .outputs import OUTPUTS
+
+    draws = _check_int("draws", draws, 1)
+    seed = _check_int("seed", seed, 0, 2**31 - 1)
+    chunk_size = _check_int("chunk_size", chunk_size, 1)
+    keep_draws = _check_int("keep_draws", keep_draws, 0)
+    end_year = _check_int("end_year", end_year, 1901, 2200)
+    if not all(isinstance(q, (int, float)) and 0 < q < 1 for q in quantiles):
+        raise InputError("quantiles must lie strictly between 0 and 1", field="quantiles")
+    for name, values in (thresholds or {}).items():
+        if name not in OUTPUTS:
+            raise InputError(f"unknown output {name!r}; expected one of {sorted(OUTPUTS)}", field="thresholds")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise InputError("thresholds must be finite numbers", field=f"thresholds.{name}")
+    if dtype not in ("float32", "float64"):
+        raise InputError("expected 'float32' or 'float64'", field="dtype")
+    resolved = load_scenario(scenario, priors)
+    start_year = int(round(float(resolved["start_year"].fields["value"])))
+    if end_year < start_year:
+        raise InputError(f"must be >= start_year {start_year}", field="end_year")
+
+    import jax
+    import jax.numpy as jnp
+
+    from .engine import run
+
+    import contextlib
+
+    x64 = jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
+    with x64:  # local: never flips the process-wide setting
+        result = run(
+            resolved,
+            draws=draws,
+            seed=seed,
+            chunk_size=chunk_size,
+            keep_draws=keep_draws,
+            end_year=end_year,
+            thresholds={k: tuple(float(x) for x in v) for k, v in (thresholds or {}).items()},
+            progress=progress,
+            dtype=getattr(jnp, dtype),
+        )
+    attrs = provenance(resolved, result, dtype)
+    summary = build_summary(result, tuple(float(q) for q in quantiles))
+    summary.attrs = {**attrs, "title": "mcbattery forecast summary"}
+    kept = build_draws(result)
+    if kept is not None:
+        kept.attrs = {**attrs, "title": "mcbattery forecast draws"}
+    return Forecast(summary=summary, draws=kept, priors=resolved)
+
+
+def provenance(priors: Priors, result, dtype: str) -> dict:
+    """Attributes stamped on every output: what produced it, from which inputs, when."""
+    import jax
+
+    return {
+        "mcbattery_version": __version__,
+        "jax_version": jax.__version__,
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "scenario": priors.scenario,
+        "scenario_description": priors.scenario_description,
+        "scenario_file": Path(priors.scenario_file).name,
+        "priors_hash": priors.hash(),
+        "priors_directory": Path(priors.directory).name,
+        "seed": result.seed,
+        "draws": result.draws,
+        "valid_draws": result.acc.count,
+        "invalid_draws": result.acc.invalid,
+        "chunk_size": result.chunk_size,
+        "dtype": dtype,
+        "device": result.device,
+        "start_year": int(result.layout.years[0]),
+        "end_year": int(result.layout.years[-1]),
+        "seconds": round(result.seconds, 3),
+        "quantile_method": "fixed-grid histograms merged across chunks (see quantile_error_bound)",
+    }

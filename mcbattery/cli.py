@@ -1,0 +1,111 @@
+"""Command-line interface: ``mcbattery forecast | scenarios | priors | calibrate | hindcast``.
+
+Input problems print one line ``error: <file>: <field>: <what was expected>`` and exit 2;
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import InputError
+
+
+class _Group(click.Group):
+    """Turn InputError anywhere below into a one-line message and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mcbattery")
+def main():
+    """Probabilistic Monte Carlo forecasts of the lithium-ion battery value chain."""
+
+
+@main.command()
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name (see `mcbattery scenarios`) or a .toml file.")
+@click.option("--draws", type=click.IntRange(min=1), default=100_000, show_default=True, help="Monte Carlo draws.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=16384, show_default=True, help="Draws per device call (memory bound; results do not depend on it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file: .nc (NetCDF) or .csv (tidy).")
+@click.option("--keep-draws", type=click.IntRange(min=0), default=0, show_default=True, help="Also write the first K draws in full, beside --out.")
+@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder laid out like the shipped one.")
+@click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
+@click.option("--float64", is_flag=True, help="Simulate in double precision.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
+def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, float64, quiet):
+    """Run a forecast and write its summary (and kept draws) to OUT."""
+    from .api import forecast as run_forecast
+    from .export import check_output_path, write
+
+    check_output_path(out)
+    result = run_forecast(
+        scenario,
+        draws=draws,
+        seed=seed,
+        chunk_size=chunk_size,
+        keep_draws=keep_draws,
+        end_year=end_year,
+        priors=priors_dir,
+        progress=not quiet,
+        dtype="float64" if float64 else "float32",
+    )
+    write(result, out)
+    s = result.summary
+    if s.attrs["invalid_draws"]:
+        click.echo(f"warning: {s.attrs['invalid_draws']} draws had non-finite values and were left out of the summary", err=True)
+    if not quiet:
+        click.echo(
+            f"wrote {out} ({s.attrs['valid_draws']} draws, scenario {s.attrs['scenario']}, "
+            f"priors {s.attrs['priors_hash']}, {s.attrs['seconds']:.1f} s on {s.attrs['device']})"
+        )
+        y = min(2030, int(s.year[-1]))
+        q = s.sel(year=y)
+        click.echo(
+            f"{y}: lithium price median {float(q.lithium_price_quantile.sel(quantile=0.5)):,.0f} USD/t, "
+            f"P(shortage > 10%) = {float(q.shortage_exceedance.sel(shortage_threshold=0.1)):.1%}, "
+            f"cell utilisation median {float(q.utilization_quantile.sel(quantile=0.5, stage='cells')):.0%}, "
+            f"average pack cost median {float(q.pack_cost_average_quantile.sel(quantile=0.5)):.0f} USD/kWh"
+        )
+
+
+@main.command()
+@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder.")
+def scenarios(priors_dir):
+    """List scenarios with one-line descriptions."""
+    from .priors import PRIORS_DIR, list_scenarios
+
+    root = priors_dir or PRIORS_DIR
+    if not Path(root).is_dir():
+        raise InputError("priors folder not found", file=str(root), field="priors")
+    for name, desc in list_scenarios(root).items():
+        click.echo(f"{name:28s} {desc}")
+
+
+@main.command(name="priors")
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file.")
+@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder.")
+def show_priors(scenario, priors_dir):
+    """Validate the priors (and scenario) and print every parameter with its source."""
+    import pandas as pd
+
+    from .priors import load_scenario
+
+    p = load_scenario(scenario, priors_dir)
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
+        click.echo(p.table()[["block", "dims", "dist", "units", "source"]].to_string())
+    click.echo(f"{len(p.params)} parameters, scenario {p.scenario}, hash {p.hash()}")
+
+
+def _run():  # pragma: no cover - console entry for `python -m mcbattery`
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Battery demand (GWh/yr) by segment and region: a logistic (S-curve) diffusion path
+anchored on the last observed year, with AR(1) log shocks and a lithium-price response."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+
+def logistic_path(d0, saturation, rate, t):
+    """Logistic demand ``t+1`` years after the anchor year, passing through ``d0`` at t = -1.
+
+    d0, saturation: GWh/yr; rate: 1/yr. ``saturation`` is kept above ``d0``.
+    """
+    k = jnp.maximum(saturation, 1.05 * d0)
+    return k / (1.0 + (k / d0 - 1.0) * jnp.exp(-rate * (t + 1.0)))
+
+
+def initial_growth(d0, saturation, rate):
+    """Instantaneous log growth (1/yr) of the logistic path at the anchor year."""
+    k = jnp.maximum(saturation, 1.05 * d0)
+    return rate * (1.0 - d0 / k)
+
+
+def step(p, t, shock_prev, eps, log_price_ratio):
+    """One year of demand.
+
+    Returns (segment x region demand GWh/yr, new AR(1) log shock per segment).
+    ``eps`` are standard normals per segment; ``log_price_ratio`` is log(P/anchor) of the
+    lithium carbonate price last year (higher prices slow adoption, mechanism 8).
+    """
+    shock = p["demand_noise_persistence"] * shock_prev + p["demand_noise_sd"] * eps
+    base = logistic_path(p["demand_start"], p["demand_saturation"], p["demand_growth_rate"], t)
+    price_effect = jnp.exp(-p["demand_lithium_price_elasticity"] * jnp.maximum(log_price_ratio, 0.0))
+    total = base * jnp.exp(shock) * jnp.where(jnp.arange(base.shape[0]) == 0, price_effect, 1.0)
+    by_region = total[:, None] * p["demand_region_share"] * p["demand_multiplier"]
+    return by_region, shock

@@ -1,0 +1,311 @@
+"""The Monte Carlo driver: chunks of draws, one jitted kernel, streaming reductions.
+
+A draw's randomness is ``fold_in(PRNGKey(seed), draw_index)`` and draws are always computed
+in blocks of ``BLOCK`` (a ``lax.scan`` over blocks inside each chunk), so every draw sees the
+same compiled arithmetic whatever the chunk size: same seed, bit-identical draws. Summaries
+are reduced on the device per block and merged on the host in block order (integer counts
+for histograms and exceedances, Chan's formula for means and variances), so summaries too
+are bit-identical for any chunk size; chunk sizes are rounded up to a multiple of BLOCK.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import model
+from .coords import shape_of
+from .outputs import BINS, OUTPUTS, edges
+from .priors import Priors
+from .recycling import HISTORY
+from .sampling import make_sampler, prior_fields, structure
+
+BLOCK = 256  # draws per on-device reduction block; chunk sizes are rounded up to a multiple
+
+
+@dataclass
+class Layout:
+    """Where each output sits in the flat (draw, column) matrix of one chunk."""
+
+    years: np.ndarray
+    names: tuple[str, ...]
+    shapes: dict[str, tuple[int, ...]]  # (year, *dims)
+    slices: dict[str, slice]
+    lo: np.ndarray  # per column, grid low in transformed units
+    width: np.ndarray  # per column, bin width in transformed units
+    log: np.ndarray  # per column, bool
+    thr_cols: np.ndarray  # columns with thresholds, repeated per threshold
+    thr_vals: np.ndarray
+
+    thresholds: tuple = ()
+
+    @property
+    def key(self) -> tuple:
+        return self.thresholds
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.lo.size)
+
+
+def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float, ...]]) -> Layout:
+    shapes, slices, lo, width, log, tcols, tvals = {}, {}, [], [], [], [], []
+    k = 0
+    for name, spec in OUTPUTS.items():
+        shape = (n_years, *shape_of(spec.dims))
+        size = int(np.prod(shape))
+        shapes[name], slices[name] = shape, slice(k, k + size)
+        kind, a, b = spec.grid
+        is_log = kind == "log"
+        ta, tb = (math.log(a), math.log(b)) if is_log else (a, b)
+        lo += [ta] * size
+        width += [(tb - ta) / BINS] * size
+        log += [is_log] * size
+        for thr in thresholds.get(name, ()):
+            tcols += list(range(k, k + size))
+            tvals += [thr] * size
+        k += size
+    return Layout(
+        years=np.arange(start_year, start_year + n_years),
+        names=tuple(OUTPUTS),
+        shapes=shapes,
+        slices=slices,
+        lo=np.asarray(lo),
+        width=np.asarray(width),
+        log=np.asarray(log),
+        thr_cols=np.asarray(tcols, dtype=np.int64),
+        thr_vals=np.asarray(tvals),
+        thresholds=tuple(sorted((k, tuple(v)) for k, v in thresholds.items())),
+    )
+
+
+def deployment_history(start_year: int) -> np.ndarray:
+    """Battery deployments (GWh/yr) 1, 2, ... HISTORY years before ``start_year``: the IEA
+    EV battery demand (World); zero before the data begins. Scaled in the model by
+    ``deployment_history_scale`` for non-EV uses."""
+    from .datasets import battery_demand
+
+    df = battery_demand("World", by="total")
+    by_year = dict(zip(df["year"].astype(int), df["gwh"].astype(float)))
+    return np.array([by_year.get(start_year - a, 0.0) for a in range(1, HISTORY + 1)])
+
+
+@dataclass
+class Accumulator:
+    """Host-side merge of per-block statistics (float64 / int64), in block order."""
+
+    n_columns: int
+    n_thresholds: int
+    count: int = 0
+    mean: np.ndarray | None = None
+    m2: np.ndarray | None = None
+    vmin: np.ndarray | None = None
+    vmax: np.ndarray | None = None
+    hist: np.ndarray | None = None
+    exceed: np.ndarray | None = None
+    invalid: int = 0
+
+    def __post_init__(self):
+        e = self.n_columns
+        self.mean = np.zeros(e)
+        self.m2 = np.zeros(e)
+        self.vmin = np.full(e, np.inf)
+        self.vmax = np.full(e, -np.inf)
+        self.hist = np.zeros((e, BINS + 2), dtype=np.int64)
+        self.exceed = np.zeros(self.n_thresholds, dtype=np.int64)
+
+    def add_blocks(self, n, mean, m2, vmin, vmax, hist, exceed, invalid):
+        """Merge per-block (count, mean, M2) with Chan et al.'s pairwise formula, block by block."""
+        for b in range(n.shape[0]):
+            nb = int(n[b])
+            if nb == 0:
+                continue
+            mb = mean[b].astype(np.float64)
+            total = self.count + nb
+            delta = mb - self.mean
+            self.mean += delta * (nb / total)
+            self.m2 += m2[b].astype(np.float64) + delta**2 * (self.count * nb / total)
+            self.count = total
+        self.vmin = np.minimum(self.vmin, vmin)
+        self.vmax = np.maximum(self.vmax, vmax)
+        self.hist += hist.astype(np.int64)
+        self.exceed += exceed.astype(np.int64)
+        self.invalid += int(invalid)
+
+
+@dataclass
+class RunResult:
+    """Raw results of a run: merged statistics, kept draws and bookkeeping."""
+
+    layout: Layout
+    acc: Accumulator
+    kept: dict[str, np.ndarray]
+    draws: int
+    seed: int
+    chunk_size: int
+    seconds: float
+    device: str
+    thresholds: dict[str, tuple[float, ...]]
+    extra: dict = field(default_factory=dict)
+
+
+def _flatten(outputs: dict[str, jax.Array], layout: Layout) -> jax.Array:
+    n = next(iter(outputs.values())).shape[0]
+    return jnp.concatenate([outputs[k].reshape(n, -1) for k in layout.names], axis=1)
+
+
+def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32) -> Callable:
+    """Build ``kernel(base_key, indices, n_valid, fields) -> (block stats..., flat draws)``.
+
+    indices: (chunk,) int32 draw indices; draws with index >= n_valid are padding;
+    fields: the prior numbers (:func:`mcbattery.sampling.prior_fields`).
+    """
+    sampler = make_sampler(struct, dtype)
+    history = jnp.asarray(deployment_history(start_year), dtype)
+    lo = jnp.asarray(layout.lo, dtype)
+    width = jnp.asarray(layout.width, dtype)
+    is_log = jnp.asarray(layout.log)
+    thr_cols = jnp.asarray(layout.thr_cols)
+    thr_vals = jnp.asarray(layout.thr_vals, dtype)
+    n_cols = layout.n_columns
+
+    def one(key, fields):
+        kp, kn, ku = jax.random.split(key, 3)
+        params = sampler(kp, fields)
+        normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dtype)
+        uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dtype, minval=1e-7, maxval=1.0)
+        return model.simulate(params, normals, uniforms, history, start_year)
+
+    def block(carry, indices, base_key, n_valid, fields):
+        """Simulate and reduce one block of BLOCK draws (always the same shapes)."""
+        hist, vmin, vmax, exceed, invalid = carry
+        keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(indices)
+        x = _flatten(jax.vmap(one, in_axes=(0, None))(keys, fields), layout)  # (BLOCK, columns)
+        finite = jnp.all(jnp.isfinite(x), axis=1)
+        real = indices < n_valid
+        valid = finite & real
+        w = valid.astype(dtype)[:, None]
+        nb = w.sum()
+        xv = jnp.where(valid[:, None], x, 0.0)
+        mean = xv.sum(axis=0) / jnp.maximum(nb, 1.0)
+        m2 = (((xv - mean) ** 2) * w).sum(axis=0)
+        vmin = jnp.minimum(vmin, jnp.min(jnp.where(valid[:, None], x, jnp.inf), axis=0))
+        vmax = jnp.maximum(vmax, jnp.max(jnp.where(valid[:, None], x, -jnp.inf), axis=0))
+        # histogram: bin 0 = underflow, BINS + 1 = overflow; invalid rows carry zero weight
+        tx = jnp.where(is_log, jnp.log(jnp.maximum(x, 1e-30)), x)
+        b = jnp.clip(jnp.floor((tx - lo) / width) + 1, 0, BINS + 1).astype(jnp.int32)
+        flat = (jnp.arange(n_cols, dtype=jnp.int32) * (BINS + 2))[None, :] + b
+        hist = hist.at[flat.ravel()].add(jnp.broadcast_to(valid[:, None], flat.shape).astype(jnp.int32).ravel())
+        exceed = exceed + jnp.sum((x[:, thr_cols] > thr_vals) & valid[:, None], axis=0, dtype=jnp.int32)
+        invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
+        return (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x)
+
+    def kernel(base_key, first, n_blocks, n_valid, fields, chunk_blocks):
+        """Draws ``first + [0, n_blocks * BLOCK)``, block by block.
+
+        ``n_blocks`` is traced, so XLA compiles the loop body once and never unrolls or
+        inlines it: every block runs the same arithmetic whatever the chunk size.
+        """
+        carry = (
+            jnp.zeros(n_cols * (BINS + 2), jnp.int32),
+            jnp.full(n_cols, jnp.inf, dtype),
+            jnp.full(n_cols, -jnp.inf, dtype),
+            jnp.zeros(thr_cols.shape[0], jnp.int32),
+            jnp.zeros((), jnp.int32),
+        )
+        bufs = (
+            jnp.zeros(chunk_blocks, dtype),
+            jnp.zeros((chunk_blocks, n_cols), dtype),
+            jnp.zeros((chunk_blocks, n_cols), dtype),
+            jnp.zeros((chunk_blocks, BLOCK, n_cols), dtype),
+        )
+
+        def body(b, state):
+            c, (nbs, means, m2s, xs) = state
+            idx = first + b * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
+            c, (nb, mean, m2, x) = block(c, idx, base_key, n_valid, fields)
+            bufs = (nbs.at[b].set(nb), means.at[b].set(mean), m2s.at[b].set(m2), xs.at[b].set(x))
+            return c, bufs
+
+        (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x) = jax.lax.fori_loop(0, n_blocks, body, (carry, bufs))
+        return nb, mean, m2, vmin, vmax, hist.reshape(n_cols, BINS + 2), exceed, invalid, x.reshape(-1, n_cols)
+
+    return kernel
+
+
+@lru_cache(maxsize=16)
+def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype) -> Callable:
+    """One jitted kernel per (prior structure, horizon, output layout, dtype), reused across
+    scenarios and calls (JAX caches the compilation per chunk shape)."""
+    layout = make_layout(n_years, start_year, dict(layout_key))
+    return jax.jit(make_kernel(struct, n_years, start_year, layout, dtype), static_argnames="chunk_blocks")
+
+
+def run(
+    priors: Priors,
+    draws: int,
+    seed: int = 0,
+    chunk_size: int = 16384,
+    keep_draws: int = 0,
+    end_year: int = 2040,
+    thresholds: dict[str, tuple[float, ...]] | None = None,
+    progress: bool | Callable | None = None,
+    dtype=jnp.float32,
+) -> RunResult:
+    """Run ``draws`` draws in chunks and return merged statistics plus the first
+    ``keep_draws`` draws in full."""
+    start_year = int(round(float(priors["start_year"].fields["value"])))
+    n_years = end_year - start_year + 1
+    thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
+    layout = make_layout(n_years, start_year, thresholds)
+    chunk = max(BLOCK, int(math.ceil(min(chunk_size, max(draws, 1)) / BLOCK)) * BLOCK)
+    kernel = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype)
+    fields = prior_fields(priors, dtype)
+    base_key = jax.random.PRNGKey(seed)
+    acc = Accumulator(layout.n_columns, layout.thr_cols.size)
+    kept_rows: list[np.ndarray] = []
+    keep_draws = min(keep_draws, draws)
+    t0 = time.perf_counter()
+    bar = _progress_bar(progress, draws)
+    for start in range(0, draws, chunk):
+        res = kernel(base_key, jnp.int32(start), jnp.int32(chunk // BLOCK), draws, fields, chunk_blocks=chunk // BLOCK)
+        acc.add_blocks(*(np.asarray(a) for a in res[:7]), int(res[7]))
+        if start < keep_draws:
+            kept_rows.append(np.asarray(res[8][: min(chunk, keep_draws - start)]))
+        if bar is not None:
+            bar.update(min(chunk, draws - start))
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    kept = {}
+    if kept_rows:
+        flat = np.concatenate(kept_rows)
+        kept = {k: flat[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names}
+    return RunResult(
+        layout=layout,
+        acc=acc,
+        kept=kept,
+        draws=draws,
+        seed=seed,
+        chunk_size=chunk,
+        seconds=seconds,
+        device=str(jax.devices()[0].device_kind),
+        thresholds=thresholds,
+    )
+
+
+def _progress_bar(progress, total):
+    if not progress:
+        return None
+    if callable(progress) and not isinstance(progress, bool):
+        return progress(total)
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="draw", unit_scale=True, desc="simulating", smoothing=0.1)

@@ -1,0 +1,16 @@
+"""Error types. A user-facing input problem is an :class:`InputError` (CLI exit status 2)."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Invalid user input: a prior/scenario file, a data file or an argument.
+
+    The message is one line naming the file (if any), the field and what was expected.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
+        self.file = None if file is None else str(file)
+        self.field = field
+        where = ": ".join(p for p in (self.file, field) if p)
+        super().__init__(f"{where}: {message}" if where else message)

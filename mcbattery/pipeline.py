@@ -1,0 +1,43 @@
+"""Lead-timed project pipelines shared by every supply stage.
+
+A pipeline row is a vector of capacity due to come online 1, 2, ... years ahead. Each year's
+orders are split into projects; every project draws its own lead time (lognormal, rounded,
+at least 1 year), may be delayed (probability, then ceil of an exponential number of years)
+or cancelled.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+PROJECTS_PER_ORDER = 3
+LENGTH = 16  # years of pipeline held; later arrivals land in the last slot
+
+
+def advance(pipe):
+    """Pop this year's arrivals (first slot) and shift the rest one year closer."""
+    arrival = pipe[..., 0]
+    pipe = jnp.concatenate([pipe[..., 1:], jnp.zeros_like(pipe[..., :1])], axis=-1)
+    return arrival, pipe
+
+
+def project_delays(median, sigma, lmax, p_delay, delay_mean, z, u_delay, u_extra):
+    """Years until each project is online: rounded lognormal lead time plus optional delay.
+
+    median, sigma, lmax, p_delay, delay_mean broadcast against the project arrays (years).
+    """
+    lead = jnp.clip(jnp.round(median * jnp.exp(sigma * z)), 1.0, jnp.maximum(lmax, 1.0))
+    extra = jnp.where(u_delay < p_delay, jnp.ceil(-delay_mean * jnp.log(u_extra)), 0.0)
+    return jnp.clip(lead + extra, 1.0, LENGTH)
+
+
+def schedule(pipe, amount, years, keep):
+    """Add ``amount`` (per row) split evenly over projects arriving ``years`` from now.
+
+    pipe: (rows, LENGTH); amount: (rows,); years, keep: (rows, projects), keep in {0, 1}.
+    A project due in 1 year goes in slot 0 of the already-advanced pipeline.
+    """
+    slots = jax.nn.one_hot(years.astype(jnp.int32) - 1, LENGTH, dtype=pipe.dtype)
+    share = (amount[:, None] / years.shape[-1]) * keep
+    return pipe + jnp.einsum("rp,rpl->rl", share, slots)

@@ -1,0 +1,50 @@
+"""Recycling: retirements of past deployments, collection and recovery, and secondary
+lithium supply limited by lead-timed recycling capacity (mechanism 17)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax.scipy.special import gammaln
+
+HISTORY = 32  # years of deployments remembered
+
+
+def retirement_pmf(p):
+    """Probability that a battery deployed in year y retires in year y + a, a = 1..HISTORY.
+
+    Lifetime ~ Weibull(shape, mean); a fraction goes to second life first, which delays its
+    retirement by ``second_life_years`` (rounded).
+    """
+    k = p["battery_lifetime_shape"]
+    scale = p["battery_lifetime_mean"] / jnp.exp(gammaln(1.0 + 1.0 / k))
+    ages = jnp.arange(HISTORY + 1, dtype=k.dtype)
+    cdf = 1.0 - jnp.exp(-((ages / scale) ** k))
+    pmf = jnp.diff(cdf)
+    shift = jnp.round(p["second_life_years"]).astype(jnp.int32)
+    idx = jnp.arange(HISTORY)
+    delayed = jnp.where(idx >= shift, pmf[jnp.clip(idx - shift, 0, HISTORY - 1)], 0.0)
+    f = p["second_life_fraction"]
+    return (1.0 - f) * pmf + f * delayed
+
+
+def collection_rate(p, t):
+    """Share of retired batteries entering formal recycling in year index ``t``."""
+    c0, c1 = p["collection_rate_start"], p["collection_rate_long_run"]
+    return c1 + (c0 - c1) * jnp.exp(-(t + 1.0) / p["collection_rate_timescale"])
+
+
+def recoverable(p, t, history, pmf, scrap_gwh, intensity_avg):
+    """Lithium recoverable this year, kt LCE: end-of-life batteries plus factory scrap.
+
+    history: deployments (GWh) 1, 2, ... years ago; scrap_gwh: cells scrapped this year (GWh);
+    intensity_avg: t LCE per GWh of this year's cells.
+    """
+    retired_gwh = jnp.dot(history, pmf)
+    eol = retired_gwh * p["retired_lithium_intensity"] * collection_rate(p, t)
+    scrap = scrap_gwh * intensity_avg * p["scrap_collection_rate"]
+    return (eol + scrap) * p["recovery_rate"] / 1e3, retired_gwh
+
+
+def push_history(history, deployed):
+    """Shift the deployment buffer one year and put this year's deployments first."""
+    return jnp.concatenate([deployed[None], history[:-1]])

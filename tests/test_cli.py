@@ -1,0 +1,86 @@
+"""CLI end to end at small draws, and bad input: one line, exit status 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from mcbattery.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_help_on_every_command():
+    for cmd in ([], ["forecast"], ["scenarios"], ["priors"]):
+        r = run(*cmd, "--help")
+        assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_scenarios_lists_descriptions():
+    r = run("scenarios")
+    assert r.exit_code == 0
+    assert "baseline" in r.output and "unipolar" in r.output and "Competitive cooperation" in r.output
+
+
+def test_forecast_netcdf_and_csv(tmp_path):
+    out = tmp_path / "f.nc"
+    r = run("forecast", "--draws", "300", "--seed", "1", "--out", str(out), "--keep-draws", "5", "--quiet", "--chunk-size", "256")
+    assert r.exit_code == 0, r.output
+    ds = xr.open_dataset(out)
+    assert ds.attrs["draws"] == 300 and "lithium_price_quantile" in ds
+    draws = xr.open_dataset(tmp_path / "f_draws.nc")
+    assert draws.sizes["draw"] == 5
+    csv = tmp_path / "f.csv"
+    r = run("forecast", "--draws", "300", "--seed", "1", "--out", str(csv), "--quiet", "--chunk-size", "256")
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(csv)
+    assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
+    med = df.query("variable == 'lithium_price' and statistic == 'q0.5' and year == 2030").value
+    assert len(med) == 1
+    ref = float(ds.lithium_price_quantile.sel(quantile=0.5, year=2030))
+    assert float(med.iloc[0]) == pytest.approx(ref, rel=1e-5)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--scenario", "nope"], "unknown scenario"),
+        (["--draws", "0"], "--draws"),
+        (["--draws", "ten"], "--draws"),
+        (["--out", "missing_dir/x.nc"], "output folder does not exist"),
+        (["--out", "x.parquet"], "unknown output format"),
+        (["--priors", "no_such_priors"], "priors folder not found"),
+    ],
+)
+def test_bad_arguments_exit_2_without_output(tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    base = ["forecast", "--draws", "10", "--out", "x.nc", "--quiet"]
+    # later options override earlier ones in click
+    r = run(*base, *args)
+    assert r.exit_code == 2
+    assert needle in r.output
+    assert not list(tmp_path.glob("*.nc")) and not list(tmp_path.glob("*.parquet"))
+
+
+def test_bad_scenario_file_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[meta]\ndescription = 'x'\n[shift.price_volatility]\nscale = nan\n")
+    out = tmp_path / "x.nc"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcbattery", "forecast", "--scenario", str(bad), "--draws", "10", "--out", str(out), "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bad.toml" in lines[0] and "price_volatility" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

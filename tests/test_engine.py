@@ -1,0 +1,106 @@
+"""Engine: reproducibility, chunk invariance, summaries against kept draws, plausibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mcbattery
+from mcbattery.outputs import BINS, OUTPUTS
+
+
+def test_outputs_present_labelled_and_finite(baseline_small):
+    s, d = baseline_small.summary, baseline_small.draws
+    for name, spec in OUTPUTS.items():
+        q = s[f"{name}_quantile"]
+        assert q.dims == ("quantile", "year", *spec.dims)
+        assert s[f"{name}_mean"].attrs["units"] == spec.units
+        assert np.all(np.isfinite(q.values))
+        assert d[name].dims == ("draw", "year", *spec.dims)
+    assert s.attrs["invalid_draws"] == 0 and s.attrs["valid_draws"] == 2048
+    for key in ("mcbattery_version", "seed", "scenario", "priors_hash", "created_at"):
+        assert key in s.attrs
+    assert list(s.year.values) == list(range(2025, 2041))
+
+
+def test_same_seed_same_numbers_any_chunk_size():
+    a = mcbattery.forecast(draws=600, seed=3, keep_draws=600, chunk_size=256)
+    b = mcbattery.forecast(draws=600, seed=3, keep_draws=600, chunk_size=1024)
+    for name in OUTPUTS:
+        np.testing.assert_array_equal(a.draws[name].values, b.draws[name].values)
+    for v in a.summary.data_vars:
+        np.testing.assert_array_equal(a.summary[v].values, b.summary[v].values, err_msg=v)
+    c = mcbattery.forecast(draws=600, seed=4, keep_draws=10, chunk_size=256)
+    assert not np.allclose(c.draws.lithium_price.values, a.draws.lithium_price.values[:10])
+
+
+def test_first_draws_do_not_depend_on_total_draws(baseline_small):
+    small = mcbattery.forecast(draws=300, seed=7, keep_draws=300, chunk_size=1024)
+    np.testing.assert_array_equal(small.draws.cell_cost.values, baseline_small.draws.cell_cost.values[:300])
+
+
+def test_summary_matches_kept_draws_when_all_kept():
+    f = mcbattery.forecast(draws=512, seed=11, keep_draws=512, chunk_size=512)
+    s, d = f.summary, f.draws
+    for name in ("lithium_price", "shortage", "cell_cost", "utilization"):
+        x = d[name].values.astype(np.float64)
+        np.testing.assert_allclose(s[f"{name}_mean"].values, x.mean(axis=0), rtol=2e-5, atol=1e-6)
+        np.testing.assert_allclose(s[f"{name}_sd"].values, x.std(axis=0, ddof=1), rtol=2e-4, atol=1e-6)
+        spec = OUTPUTS[name]
+        exact = np.quantile(x, [0.1, 0.5, 0.9], axis=0, method="inverted_cdf")
+        got = s[f"{name}_quantile"].sel(quantile=[0.1, 0.5, 0.9]).values
+        kind, lo, hi = spec.grid
+        if kind == "log":
+            np.testing.assert_allclose(got, exact, rtol=2 * ((hi / lo) ** (1 / BINS) - 1) + 1e-6)
+        else:
+            np.testing.assert_allclose(got, exact, atol=2 * (hi - lo) / BINS + 1e-6)
+    p = (d.shortage.values > 0.1).mean(axis=0)
+    np.testing.assert_array_equal(s.shortage_exceedance.sel(shortage_threshold=0.1).values, p)
+
+
+def test_float64_close_to_float32():
+    a = mcbattery.forecast(draws=256, seed=5, keep_draws=256, chunk_size=256)
+    b = mcbattery.forecast(draws=256, seed=5, keep_draws=256, chunk_size=256, dtype="float64")
+    med_a = np.median(a.draws.pack_cost_average.values, axis=0)
+    med_b = np.median(b.draws.pack_cost_average.values, axis=0)
+    np.testing.assert_allclose(med_a, med_b, rtol=0.05)
+
+
+def test_plausible_against_the_documents(baseline_small):
+    s = baseline_small.summary
+    med = s.sel(quantile=0.5)
+    # 2025 Chinese cell costs near 003 Fig. 5 (NMC 56-68, LFP 46-53 USD/kWh)
+    cn = med.cell_cost_quantile.sel(year=2025, region="CN")
+    assert 40 <= float(cn.sel(chemistry="LFP")) <= 62
+    assert 50 <= float(cn.sel(chemistry="NMC")) <= 80
+    # EU premium over Chinese imports: LFP 24-50%, NMC 10-27% (003 Fig. 5): median within a widened band
+    gap = med.cost_gap_quantile.sel(year=2025, region="EU")
+    landed = float(cn.sel(chemistry="LFP")) + 3
+    assert 0.05 <= float(gap.sel(chemistry="LFP")) / landed <= 0.8
+    # 2025 average pack price near 108 USD/kWh (003 Fig. 15)
+    assert 80 <= float(med.pack_cost_average_quantile.sel(year=2025)) <= 130
+    # 2030: cell utilisation well below full (003: <= 64% implied), demand below 5,100 GWh upper bound
+    assert float(med.utilization_quantile.sel(year=2030, stage="cells")) < 0.85
+    demand2030 = s.demand_mean.sel(year=2030).sum()
+    assert 2500 < float(demand2030) < 6500
+    # EV demand 2025 near 1,187 GWh (003 Fig. 2)
+    assert 1000 < float(s.demand_mean.sel(year=2025, segment="EV").sum()) < 1400
+    # costs fall over time
+    assert float(med.pack_cost_average_quantile.sel(year=2040)) < float(med.pack_cost_average_quantile.sel(year=2025))
+
+
+def test_supply_shock_scenario_raises_shortage_and_price():
+    base = mcbattery.forecast("baseline", draws=1024, seed=2, chunk_size=1024)
+    shock = mcbattery.forecast("lithium_supply_shock", draws=1024, seed=2, chunk_size=1024)
+    y = 2027
+    assert float(shock.summary.shortage_mean.sel(year=y)) > float(base.summary.shortage_mean.sel(year=y))
+    assert float(shock.summary.lithium_price_mean.sel(year=2028)) > float(base.summary.lithium_price_mean.sel(year=2028))
+
+
+def test_tariff_lever_reduces_us_imports(tmp_path):
+    f = tmp_path / "high_tariff.toml"
+    f.write_text('[meta]\ndescription = "x"\n[set.import_tariff]\nlow = { CN = 0.0, US = 0.0, EU = 1.0, ROW = 0.0 }\nhigh = { CN = 0.0, US = 0.0, EU = 1.0, ROW = 0.0 }\n')
+    base = mcbattery.forecast("baseline", draws=512, seed=2, chunk_size=512)
+    high = mcbattery.forecast(f, draws=512, seed=2, chunk_size=512)
+    eu = dict(region="EU", year=2028)
+    assert float(high.summary.import_share_mean.sel(**eu)) < float(base.summary.import_share_mean.sel(**eu))
