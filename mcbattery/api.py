@@ -52,7 +52,7 @@ def _check_int(name: str, value, low: int, high: int | None = None) -> int:
 
 
 def forecast(
-    scenario: str | Path = "baseline",
+    scenario: str | Path | Priors = "baseline",
     draws: int = 100_000,
     seed: int = 0,
     *,
@@ -60,6 +60,7 @@ def forecast(
     keep_draws: int = 0,
     end_year: int = 2040,
     priors: str | Path | Priors | None = None,
+    posterior: str | Path | None = "default",
     quantiles=DEFAULT_QUANTILES,
     thresholds: dict[str, tuple[float, ...]] | None = None,
     progress: bool = False,
@@ -67,11 +68,14 @@ def forecast(
 ) -> Forecast:
     """Run the value-chain Monte Carlo and return labelled output distributions.
 
-    scenario: a name from ``mcbattery.list_scenarios()`` or a scenario .toml path;
+    scenario: a name from ``mcbattery.list_scenarios()``, a scenario .toml path, or resolved
+    :class:`Priors` (e.g. from ``load_scenario``; used as they are);
     draws: number of Monte Carlo draws; seed: PRNG seed (a draw depends only on seed and
     its index); chunk_size: draws per device call (memory bound, does not change results);
     keep_draws: how many full draws to keep; end_year: last simulated year; priors: a priors
     folder laid out like ``priors/`` or a :class:`Priors` (scenario applied on top);
+    posterior: calibrated samples replacing the priors they cover ("default" = the shipped
+    posterior when present, None = priors only, or a file path);
     thresholds: extra exceedance thresholds per output name; dtype: float32 or float64.
     """
     from .outputs import OUTPUTS
@@ -90,7 +94,14 @@ def forecast(
             raise InputError("thresholds must be finite numbers", field=f"thresholds.{name}")
     if dtype not in ("float32", "float64"):
         raise InputError("expected 'float32' or 'float64'", field="dtype")
-    resolved = load_scenario(scenario, priors)
+    if isinstance(scenario, Priors):
+        resolved = scenario
+    else:
+        if isinstance(posterior, str) and posterior == "default":
+            from .posterior import default_posterior
+
+            posterior = default_posterior()
+        resolved = load_scenario(scenario, priors, posterior)
     start_year = int(round(float(resolved["start_year"].fields["value"])))
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
@@ -137,6 +148,10 @@ def provenance(priors: Priors, result, dtype: str) -> dict:
         "scenario_file": Path(priors.scenario_file).name,
         "priors_hash": priors.hash(),
         "priors_directory": Path(priors.directory).name,
+        "calibrated": int(bool(priors.posterior)),
+        "posterior_file": priors.posterior.get("file", "none (priors only)"),
+        "posterior_hash": priors.posterior.get("hash", ""),
+        "data_vintage": priors.posterior.get("data_vintage", ""),
         "seed": result.seed,
         "draws": result.draws,
         "valid_draws": result.acc.count,

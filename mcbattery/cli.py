@@ -41,9 +41,11 @@ def main():
 @click.option("--keep-draws", type=click.IntRange(min=0), default=0, show_default=True, help="Also write the first K draws in full, beside --out.")
 @click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder laid out like the shipped one.")
 @click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: the shipped calibrated posterior).")
+@click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
 @click.option("--float64", is_flag=True, help="Simulate in double precision.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
-def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, float64, quiet):
+def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64, quiet):
     """Run a forecast and write its summary (and kept draws) to OUT."""
     from .api import forecast as run_forecast
     from .export import check_output_path, write
@@ -57,6 +59,7 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
         keep_draws=keep_draws,
         end_year=end_year,
         priors=priors_dir,
+        posterior=None if no_posterior else (posterior or "default"),
         progress=not quiet,
         dtype="float64" if float64 else "float32",
     )
@@ -67,7 +70,8 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
     if not quiet:
         click.echo(
             f"wrote {out} ({s.attrs['valid_draws']} draws, scenario {s.attrs['scenario']}, "
-            f"priors {s.attrs['priors_hash']}, {s.attrs['seconds']:.1f} s on {s.attrs['device']})"
+            f"priors {s.attrs['priors_hash']}, posterior {s.attrs['posterior_file']}, "
+            f"{s.attrs['seconds']:.1f} s on {s.attrs['device']})"
         )
         y = min(2030, int(s.year[-1]))
         q = s.sel(year=y)

@@ -309,3 +309,51 @@ def _progress_bar(progress, total):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="draw", unit_scale=True, desc="simulating", smoothing=0.1)
+
+
+def sample_params(priors: Priors, n: int, seed: int = 0, start: int = 0, dtype=jnp.float32) -> dict[str, np.ndarray]:
+    """The parameters of draws ``start .. start + n - 1`` (name -> (n, *dims)), exactly as
+    :func:`run` samples them for the same seed."""
+    sampler = make_sampler(structure(priors), dtype)
+    fields = prior_fields(priors, dtype)
+
+    @jax.jit
+    def go(idx, fields):
+        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(idx)
+        return jax.vmap(lambda k: sampler(jax.random.split(k, 3)[0], fields))(keys)
+
+    out = go(jnp.arange(start, start + n, dtype=jnp.int32), fields)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def simulate_params(
+    priors: Priors, params: dict[str, np.ndarray], seed: int = 0, start: int = 0, end_year: int = 2040, dtype=jnp.float32
+) -> dict[str, np.ndarray]:
+    """Run the model for given parameters (name -> (n, *dims)) with the process noise of
+    draws ``start .. start + n - 1`` for ``seed``. Returns outputs name -> (n, years, *dims).
+
+    Used for sensitivity analysis and scenario comparison: the same draw indices give the
+    same process noise (common random numbers) whatever the parameters.
+    """
+    start_year = int(round(float(priors["start_year"].fields["value"])))
+    n_years = end_year - start_year + 1
+    history = jnp.asarray(deployment_history(start_year), dtype)
+    n = next(iter(params.values())).shape[0]
+    missing = set(priors.params) - set(params)
+    if missing:
+        base = sample_params(priors, n, seed, start, dtype)
+        params = {**base, **params}
+
+    @jax.jit
+    def go(idx, params):
+        def one(i, p):
+            _, kn, ku = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), i), 3)
+            normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dtype)
+            uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dtype, minval=1e-7, maxval=1.0)
+            return model.simulate(p, normals, uniforms, history, start_year)
+
+        return jax.vmap(one)(idx, params)
+
+    p = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+    out = go(jnp.arange(start, start + n, dtype=jnp.int32), p)
+    return {k: np.asarray(v) for k, v in out.items()}

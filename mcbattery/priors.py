@@ -64,6 +64,9 @@ class Prior:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        if self.dist == "empirical":
+            digest = hashlib.sha256(np.ascontiguousarray(self.fields["samples"], dtype=np.float64).tobytes()).hexdigest()
+            return {"dims": list(self.dims), "dist": self.dist, "samples_sha256": digest, "units": self.units}
         return {
             "dims": list(self.dims),
             "dist": self.dist,
@@ -82,6 +85,7 @@ class Priors:
     scenario_description: str = ""
     scenario_file: str = ""
     shifted: tuple[str, ...] = field(default_factory=tuple)
+    posterior: dict[str, str] = field(default_factory=dict)
 
     def hash(self) -> str:
         """Short sha256 of the resolved priors (distributions and numbers, not prose)."""
@@ -90,6 +94,31 @@ class Priors:
 
     def __getitem__(self, name: str) -> Prior:
         return self.params[name]
+
+    def with_posterior(self, samples: dict[str, np.ndarray], info: dict[str, str] | None = None) -> "Priors":
+        """Replace priors by joint posterior samples (``name -> (S, *dims)``). All replaced
+        parameters share one sample index per draw, so posterior correlations are kept."""
+        import dataclasses
+
+        params = dict(self.params)
+        n = {np.shape(v)[0] for v in samples.values()}
+        if len(n) != 1:
+            raise InputError(f"posterior variables have different sample counts {sorted(n)}", field="posterior")
+        for name, arr in samples.items():
+            arr = np.asarray(arr, dtype=np.float64)
+            if name not in REGISTRY:
+                raise InputError("posterior variable is not a model parameter", field=f"posterior.{name}")
+            old = params[name]
+            if arr.shape[1:] != shape_of(old.dims):
+                raise InputError(f"expected shape (samples, {shape_of(old.dims)}), got {arr.shape}", field=f"posterior.{name}")
+            if not np.all(np.isfinite(arr)):
+                raise InputError("posterior samples must be finite", field=f"posterior.{name}")
+            lo, hi = SUPPORTS[REGISTRY[name].support]
+            if np.any(arr < lo) or np.any(arr > hi):
+                raise InputError(f"posterior samples outside the parameter's {REGISTRY[name].support} range", field=f"posterior.{name}")
+            src = (info or {}).get("file", "posterior")
+            params[name] = Prior(name, old.dims, "empirical", {"samples": arr}, old.units, f"posterior {src}; prior: {old.source}", src)
+        return dataclasses.replace(self, params=params, posterior=dict(info or {}))
 
     def table(self):
         """A pandas table of every parameter: dims, distribution, location, units, source."""
@@ -298,9 +327,19 @@ def _resolve_scenario_path(scenario: str | Path, directory: Path) -> Path:
     return path
 
 
-def load_scenario(scenario: str | Path = "baseline", priors: str | Path | Priors | None = None) -> Priors:
-    """Priors with a scenario's shifts and sets applied. ``scenario`` is a name or a file path."""
+def load_scenario(
+    scenario: str | Path = "baseline",
+    priors: str | Path | Priors | None = None,
+    posterior: str | Path | None = None,
+) -> Priors:
+    """Priors (optionally replaced by posterior samples) with a scenario's shifts and sets
+    applied on top. ``scenario`` is a name or a file path; ``posterior`` a samples file."""
     base = priors if isinstance(priors, Priors) else load_priors(priors)
+    if posterior is not None:
+        from .posterior import load_engine_samples
+
+        samples, info = load_engine_samples(posterior)
+        base = base.with_posterior(samples, info)
     path = _resolve_scenario_path(scenario, Path(base.directory))
     file = str(path)
     doc = _read_toml(path)
@@ -342,6 +381,8 @@ def _apply_set(params: dict[str, Prior], name: str, table: Any, file: str) -> Pr
     if not isinstance(table, dict):
         raise InputError("expected a table", file=file, field=f"set.{name}")
     merged: dict[str, Any] = {"dims": list(old.dims), "units": old.units, "source": old.source}
+    if old.dist == "empirical" and "dist" not in table:
+        raise InputError("replacing a posterior parameter needs a full distribution with 'dist'", file=file, field=f"set.{name}")
     if "dist" not in table or table["dist"] == old.dist:
         merged["dist"] = old.dist
         merged.update({k: _to_toml_value(v, old.dims) for k, v in old.fields.items()})
@@ -362,7 +403,7 @@ def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str) -> 
     where = f"shift.{name}"
     if not isinstance(table, dict) or not table or set(table) - {"scale", "add"}:
         raise InputError("expected a table with 'scale' and/or 'add'", file=file, field=where)
-    locs = DISTRIBUTIONS[old.dist][1]
+    locs = ("samples",) if old.dist == "empirical" else DISTRIBUTIONS[old.dist][1]
     if not locs:
         raise InputError(f"a {old.dist} prior cannot be shifted; use [set.{name}]", file=file, field=where)
     scale = _partial(table.get("scale", 1.0), old.dims, 1.0, file, f"{where}.scale")
@@ -371,7 +412,12 @@ def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str) -> 
     for k in locs:
         fields[k] = fields[k] * scale + add
     spec = REGISTRY[name]
-    _check_fields(name, old.dist, fields, spec.support, file)
+    if old.dist == "empirical":
+        lo, hi = SUPPORTS[spec.support]
+        if np.any(fields["samples"] < lo) or np.any(fields["samples"] > hi):
+            raise InputError(f"shift moves posterior samples outside the {spec.support} range", file=file, field=where)
+    else:
+        _check_fields(name, old.dist, fields, spec.support, file)
     return Prior(name, old.dims, old.dist, fields, old.units, old.source, old.file, f"shifted by {Path(file).stem}")
 
 

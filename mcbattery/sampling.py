@@ -27,7 +27,10 @@ def structure(priors: Priors) -> tuple:
     out = []
     for name in sorted(priors.params):
         p = priors.params[name]
-        shape = np.broadcast_shapes(*(np.shape(v) for v in p.fields.values()))
+        if p.dist == "empirical":
+            shape = np.shape(p.fields["samples"])[1:]
+        else:
+            shape = np.broadcast_shapes(*(np.shape(v) for v in p.fields.values()))
         out.append((name, p.dist, tuple(int(s) for s in shape)))
     return tuple(out)
 
@@ -36,7 +39,11 @@ def prior_fields(priors: Priors, dtype=jnp.float32) -> Fields:
     """The numbers of every prior, broadcast to the parameter's shape, as device arrays."""
     out = {}
     for name, dist, shape in structure(priors):
-        out[name] = {k: jnp.asarray(np.broadcast_to(v, shape), dtype) for k, v in priors.params[name].fields.items()}
+        fields = priors.params[name].fields
+        if dist == "empirical":
+            out[name] = {"samples": jnp.asarray(fields["samples"], dtype)}
+        else:
+            out[name] = {k: jnp.asarray(np.broadcast_to(v, shape), dtype) for k, v in fields.items()}
     return out
 
 
@@ -72,13 +79,19 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
             "u": jax.random.uniform(ku, (max(n["u"], 1),), dtype, minval=1e-7, maxval=1 - 1e-7),
             "g": jax.random.gamma(kg, gamma_shapes(fields), dtype=dtype),
         }
+        # one posterior sample index per draw, shared by every empirical parameter
+        row_u = jax.random.uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
         out: Params = {}
         for name, dist, shape, slot in plan:
             f = fields[name]
             if slot is not None:
                 src, start, size = slot
                 e = draws[src][start : start + size].reshape(shape)
-            if dist == "fixed":
+            if dist == "empirical":
+                n_samples = f["samples"].shape[0]
+                row = jnp.minimum((row_u * n_samples).astype(jnp.int32), n_samples - 1)
+                x = f["samples"][row]
+            elif dist == "fixed":
                 x = f["value"]
             elif dist == "normal":
                 x = f["mean"] + f["sd"] * e
