@@ -364,6 +364,7 @@ def load_scenario(
         scenario_description=meta["description"].strip(),
         scenario_file=file,
         shifted=tuple(touched),
+        posterior=base.posterior,
     )
 
 
