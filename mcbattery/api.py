@@ -65,6 +65,7 @@ def forecast(
     thresholds: dict[str, tuple[float, ...]] | None = None,
     progress: bool = False,
     dtype: str = "float32",
+    devices=None,
 ) -> Forecast:
     """Run the value-chain Monte Carlo and return labelled output distributions.
 
@@ -76,7 +77,8 @@ def forecast(
     folder laid out like ``priors/`` or a :class:`Priors` (scenario applied on top);
     posterior: calibrated samples replacing the priors they cover ("default" = the shipped
     posterior when present, None = priors only, or a file path);
-    thresholds: extra exceedance thresholds per output name; dtype: float32 or float64.
+    thresholds: extra exceedance thresholds per output name; dtype: float32 or float64;
+    devices: JAX devices to shard the draws over (default: all local devices).
     """
     from .outputs import OUTPUTS
 
@@ -125,6 +127,7 @@ def forecast(
             thresholds={k: tuple(float(x) for x in v) for k, v in (thresholds or {}).items()},
             progress=progress,
             dtype=getattr(jnp, dtype),
+            devices=devices,
         )
     attrs = provenance(resolved, result, dtype)
     summary = build_summary(result, tuple(float(q) for q in quantiles))

@@ -241,11 +241,29 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
 
 
 @lru_cache(maxsize=16)
-def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype) -> Callable:
-    """One jitted kernel per (prior structure, horizon, output layout, dtype), reused across
-    scenarios and calls (JAX caches the compilation per chunk shape)."""
+def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple) -> Callable:
+    """One jitted kernel per (prior structure, horizon, output layout, dtype, devices), reused
+    across scenarios and calls. The chunk's blocks are split evenly over ``devices`` with
+    ``shard_map``; each device runs the same block loop, so the block arithmetic, and hence
+    every number, is the same for 1, 2 or N devices."""
+    from jax.sharding import Mesh
+    from jax.sharding import PartitionSpec as P
+
     layout = make_layout(n_years, start_year, dict(layout_key))
-    return jax.jit(make_kernel(struct, n_years, start_year, layout, dtype), static_argnames="chunk_blocks")
+    kernel = make_kernel(struct, n_years, start_year, layout, dtype)
+    mesh = Mesh(np.array(devices), ("d",))
+
+    def sharded(firsts, n_blocks, n_valid, fields, base_key, chunk_blocks):
+        def per_device(first, n_blocks, n_valid, fields, base_key):
+            res = kernel(base_key, first[0], n_blocks, n_valid, fields, chunk_blocks)
+            return tuple(r[None] for r in res)
+
+        f = jax.shard_map(
+            per_device, mesh=mesh, in_specs=(P("d"), P(), P(), P(), P()), out_specs=P("d"), check_vma=False
+        )
+        return f(firsts, n_blocks, n_valid, fields, base_key)
+
+    return jax.jit(sharded, static_argnames="chunk_blocks")
 
 
 def run(
@@ -258,15 +276,21 @@ def run(
     thresholds: dict[str, tuple[float, ...]] | None = None,
     progress: bool | Callable | None = None,
     dtype=jnp.float32,
+    devices=None,
 ) -> RunResult:
     """Run ``draws`` draws in chunks and return merged statistics plus the first
-    ``keep_draws`` draws in full."""
+    ``keep_draws`` draws in full. ``devices``: the JAX devices to shard draws over (default:
+    all local devices; on a multi-host cluster initialise ``jax.distributed`` first)."""
     start_year = int(round(float(priors["start_year"].fields["value"])))
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
     layout = make_layout(n_years, start_year, thresholds)
-    chunk = max(BLOCK, int(math.ceil(min(chunk_size, max(draws, 1)) / BLOCK)) * BLOCK)
-    kernel = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype)
+    devices = tuple(devices) if devices is not None else tuple(jax.local_devices())
+    n_dev = len(devices)
+    unit = BLOCK * n_dev
+    chunk = max(unit, int(math.ceil(min(chunk_size, max(draws, 1)) / unit)) * unit)
+    per_dev_blocks = chunk // unit
+    kernel = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices)
     fields = prior_fields(priors, dtype)
     base_key = jax.random.PRNGKey(seed)
     acc = Accumulator(layout.n_columns, layout.thr_cols.size)
@@ -275,10 +299,21 @@ def run(
     t0 = time.perf_counter()
     bar = _progress_bar(progress, draws)
     for start in range(0, draws, chunk):
-        res = kernel(base_key, jnp.int32(start), jnp.int32(chunk // BLOCK), draws, fields, chunk_blocks=chunk // BLOCK)
-        acc.add_blocks(*(np.asarray(a) for a in res[:7]), int(res[7]))
+        firsts = jnp.asarray([start + d * per_dev_blocks * BLOCK for d in range(n_dev)], jnp.int32)
+        res = kernel(firsts, jnp.int32(per_dev_blocks), jnp.int32(draws), fields, base_key, chunk_blocks=per_dev_blocks)
+        nb, mean, m2, vmin, vmax, hist, exceed, invalid, x = (np.asarray(a) for a in res)
+        acc.add_blocks(
+            nb.reshape(-1),
+            mean.reshape(-1, mean.shape[-1]),
+            m2.reshape(-1, m2.shape[-1]),
+            vmin.min(axis=0),
+            vmax.max(axis=0),
+            hist.sum(axis=0, dtype=np.int64),
+            exceed.sum(axis=0, dtype=np.int64),
+            int(invalid.sum()),
+        )
         if start < keep_draws:
-            kept_rows.append(np.asarray(res[8][: min(chunk, keep_draws - start)]))
+            kept_rows.append(x.reshape(-1, x.shape[-1])[: min(chunk, keep_draws - start)])
         if bar is not None:
             bar.update(min(chunk, draws - start))
     if bar is not None:
@@ -296,7 +331,7 @@ def run(
         seed=seed,
         chunk_size=chunk,
         seconds=seconds,
-        device=str(jax.devices()[0].device_kind),
+        device=f"{n_dev} x {devices[0].device_kind} ({devices[0].platform})",
         thresholds=thresholds,
     )
 

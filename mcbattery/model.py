@@ -75,7 +75,8 @@ def simulate(p, normals, uniforms, history, start_year: int):
     tranche = announced_tranche(p, start_year) * p["announced_completion"]
     d0 = p["demand_start"]
     g0 = jnp.sum(d0 * demand.initial_growth(d0, p["demand_saturation"], p["demand_growth_rate"])) / d0.sum()
-    li_start = d0.sum() * jnp.dot(
+    gross0 = d0.sum() / (1.0 - jnp.mean(p["scrap_start"]))  # cells made, incl. scrap
+    li_start = gross0 * jnp.dot(
         jnp.einsum("s,sc->c", d0, p["chemistry_share_start"]) / d0.sum(), p["lithium_intensity"]
     ) / 1e3 + p["non_battery_lithium_demand"]
     carry0 = dict(

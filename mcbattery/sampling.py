@@ -1,7 +1,7 @@
 """Turn resolved priors into a per-draw JAX sampler of the parameter pytree.
 
-Each draw gets one block of standard normals, one of uniforms and one of gamma variates
-(for beta and Dirichlet priors) from its own key; every parameter element reads a fixed
+Each draw gets one block of uniforms and one of gamma variates (for beta and Dirichlet
+priors) from its own key; every parameter element reads a fixed
 slot, so a draw's parameters depend only on (seed, draw index) and on the priors, never on
 chunking or device count. The distribution *types* and shapes are static; their numbers are
 passed in as arrays (``prior_fields``), so one compiled kernel serves every scenario.
@@ -50,16 +50,17 @@ def prior_fields(priors: Priors, dtype=jnp.float32) -> Fields:
 def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Fields], Params]:
     """Return ``sample(key, fields) -> {name: array(shape)}`` for one draw."""
     plan = []
-    n = {"z": 0, "u": 0, "g": 0}
+    n = {"u": 0, "g": 0}
     for name, dist, shape in struct:
         size = int(np.prod(shape, dtype=np.int64))
-        src = {"normal": "z", "lognormal": "z", "truncnormal": "u", "uniform": "u", "triangular": "u"}.get(dist)
+        # Every parameter owns `size` uniform slots whatever its distribution (normal types use
+        # the inverse CDF), so a scenario that changes one prior's type keeps every other
+        # parameter's random numbers: common random numbers across scenarios.
+        slot = ("u", n["u"], size)
+        n["u"] += size
         if dist in ("beta", "dirichlet"):
-            src = "g"
-        slot = None
-        if src is not None:
-            slot = (src, n[src], size)
-            n[src] += 2 * size if dist == "beta" else size
+            slot = ("g", n["g"], size)
+            n["g"] += 2 * size if dist == "beta" else size
         plan.append((name, dist, shape, slot))
 
     def gamma_shapes(fields: Fields) -> jax.Array:
@@ -73,9 +74,8 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
         return jnp.concatenate(parts) if parts else jnp.ones(1, dtype)
 
     def sample(key: jax.Array, fields: Fields) -> Params:
-        kz, ku, kg = jax.random.split(key, 3)
+        _, ku, kg = jax.random.split(key, 3)
         draws = {
-            "z": jax.random.normal(kz, (max(n["z"], 1),), dtype),
             "u": jax.random.uniform(ku, (max(n["u"], 1),), dtype, minval=1e-7, maxval=1 - 1e-7),
             "g": jax.random.gamma(kg, gamma_shapes(fields), dtype=dtype),
         }
@@ -94,9 +94,9 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
             elif dist == "fixed":
                 x = f["value"]
             elif dist == "normal":
-                x = f["mean"] + f["sd"] * e
+                x = f["mean"] + f["sd"] * ndtri(e)
             elif dist == "lognormal":
-                x = f["median"] * jnp.exp(f["sigma"] * e)
+                x = f["median"] * jnp.exp(f["sigma"] * ndtri(e))
             elif dist == "uniform":
                 x = f["low"] + (f["high"] - f["low"]) * e
             elif dist == "truncnormal":

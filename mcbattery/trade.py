@@ -19,7 +19,7 @@ def credit(p, year):
     over ``production_credit_phase_out`` years ending at ``production_credit_end_year``."""
     end, span = p["production_credit_end_year"], p["production_credit_phase_out"]
     frac = jnp.clip((end - year) / jnp.maximum(span, 1.0), 0.0, 1.0)
-    frac = jnp.where(span <= 0, (year <= end).astype(frac.dtype), frac)
+    frac = jnp.where(span <= 0, (year < end).astype(frac.dtype), frac)
     return p["production_credit"] * frac
 
 

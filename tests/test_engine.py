@@ -104,3 +104,16 @@ def test_tariff_lever_reduces_us_imports(tmp_path):
     high = mcbattery.forecast(f, draws=512, seed=2, chunk_size=512)
     eu = dict(region="EU", year=2028)
     assert float(high.summary.import_share_mean.sel(**eu)) < float(base.summary.import_share_mean.sel(**eu))
+
+
+def test_scenarios_share_random_numbers_for_unchanged_parameters():
+    from mcbattery.engine import sample_params
+
+    base = mcbattery.load_scenario("baseline")
+    shock = mcbattery.load_scenario("lithium_supply_shock")
+    a, b = sample_params(base, 64, seed=3), sample_params(shock, 64, seed=3)
+    changed = set(shock.shifted)
+    for name in a:
+        if name not in changed:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert not np.array_equal(a["supply_shock_fraction"], b["supply_shock_fraction"])

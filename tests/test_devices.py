@@ -1,0 +1,32 @@
+"""Same seed, same numbers on 1, 2 or 4 devices (4 CPU devices forced in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np, mcbattery
+    devs = jax.local_devices()
+    assert len(devs) == 4, devs
+    runs = [mcbattery.forecast(draws=600, seed=5, keep_draws=600, chunk_size=512, devices=devs[:k]) for k in (1, 2, 4)]
+    for r in runs[1:]:
+        for v in runs[0].draws.data_vars:
+            np.testing.assert_array_equal(runs[0].draws[v].values, r.draws[v].values)
+        for v in runs[0].summary.data_vars:
+            np.testing.assert_array_equal(runs[0].summary[v].values, r.summary[v].values, err_msg=v)
+    print("devices", [r.summary.attrs["device"] for r in runs])
+    print("IDENTICAL")
+    """
+)
+
+
+def test_results_identical_across_device_counts():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "IDENTICAL" in proc.stdout
+    assert "4 x cpu" in proc.stdout
