@@ -43,3 +43,13 @@ def test_every_scenario_file_is_documented(doc):
     assert SCENARIO_FILES, "no scenario files found"
     missing = [p.name for p in SCENARIO_FILES if p.name not in doc]
     assert not missing, f"docs/model.md does not describe {missing}"
+
+
+def test_parameter_tables_show_the_shipped_priors(doc):
+    """§5 is exactly what `mcbattery.doctable.tables()` prints for the shipped priors
+    (regenerate it with that function after editing a prior)."""
+    from mcbattery.doctable import tables
+
+    start = doc.index("### horizon (`priors/horizon.toml`)")
+    end = doc.index("## 6. Scenarios")
+    assert doc[start:end].strip() == tables().strip()
