@@ -66,6 +66,8 @@ def forecast(
     progress: bool = False,
     dtype: str = "float32",
     devices=None,
+    target_mcse: dict[str, float] | None = None,
+    draws_store: str | Path | None = None,
 ) -> Forecast:
     """Run the value-chain Monte Carlo and return labelled output distributions.
 
@@ -78,7 +80,11 @@ def forecast(
     posterior: calibrated samples replacing the priors they cover ("default" = the shipped
     posterior when present, None = priors only, or a file path);
     thresholds: extra exceedance thresholds per output name; dtype: float32 or float64;
-    devices: JAX devices to shard the draws over (default: all local devices).
+    devices: JAX devices to shard the draws over (default: all local devices);
+    target_mcse: stop early once these Monte Carlo standard errors are reached, e.g.
+    ``{"shortage_exceedance": 0.002, "lithium_price_quantile": 200}`` (``draws`` is the cap);
+    draws_store: a ``.zarr`` path to stream the ``keep_draws`` full draws to, chunk by chunk,
+    instead of holding them in memory.
     """
     from .outputs import OUTPUTS
 
@@ -94,6 +100,14 @@ def forecast(
             raise InputError(f"unknown output {name!r}; expected one of {sorted(OUTPUTS)}", field="thresholds")
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
             raise InputError("thresholds must be finite numbers", field=f"thresholds.{name}")
+    from .precision import achieved, parse_targets, stopping_rule
+
+    targets = parse_targets(target_mcse)
+    sink = None
+    if draws_store is not None:
+        from .export import ZarrDrawSink
+
+        sink = ZarrDrawSink(draws_store)
     if dtype not in ("float32", "float64"):
         raise InputError("expected 'float32' or 'float64'", field="dtype")
     if isinstance(scenario, Priors):
@@ -128,8 +142,17 @@ def forecast(
             progress=progress,
             dtype=getattr(jnp, dtype),
             devices=devices,
+            on_draws=None if sink is None else sink.append,
+            stop=stopping_rule(targets) if targets else None,
         )
+    if sink is not None:
+        sink.close(start_year, attrs=provenance(resolved, result, dtype))
     attrs = provenance(resolved, result, dtype)
+    if targets:
+        import json
+
+        attrs["target_mcse"] = json.dumps({f"{n}_{s}": t for (n, s), t in targets.items()})
+        attrs["achieved_mcse"] = json.dumps(achieved(result.acc, result.layout, targets))
     summary = build_summary(result, tuple(float(q) for q in quantiles))
     summary.attrs = {**attrs, "title": "mcbattery forecast summary"}
     kept = build_draws(result)

@@ -277,10 +277,15 @@ def run(
     progress: bool | Callable | None = None,
     dtype=jnp.float32,
     devices=None,
+    on_draws: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+    stop: Callable[["Accumulator", Layout], bool] | None = None,
 ) -> RunResult:
     """Run ``draws`` draws in chunks and return merged statistics plus the first
     ``keep_draws`` draws in full. ``devices``: the JAX devices to shard draws over (default:
-    all local devices; on a multi-host cluster initialise ``jax.distributed`` first)."""
+    all local devices; on a multi-host cluster initialise ``jax.distributed`` first).
+    ``on_draws(start, outputs)`` receives every chunk's full draws (for streaming them to a
+    store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
+    run early when it returns True (``draws`` is then a maximum)."""
     start_year = int(round(float(priors["start_year"].fields["value"])))
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
@@ -312,10 +317,17 @@ def run(
             exceed.sum(axis=0, dtype=np.int64),
             int(invalid.sum()),
         )
-        if start < keep_draws:
+        if on_draws is not None and start < keep_draws:
+            rows = x.reshape(-1, x.shape[-1])[: min(chunk, keep_draws - start)]
+            on_draws(start, {k: rows[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names})
+        elif start < keep_draws:
             kept_rows.append(x.reshape(-1, x.shape[-1])[: min(chunk, keep_draws - start)])
         if bar is not None:
             bar.update(min(chunk, draws - start))
+        done = min(start + chunk, draws)
+        if stop is not None and done < draws and stop(acc, layout):
+            draws = done
+            break
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - t0

@@ -11,6 +11,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -106,3 +107,48 @@ def write(forecast, path: str | Path) -> Path:
     if forecast.draws is not None:
         writer(forecast.draws, path.with_name(f"{path.stem}_draws{path.suffix}"))
     return path
+
+
+class ZarrDrawSink:
+    """Stream full draws to a Zarr store chunk by chunk (xarray/dask-readable), never holding
+    them all in memory. Written into a temporary store and renamed into place on close."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.suffix != ".zarr":
+            raise InputError("expected a .zarr path", file=str(self.path), field="draws_store")
+        if not self.path.parent.is_dir():
+            raise InputError("output folder does not exist", file=str(self.path.parent), field="draws_store")
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        self.started = False
+
+    def append(self, start: int, outputs: dict) -> None:
+        from .outputs import OUTPUTS
+        from .summary import _coords
+
+        n_years = next(iter(outputs.values())).shape[1]
+        data = {}
+        for name, arr in outputs.items():
+            spec = OUTPUTS[name]
+            coords = _coords(spec.dims, np.arange(n_years))
+            coords["draw"] = np.arange(start, start + arr.shape[0])
+            data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs={"units": spec.units, "long_name": spec.long_name})
+        ds = xr.Dataset(data)
+        if self.started:
+            ds.to_zarr(self.tmp, append_dim="draw", zarr_format=2)
+        else:
+            ds.to_zarr(self.tmp, mode="w", zarr_format=2)
+            self.started = True
+
+    def close(self, start_year: int, attrs: dict) -> Path:
+        import shutil
+
+        import zarr
+
+        group = zarr.open_group(str(self.tmp), mode="r+")
+        group["year"][:] = np.arange(start_year, start_year + group["year"].shape[0])
+        group.attrs.update({k: v for k, v in attrs.items()})
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        os.replace(self.tmp, self.path)
+        return self.path
