@@ -47,6 +47,32 @@ def prior_fields(priors: Priors, dtype=jnp.float32) -> Fields:
     return out
 
 
+GAMMA_TRIALS = 4
+
+
+def gamma_variates(key: jax.Array, alpha: jax.Array, trials: int = GAMMA_TRIALS) -> jax.Array:
+    """Gamma(alpha, 1) variates by Marsaglia & Tsang (2000) with a fixed number of trials.
+
+    A fixed trial count (no rejection loop) keeps vectorised sampling fast: with acceptance
+    >= 0.95 per trial for shape >= 1, all four fail with probability < 7e-6 (far less for the
+    larger shapes of most priors), in which case the last proposal is used. Shapes < 1 are
+    boosted: G(a) = G(a + 1) U^(1/a).
+    """
+    boost = alpha < 1.0
+    a = jnp.where(boost, alpha + 1.0, alpha)
+    d = a - 1.0 / 3.0
+    c = 1.0 / jnp.sqrt(9.0 * d)
+    kz, ku, kb = jax.random.split(key, 3)
+    z = jax.random.normal(kz, (trials, *alpha.shape), alpha.dtype)
+    u = jax.random.uniform(ku, (trials, *alpha.shape), alpha.dtype, minval=1e-12, maxval=1.0)
+    v = (1.0 + c * z) ** 3
+    ok = (v > 0) & (jnp.log(u) < 0.5 * z**2 + d - d * v + d * jnp.log(jnp.maximum(v, 1e-30)))
+    pick = jnp.where(ok.any(axis=0), jnp.argmax(ok, axis=0), trials - 1)
+    x = d * jnp.maximum(jnp.take_along_axis(v, pick[None], axis=0)[0], 1e-30)
+    ub = jax.random.uniform(kb, alpha.shape, alpha.dtype, minval=1e-12, maxval=1.0)
+    return jnp.where(boost, x * ub ** (1.0 / alpha), x)
+
+
 def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Fields], Params]:
     """Return ``sample(key, fields) -> {name: array(shape)}`` for one draw."""
     plan = []
@@ -77,7 +103,7 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
         _, ku, kg = jax.random.split(key, 3)
         draws = {
             "u": jax.random.uniform(ku, (max(n["u"], 1),), dtype, minval=1e-7, maxval=1 - 1e-7),
-            "g": jax.random.gamma(kg, gamma_shapes(fields), dtype=dtype),
+            "g": gamma_variates(kg, gamma_shapes(fields).astype(dtype)),
         }
         # one posterior sample index per draw, shared by every empirical parameter
         row_u = jax.random.uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
