@@ -68,6 +68,7 @@ def forecast(
     devices=None,
     target_mcse: dict[str, float] | None = None,
     draws_store: str | Path | None = None,
+    _runner=None,
 ) -> Forecast:
     """Run the value-chain Monte Carlo and return labelled output distributions.
 
@@ -131,7 +132,7 @@ def forecast(
 
     x64 = jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
     with x64:  # local: never flips the process-wide setting
-        result = run(
+        result = (_runner or run)(
             resolved,
             draws=draws,
             seed=seed,

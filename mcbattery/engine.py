@@ -139,6 +139,20 @@ class Accumulator:
         self.exceed += exceed.astype(np.int64)
         self.invalid += int(invalid)
 
+    def merge(self, other: "Accumulator") -> None:
+        """Add another accumulator's draws (e.g. another host's share) to this one."""
+        if other.count:
+            total = self.count + other.count
+            delta = other.mean - self.mean
+            self.mean = self.mean + delta * (other.count / total)
+            self.m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / total)
+            self.count = total
+        self.vmin = np.minimum(self.vmin, other.vmin)
+        self.vmax = np.maximum(self.vmax, other.vmax)
+        self.hist += other.hist
+        self.exceed += other.exceed
+        self.invalid += other.invalid
+
 
 @dataclass
 class RunResult:
@@ -279,13 +293,15 @@ def run(
     devices=None,
     on_draws: Callable[[int, dict[str, np.ndarray]], None] | None = None,
     stop: Callable[["Accumulator", Layout], bool] | None = None,
+    first: int = 0,
 ) -> RunResult:
     """Run ``draws`` draws in chunks and return merged statistics plus the first
     ``keep_draws`` draws in full. ``devices``: the JAX devices to shard draws over (default:
     all local devices; on a multi-host cluster initialise ``jax.distributed`` first).
     ``on_draws(start, outputs)`` receives every chunk's full draws (for streaming them to a
     store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
-    run early when it returns True (``draws`` is then a maximum)."""
+    run early when it returns True (``draws`` is then a maximum). ``first``: run only draws
+    ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.distributed`)."""
     start_year = int(round(float(priors["start_year"].fields["value"])))
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
@@ -302,8 +318,8 @@ def run(
     kept_rows: list[np.ndarray] = []
     keep_draws = min(keep_draws, draws)
     t0 = time.perf_counter()
-    bar = _progress_bar(progress, draws)
-    for start in range(0, draws, chunk):
+    bar = _progress_bar(progress, draws - first)
+    for start in range(first, draws, chunk):
         firsts = jnp.asarray([start + d * per_dev_blocks * BLOCK for d in range(n_dev)], jnp.int32)
         res = kernel(firsts, jnp.int32(per_dev_blocks), jnp.int32(draws), fields, base_key, chunk_blocks=per_dev_blocks)
         nb, mean, m2, vmin, vmax, hist, exceed, invalid, x = (np.asarray(a) for a in res)
@@ -318,10 +334,10 @@ def run(
             int(invalid.sum()),
         )
         if on_draws is not None and start < keep_draws:
-            rows = x.reshape(-1, x.shape[-1])[: min(chunk, keep_draws - start)]
+            rows = x.reshape(-1, x.shape[-1])[: keep_draws - start]
             on_draws(start, {k: rows[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names})
         elif start < keep_draws:
-            kept_rows.append(x.reshape(-1, x.shape[-1])[: min(chunk, keep_draws - start)])
+            kept_rows.append(x.reshape(-1, x.shape[-1])[: keep_draws - start])
         if bar is not None:
             bar.update(min(chunk, draws - start))
         done = min(start + chunk, draws)
