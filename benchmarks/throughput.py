@@ -1,0 +1,276 @@
+"""Throughput of the streaming engine against plain NumPy and against the cost of its random numbers.
+
+    python benchmarks/throughput.py --draws 10000 100000 1000000 [--years 16] [--chunk-size 16384] [--json]
+
+For the baseline priors and each N:
+
+engine_s          wall time of ``mcbattery.engine.run`` for N draws (summary statistics only, no
+                  kept draws), after a warm-up call with the same chunk shape; compile_s is that
+                  warm-up's extra time (first call minus an identical second call).
+numpy_s           :func:`numpy_model.simulate_numpy` on the same draws (same parameters and random
+                  numbers, generated beforehand and not timed), in float32 like the engine. For
+                  N above --numpy-max-draws the first --numpy-max-draws draws are timed and the
+                  time scaled linearly to N (numpy_measured_draws says how many ran).
+rng_bound_s       time to generate only the random numbers the model consumes for N draws (the
+                  sampler's uniform / normal / gamma blocks plus the per-year normals and
+                  uniforms), jitted, in the engine's chunk and block layout, blocking on the
+                  result: a floor for any implementation that draws the same numbers.
+peak_rss_mb       the process's maximum resident set size after the engine run for N (engine runs
+                  come first, NumPy inputs later, so it is not inflated by the NumPy baseline).
+check_max_err     the engine's first 64 kept draws against the NumPy model on the same inputs, in
+                  units of the reference test's tolerance (1e-3 |numpy| + 1e-5 max|numpy|):
+                  <= 1 means the benchmarked engine computes the same draws as the NumPy model.
+
+--repeat R keeps the fastest of R timings of each figure (other processes add noise).
+--profile adds sim_only_s: sampling + simulation of N draws in the engine's block layout with a
+plain sum instead of the streaming reductions, so engine_s - sim_only_s is the cost of the
+reductions (histograms, moments, min / max, exceedances, the per-chunk draw buffer, host merge).
+
+Needs only jax, numpy and scipy (plus the package); no progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+from numpy_model import OUTPUT_NAMES, rng_bound_fn, sample_inputs, simulate_numpy  # noqa: E402
+
+from mcbattery import engine, model  # noqa: E402
+from mcbattery.priors import load_scenario  # noqa: E402
+from mcbattery.sampling import make_sampler, prior_fields, structure  # noqa: E402
+
+BLOCK = engine.BLOCK
+CHECK_DRAWS = 64
+
+
+def best(repeat, fn):
+    """Fastest of ``repeat`` timings (the others are lost to noise from other processes)."""
+    return min(fn() for _ in range(max(repeat, 1)))
+
+
+def peak_rss_mb() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024.0 if sys.platform != "darwin" else r / 2**20
+
+
+def device_info() -> dict:
+    d = jax.devices()
+    return {"device": f"{len(d)} x {d[0].device_kind}", "platform": d[0].platform}
+
+
+def effective_chunk(draws: int, chunk_size: int) -> int:
+    """Draws per engine call: chunk_size capped at N, rounded up to whole blocks on every device."""
+    unit = BLOCK * len(jax.local_devices())
+    return max(unit, -(-min(chunk_size, max(draws, 1)) // unit) * unit)
+
+
+def time_engine(priors, draws, seed, chunk_size, end_year, keep_draws=0):
+    t0 = time.perf_counter()
+    res = engine.run(priors, draws, seed=seed, chunk_size=chunk_size, end_year=end_year, keep_draws=keep_draws, progress=False)
+    return time.perf_counter() - t0, res
+
+
+def time_rng(fn, fields, draws, chunk, seed):
+    key = jax.random.PRNGKey(seed)
+    t0 = time.perf_counter()
+    for start in range(0, draws, chunk):
+        float(fn(key, jnp.int32(start), jnp.int32(chunk // BLOCK), fields))  # blocks until done
+    return time.perf_counter() - t0
+
+
+def sim_only_fn(priors, n_years, start_year):
+    """Sampler + model in the engine's layout (blocks of BLOCK draws in a loop), reduced by a
+    plain sum: the engine minus its streaming reductions."""
+    sampler = make_sampler(structure(priors), jnp.float32)
+    history = jnp.asarray(engine.deployment_history(start_year), jnp.float32)
+
+    def one(key, fields):
+        kp, kn, ku = jax.random.split(key, 3)
+        params = sampler(kp, fields)
+        normals = jax.random.normal(kn, (n_years, model.N_NORMALS), jnp.float32)
+        uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), jnp.float32, minval=1e-7, maxval=1.0)
+        out = model.simulate(params, normals, uniforms, history, start_year)
+        return sum(jnp.sum(v) for v in out.values())
+
+    @jax.jit
+    def f(base_key, first, n_blocks, fields):
+        def body(b, s):
+            idx = first + b * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
+            keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
+            return s + jnp.sum(jax.vmap(one, in_axes=(0, None))(keys, fields))
+
+        return jax.lax.fori_loop(0, n_blocks, body, jnp.float32(0))
+
+    return f
+
+
+def time_sim_only(fn, fields, draws, chunk, seed):
+    key = jax.random.PRNGKey(seed)
+    t0 = time.perf_counter()
+    for start in range(0, draws, chunk):
+        float(fn(key, jnp.int32(start), jnp.int32(chunk // BLOCK), fields))
+    return time.perf_counter() - t0
+
+
+def time_numpy(inputs, n, numpy_chunk, dtype):
+    p, z, u = inputs.params, inputs.normals, inputs.uniforms
+    t0 = time.perf_counter()
+    for a in range(0, n, numpy_chunk):
+        b = min(n, a + numpy_chunk)
+        simulate_numpy({k: v[a:b] for k, v in p.items()}, z[a:b], u[a:b], inputs.history, inputs.start_year, dtype=dtype)
+    return time.perf_counter() - t0
+
+
+def check_error(kept: dict, inputs) -> float:
+    """Largest |engine - numpy| over the kept draws in units of the reference test's tolerance
+    (1e-3 |numpy| + 1e-5 max|numpy| per output): <= 1 means the engine reproduces these draws."""
+    n = next(iter(kept.values())).shape[0]
+    sub = {k: v[:n] for k, v in inputs.params.items()}
+    ref = simulate_numpy(sub, inputs.normals[:n], inputs.uniforms[:n], inputs.history, inputs.start_year)
+    worst = 0.0
+    for name in OUTPUT_NAMES:
+        a, b = np.asarray(kept[name], np.float64), ref[name]
+        tol = 1e-3 * np.abs(b) + 1e-5 * np.max(np.abs(b)) + 1e-300
+        worst = max(worst, float(np.max(np.abs(a - b) / tol)))
+    return worst
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--draws", type=int, nargs="+", required=True)
+    ap.add_argument("--years", type=int, default=16, help="simulated years (default 16: 2025-2040)")
+    ap.add_argument("--chunk-size", type=int, default=16384)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scenario", default="baseline")
+    ap.add_argument("--numpy-max-draws", type=int, default=100_000, help="time NumPy on at most this many draws")
+    ap.add_argument("--numpy-chunk", type=int, default=4096, help="draws per NumPy call")
+    ap.add_argument("--repeat", type=int, default=1, help="time each figure this many times, keep the fastest")
+    ap.add_argument("--numpy-dtype", default="float32", choices=("float32", "float64"))
+    ap.add_argument("--profile", action="store_true", help="also time sampling + simulation without the reductions")
+    ap.add_argument("--json", action="store_true", help="one JSON line per N")
+    args = ap.parse_args(argv)
+    if min(args.draws) < 1 or args.years < 1:
+        ap.error("--draws and --years must be positive")
+
+    priors = load_scenario(args.scenario)
+    start_year = int(round(float(priors["start_year"].fields["value"])))
+    end_year = start_year + args.years - 1
+    info = device_info()
+    rows = {n: {"draws": n, "years": args.years, **info} for n in args.draws}
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else (lambda *a: print(*a, flush=True))
+    log(f"# {args.scenario}, {args.years} years, chunk size {args.chunk_size}, {info['device']} ({info['platform']}), jax {jax.__version__}")
+
+    # 1. engine: compile once per chunk shape, then time the streaming run (summary only)
+    compiled: dict[int, float] = {}
+    check = None
+    for n in sorted(args.draws):
+        chunk = effective_chunk(n, args.chunk_size)
+        if chunk not in compiled:
+            first, res = time_engine(priors, chunk, args.seed, args.chunk_size, end_year, keep_draws=CHECK_DRAWS)
+            second, _ = time_engine(priors, chunk, args.seed, args.chunk_size, end_year)
+            compiled[chunk] = first - second
+            if check is None:
+                check = res.kept
+        s = best(args.repeat, lambda: time_engine(priors, n, args.seed, args.chunk_size, end_year)[0])
+        rows[n].update(
+            chunk_size=chunk,
+            compile_s=compiled[chunk],
+            engine_s=s,
+            engine_draw_years_per_s=n * args.years / s,
+            peak_rss_mb=peak_rss_mb(),
+        )
+        log(f"engine  N={n:>9,}  {s:9.2f} s  (compile {compiled[chunk]:.1f} s)")
+
+    # 2. the random-number bound, chunked like the engine
+    rng = rng_bound_fn(priors, args.years, block=BLOCK)
+    fields = prior_fields(priors)
+    time_rng(rng, fields, BLOCK, BLOCK, args.seed)  # compile (block count is an argument)
+    for n in sorted(args.draws):
+        chunk = effective_chunk(n, args.chunk_size)
+        s = best(args.repeat, lambda: time_rng(rng, fields, n, chunk, args.seed))
+        rows[n].update(rng_bound_s=s, ratio_to_rng_bound=rows[n]["engine_s"] / s)
+        log(f"rng     N={n:>9,}  {s:9.2f} s")
+
+    if args.profile:
+        fn = sim_only_fn(priors, args.years, start_year)
+        time_sim_only(fn, fields, BLOCK, BLOCK, args.seed)  # compile
+        for n in sorted(args.draws):
+            chunk = effective_chunk(n, args.chunk_size)
+            s = best(args.repeat, lambda: time_sim_only(fn, fields, n, chunk, args.seed))
+            rows[n].update(sim_only_s=s, reduction_share=1.0 - s / rows[n]["engine_s"])
+            log(f"simonly N={n:>9,}  {s:9.2f} s")
+
+    # 3. NumPy on the same draws (inputs generated up front, not timed)
+    m_max = min(max(args.draws), args.numpy_max_draws)
+    inputs = sample_inputs(priors, m_max, args.seed, end_year=end_year)
+    err = check_error(check, inputs) if check else float("nan")
+    for n in sorted(args.draws):
+        m = min(n, m_max)
+        s = best(args.repeat, lambda: time_numpy(inputs, m, args.numpy_chunk, np.dtype(args.numpy_dtype))) * (n / m)
+        rows[n].update(
+            numpy_s=s,
+            numpy_draw_years_per_s=n * args.years / s,
+            numpy_measured_draws=m,
+            numpy_extrapolated=m < n,
+            numpy_dtype=args.numpy_dtype,
+            speedup_vs_numpy=s / rows[n]["engine_s"],
+            check_max_err=err,
+        )
+        log(f"numpy   N={n:>9,}  {s:9.2f} s" + (f"  (extrapolated from {m:,} draws)" if m < n else ""))
+
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    for n in args.draws:
+        rows[n].update(jax_version=jax.__version__, python=platform.python_version(), utc=stamp)
+    if args.json:
+        for n in args.draws:
+            print(json.dumps(rows[n]), flush=True)
+    else:
+        print_table([rows[n] for n in args.draws], args.profile)
+    return 0
+
+
+def print_table(rows, profile):
+    cols = [
+        ("draws", "{:,}"),
+        ("engine_s", "{:.2f}"),
+        ("engine_draw_years_per_s", "{:,.0f}"),
+        ("compile_s", "{:.1f}"),
+        ("numpy_s", "{:.2f}"),
+        ("numpy_draw_years_per_s", "{:,.0f}"),
+        ("speedup_vs_numpy", "{:.1f}"),
+        ("rng_bound_s", "{:.2f}"),
+        ("ratio_to_rng_bound", "{:.1f}"),
+        ("peak_rss_mb", "{:,.0f}"),
+    ]
+    if profile:
+        cols += [("sim_only_s", "{:.2f}"), ("reduction_share", "{:.0%}")]
+    head = [c for c, _ in cols]
+    body = [[f.format(r[c]) + ("*" if c == "numpy_s" and r["numpy_extrapolated"] else "") for c, f in cols] for r in rows]
+    width = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    print("  ".join(h.rjust(w) for h, w in zip(head, width)))
+    for b in body:
+        print("  ".join(x.rjust(w) for x, w in zip(b, width)))
+    r = rows[0]
+    print(f"device: {r['device']} ({r['platform']}), years: {r['years']}, numpy dtype: {r['numpy_dtype']}")
+    ext = [x for x in rows if x["numpy_extrapolated"]]
+    if ext:
+        print(f"* NumPy timed on the first {ext[0]['numpy_measured_draws']:,} draws and scaled linearly to N")
+    print(f"engine vs NumPy on the first {CHECK_DRAWS} draws: max difference {r['check_max_err']:.2f} x the test tolerance")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
