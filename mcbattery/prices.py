@@ -1,6 +1,7 @@
-"""Lithium carbonate price (real 2024 USD per t LCE): mean reversion in logs towards a cost
-anchor, a premium that rises with supply tightness, and a two-state boom regime whose entry
-probability rises with tightness; exit lets mean reversion produce the bust."""
+"""Lithium carbonate price (real 2024 USD per t LCE): mean reversion in logs towards a target
+(the cost anchor times a premium that rises with supply tightness: below the anchor in a
+glut, above it when demand outruns supply capability) plus a two-state boom regime whose
+entry probability rises with tightness; exit lets mean reversion produce the bust."""
 
 from __future__ import annotations
 
@@ -17,18 +18,14 @@ def step(p, t, log_price, boom, tightness, eps, u_regime):
     """Advance one year.
 
     log_price: last year's log price; boom: last year's regime (0 or 1); tightness:
-    log(demand / supply capacity) this year, clipped to [-1, 1]; eps ~ N(0, 1); u_regime ~ U(0, 1).
+    log(demand / supply capability) this year, clipped to [-1, 1]; eps ~ N(0, 1); u_regime ~ U(0, 1).
+    The log price reverts towards log(anchor) + tightness_premium x tightness; gluts do not push
+    boom entry below its base rate (booms start from demand surprises).
     Returns (log price, boom regime) for this year.
     """
-    enter = jax.nn.sigmoid(p["boom_entry_logit"] + p["boom_entry_tightness"] * tightness)
+    enter = jax.nn.sigmoid(p["boom_entry_logit"] + p["boom_entry_tightness"] * jnp.maximum(tightness, 0.0))
     stay = 1.0 - p["boom_exit_probability"]
     boom = jnp.where(boom > 0.5, u_regime < stay, u_regime < enter).astype(log_price.dtype)
-    log_a = jnp.log(anchor(p, t))
-    log_price = (
-        log_price
-        + p["price_reversion"] * (log_a - log_price)
-        + p["tightness_premium"] * tightness
-        + p["boom_drift"] * boom
-        + p["price_volatility"] * eps
-    )
+    target = jnp.log(anchor(p, t)) + p["tightness_premium"] * tightness
+    log_price = log_price + p["price_reversion"] * (target - log_price) + p["boom_drift"] * boom + p["price_volatility"] * eps
     return log_price, boom

@@ -107,7 +107,7 @@ def test_price_boom_regime_adds_drift():
     p = {
         "lithium_cost_anchor": jnp.array(10000.0),
         "lithium_cost_anchor_trend": jnp.array(0.0),
-        "price_reversion": jnp.array(0.0),
+        "price_reversion": jnp.array(0.5),
         "tightness_premium": jnp.array(0.5),
         "boom_entry_logit": jnp.array(50.0),
         "boom_entry_tightness": jnp.array(0.0),
@@ -117,7 +117,8 @@ def test_price_boom_regime_adds_drift():
     }
     lp, boom = prices.step(p, 0.0, jnp.log(10000.0), jnp.array(0.0), jnp.array(0.2), jnp.array(0.0), jnp.array(0.5))
     assert float(boom) == 1.0
-    assert float(lp) == pytest.approx(np.log(10000.0) + 0.8 + 0.1, rel=1e-6)
+    # reverts half-way to the tight-market target anchor x e^(0.5 x 0.2), plus the boom drift
+    assert float(lp) == pytest.approx(np.log(10000.0) + 0.5 * 0.1 + 0.8, rel=1e-6)
 
 
 def test_ramp_single_plant_and_fleet_mix():
