@@ -1,0 +1,210 @@
+"""Paired scenario comparison: common random numbers, exact zero for a self-comparison,
+agreement with the engine and the forecast, the CLI command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from mcbattery.compare import compare, resolve_scenario, sample_rows, simulate_rows
+from mcbattery.errors import InputError
+
+OUTS = ["lithium_price", "shortage", "cell_cost", "demand", "utilization"]
+
+
+@pytest.fixture(scope="module")
+def shock_vs_base():
+    # same seed and posterior ("default") as the session's baseline_small forecast (conftest),
+    # whose first 512 draws are kept
+    return compare("baseline", "lithium_supply_shock", draws=512, seed=7, outputs=OUTS)
+
+
+def test_helpers_reproduce_the_engine_draws(baseline_small):
+    """The cached sampler/simulator give the forecast's own draws (seed 7, draws 0..511)."""
+    pri = baseline_small.priors
+    par = sample_rows(pri, np.arange(512), seed=7)
+    out = simulate_rows(par, np.arange(512), 7, 2025, 2040)
+    kept = baseline_small.draws
+    for name in ("lithium_price", "cell_cost", "demand", "capacity", "scrap_rate"):
+        np.testing.assert_allclose(out[name], kept[name].values, rtol=1e-4, err_msg=name)
+    # a row's noise follows its noise index, not its position
+    swapped = simulate_rows({k: v[[1, 0]] for k, v in par.items()}, np.array([1, 0]), 7, 2025, 2040)
+    np.testing.assert_allclose(swapped["lithium_price"][0], out["lithium_price"][1], rtol=1e-5)
+    assert not np.allclose(swapped["lithium_price"][0], out["lithium_price"][0])
+
+
+def test_self_comparison_is_exactly_zero():
+    ds = compare("baseline", "baseline", draws=300, seed=3, outputs=OUTS, posterior=None)
+    assert ds.attrs["changed_parameters"] == "none" and ds.attrs["valid_draws"] == 300
+    for name in OUTS:
+        for stat in ("mean", "sd", "mcse", "min", "max", "quantile"):
+            v = ds[f"{name}_diff_{stat}"].values
+            assert np.all(v == 0.0), f"{name}_diff_{stat}"
+        assert np.all(ds[f"{name}_diff_exceedance"].values == 0.0)
+        np.testing.assert_array_equal(ds[f"{name}_a_mean"].values, ds[f"{name}_b_mean"].values)
+    assert np.all(ds.shortage_exceedance_change_mean.values == 0.0)
+    assert np.all(ds.shortage_exceedance_change_mcse.values == 0.0)
+
+
+def test_crn_paired_variance_far_below_independent(shock_vs_base):
+    ds = shock_vs_base
+    assert ds.attrs["changed_parameters"] == "delay_probability, supply_shock_fraction"
+    # the shock starts in 2027: earlier demand is untouched, draw by draw
+    assert np.all(ds.demand_diff_sd.sel(year=[2025, 2026]).values == 0.0)
+    # outputs the scenario barely changes: paired variance << var(a) + var(b)
+    for name, sel in (("cell_cost", dict(year=2030, region="CN", chemistry="LFP")),
+                      ("demand", dict(year=2030, segment="storage", region="EU")),
+                      ("utilization", dict(year=2026, stage="cells"))):
+        v_diff = float(ds[f"{name}_diff_sd"].sel(sel)) ** 2
+        v_ind = float(ds[f"{name}_a_sd"].sel(sel)) ** 2 + float(ds[f"{name}_b_sd"].sel(sel)) ** 2
+        assert v_diff < 0.25 * v_ind, (name, v_diff, v_ind)
+    # the shock itself shows, with its own interval
+    d = ds.lithium_price_diff_quantile.sel(year=2028)
+    assert float(d.sel(quantile=0.5)) > 0 and float(d.sel(quantile=0.975)) > float(d.sel(quantile=0.025))
+    assert float(ds.lithium_price_diff_exceedance.sel(year=2028, lithium_price_diff_threshold=0.0)) > 0.8
+    ch = ds.shortage_exceedance_change_mean.sel(year=2028, shortage_threshold=0.1)
+    se = ds.shortage_exceedance_change_mcse.sel(year=2028, shortage_threshold=0.1)
+    assert float(ch) > 5 * float(se) > 0
+    # exceedance change is the difference of the two probabilities
+    np.testing.assert_allclose(
+        ds.shortage_exceedance_change_mean.values,
+        ds.shortage_b_exceedance.values - ds.shortage_a_exceedance.values, atol=1e-12)
+
+
+def test_scenario_a_matches_the_forecast(shock_vs_base, baseline_small):
+    ds, kept = shock_vs_base, baseline_small.draws
+    assert ds.attrs["valid_draws"] == kept.sizes["draw"] == 512
+    for name in ("lithium_price", "cell_cost", "utilization"):
+        np.testing.assert_allclose(ds[f"{name}_a_mean"].values, kept[name].mean("draw").values, rtol=1e-4)
+    # P(shortage > 0) is sensitive to rounding (0 against 1e-7); the deeper thresholds are not
+    for t in (0.05, 0.1, 0.2):
+        p = (kept.shortage > t).mean("draw").values
+        np.testing.assert_allclose(ds.shortage_a_exceedance.sel(shortage_threshold=t).values, p, atol=2.5e-3)
+
+
+def test_diff_quantiles_match_exact_quantiles():
+    ds = compare("baseline", "unipolar", draws=512, seed=11, outputs=["utilization"], posterior=None,
+                 quantiles=(0.1, 0.5, 0.9))
+    idx = np.arange(512)
+    ys = []
+    for name in ("baseline", "unipolar"):
+        pri = resolve_scenario(name, posterior=None)
+        ys.append(simulate_rows(sample_rows(pri, idx, seed=11), idx, 11, 2025, 2040)["utilization"][:, 5, 2])
+    d = ys[1].astype(float) - ys[0].astype(float)
+    exact = np.quantile(d, [0.1, 0.5, 0.9])
+    got = ds.utilization_diff_quantile.sel(year=2030, stage="cells").values
+    np.testing.assert_allclose(got, exact, atol=0.05 * float(np.std(d)) + 1e-6)
+    np.testing.assert_allclose(float(ds.utilization_diff_mean.sel(year=2030, stage="cells")), d.mean(), rtol=1e-9)
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="unknown output"):
+        compare("baseline", "baseline", draws=10, outputs=["nope"], posterior=None)
+    with pytest.raises(InputError, match="draws"):
+        compare("baseline", "baseline", draws=1, posterior=None)
+    with pytest.raises(InputError, match="unknown scenario"):
+        compare("baseline", "no_such_scenario", draws=10, posterior=None)
+    with pytest.raises(InputError, match="quantiles"):
+        compare("baseline", "baseline", draws=10, quantiles=(0.5, 1.5), posterior=None)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _group():
+    import click
+
+    from mcbattery.cli import _Group
+    from mcbattery.cli_research import register
+
+    @click.group(cls=_Group)
+    def main():
+        pass
+
+    return register(main)
+
+
+def run(*args):
+    return CliRunner().invoke(_group(), list(args))
+
+
+def test_cli_compare_csv_and_netcdf(tmp_path):
+    out = tmp_path / "c.csv"
+    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--output", "lithium_price",
+            "--no-posterior", "--out", str(out), "--quiet")
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out)
+    assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
+    assert {"import_share_diff", "import_share_a", "lithium_price_diff"} <= set(df.variable)
+    nc = tmp_path / "c.nc"
+    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--no-posterior",
+            "--out", str(nc))
+    assert r.exit_code == 0, r.output and "paired draws" in r.output
+    ds = xr.open_dataset(nc)
+    assert ds.attrs["scenario_b"] == "cooperation" and "import_share_diff_quantile" in ds
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["baseline", "nope", "--out", "x.nc"], "unknown scenario"),
+        (["baseline", "unipolar", "--out", "x.parquet"], "unknown output format"),
+        (["baseline", "unipolar", "--out", "missing_dir/x.nc"], "output folder does not exist"),
+        (["baseline", "unipolar", "--output", "bogus", "--out", "x.nc"], "unknown output"),
+    ],
+)
+def test_cli_compare_bad_input_one_line_exit_2(tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    r = run("compare", *args, "--draws", "16", "--no-posterior", "--quiet")
+    assert r.exit_code == 2, r.output
+    assert needle in r.output and len(r.output.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_card(tmp_path, baseline_small):
+    nc = tmp_path / "f.nc"
+    baseline_small.to_netcdf(nc)
+    out = tmp_path / "card.md"
+    r = run("card", str(nc), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert text.startswith("# mcbattery forecast card: baseline") and "P(lithium shortage > 10%" in text
+    r = run("card", str(tmp_path / "f_draws.nc"), "--out", str(tmp_path / "x.md"))
+    assert r.exit_code == 2 and "not a forecast summary" in r.output
+    r = run("card", str(tmp_path / "missing.nc"), "--out", str(tmp_path / "x.md"))
+    assert r.exit_code == 2 and "not found" in r.output
+    assert not (tmp_path / "x.md").exists()
+
+
+def test_streaming_difference_statistics_are_chunk_invariant():
+    from mcbattery.compare import _PairStats
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    a = rng.lognormal(3.0, 1.0, size=(n, 4))
+    b = a * (1 + 0.2 * rng.standard_normal((n, 4)))
+    b[:, 1] = a[:, 1] + rng.standard_t(2, n)  # heavy-tailed differences
+    b[:, 3] = a[:, 3]  # no difference at all
+    idx = np.arange(n)
+    qs = (0.025, 0.1, 0.5, 0.9, 0.975)
+    results = []
+    for chunk in (256, 1024, n):
+        st = _PairStats(4, np.array([0, 1]), np.array([20.0, 20.0]))
+        for s in range(0, n, chunk):
+            st.add(a[s:s + chunk], b[s:s + chunk], idx[s:s + chunk])
+        results.append((st.quantiles(qs), st.d.mean, st.d.sd, st.flips.copy()))
+    for q, mean, sd, flips in results[1:]:
+        np.testing.assert_array_equal(q, results[0][0])
+        np.testing.assert_allclose(mean, results[0][1], rtol=1e-12)
+        np.testing.assert_allclose(sd, results[0][2], rtol=1e-12)
+        np.testing.assert_array_equal(flips, results[0][3])
+    d = b - a
+    exact = np.quantile(d, qs, axis=0)
+    q = results[0][0]
+    np.testing.assert_allclose(q[:, :3], exact[:, :3], rtol=0.01, atol=0.01 * d[:, :3].std(axis=0).min())
+    assert np.all(q[:, 3] == 0.0)
+    np.testing.assert_allclose(results[0][1], d.mean(axis=0), rtol=1e-10, atol=1e-12)

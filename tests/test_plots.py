@@ -1,0 +1,230 @@
+"""Figures build and are labelled; the forecast card and the Zarr / Parquet exports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from mcbattery import plots  # noqa: E402
+from mcbattery.errors import InputError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _texts(fig) -> str:
+    parts = [t.get_text() for t in fig.texts]
+    if getattr(fig, "_supxlabel", None) is not None:
+        parts.append(fig._supxlabel.get_text())
+    return " ".join(parts).replace("\n", " ")
+
+
+def _check(fig, xunit=True):
+    ax = fig.axes[0]
+    assert ax.get_title(), "no title"
+    assert ax.get_xlabel() and ax.get_ylabel(), "missing axis labels"
+    assert ax.get_legend() is not None, "no legend"
+    assert "Source" in _texts(fig), "no source note"
+    fig.canvas.draw()
+
+
+def test_fan_chart_summary_and_draws(baseline_small):
+    s = baseline_small.summary
+    fig = plots.fan_chart(s, "lithium_price", logy=True)
+    _check(fig)
+    ax = fig.axes[0]
+    assert "[USD(2024)/t LCE]" in ax.get_ylabel() and ax.get_xlabel() == "year"
+    calibrated = bool(s.attrs["calibrated"])
+    assert "scenario baseline" in _texts(fig) and "2,048 draws" in _texts(fig)
+    assert ("posterior " + s.attrs["posterior_file"] if calibrated else "priors only") in _texts(fig)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "median" in labels and any("90% interval" in x for x in labels)
+    fig = plots.fan_chart(s, "cell_cost", sel={"region": "EU"})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"LFP median", "NMC median", "Na-ion median"} <= set(labels)
+    fig = plots.fan_chart(s, "utilization", sel={"stage": "cells"})
+    assert "[fraction]" in fig.axes[0].get_ylabel()
+    total = baseline_small.draws.demand.sum(["segment", "region"])
+    total.attrs = {"units": "GWh/yr", "long_name": "battery demand"}
+    _check(plots.fan_chart(total, "demand", label="demand"))
+    with pytest.raises(InputError, match="select labels"):
+        plots.fan_chart(s, "cell_cost")
+    with pytest.raises(InputError, match="quantile 0.33"):
+        plots.fan_chart(s, "lithium_price", bands=((0.33, 0.66),))
+    with pytest.raises(InputError, match="not available"):
+        plots.fan_chart(s, "cell_cost", sel={"region": "XX", "chemistry": "LFP"})
+    with pytest.raises(InputError, match="no 'nope'"):
+        plots.fan_chart(s, "nope")
+
+
+def test_exceedance_and_scenarios(baseline_small):
+    s, d = baseline_small.summary, baseline_small.draws
+    fig = plots.exceedance_curve(d, "lithium_price", 2030)
+    _check(fig)
+    assert fig.axes[0].get_ylabel() == "P(X > x)" and "2030" in fig.axes[0].get_xlabel()
+    fig = plots.exceedance_curve({"a": s, "b": s}, "utilization", 2030, sel={"stage": "cells"}, below=True)
+    _check(fig)
+    assert fig.axes[0].get_ylabel() == "P(X < x)" and "scenarios: a, b" in _texts(fig)
+    fig = plots.scenario_comparison({"baseline": s, "again": s}, "shortage")
+    _check(fig)
+    fig = plots.scenario_comparison({"baseline": s, "again": s}, "utilization", {"stage": "cells", "year": 2030})
+    _check(fig)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["again", "baseline"]
+    with pytest.raises(InputError):
+        plots.scenario_comparison(s, "shortage")
+
+
+def _fake_compare():
+    years = np.arange(2025, 2031)
+    q = np.linspace(-1, 1, 9)[:, None] * np.linspace(0.1, 1, 6)[None, :]
+    ds = xr.Dataset(
+        {"lithium_price_diff_quantile": (("quantile", "year"), q * 1000,
+                                         {"units": "USD(2024)/t LCE", "long_name": "quantiles of the difference b - a of lithium carbonate price, real"})},
+        coords={"quantile": [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975], "year": years},
+        attrs={"scenario_a": "baseline", "scenario_b": "shock", "valid_draws": 100, "seed": 0,
+               "posterior_file": "none (priors only)", "mcbattery_version": "0"},
+    )
+    return ds
+
+
+def test_fan_chart_of_a_paired_difference():
+    fig = plots.fan_chart(_fake_compare(), "lithium_price_diff")
+    _check(fig)
+    ax = fig.axes[0]
+    assert "shock minus baseline" in ax.get_title() and "shock minus baseline" in ax.get_ylabel()
+    assert "difference shock - baseline (paired draws)" in _texts(fig)
+
+
+def _sobol():
+    from mcbattery.sensitivity import sobol_indices
+
+    ds = sobol_indices(lambda x: np.stack([x[:, 0] + 0.5 * x[:, 1] ** 2, x[:, 1]], axis=1), [(0, 1)] * 3, 64,
+                       names=["demand", "supply", "prices"], bootstrap=50)
+    ds = ds.assign_coords(output=["a[year=2030]", "b[year=2030]"], output_units=("output", ["GWh/yr", "1"]))
+    ds.attrs.update(scenario="baseline", n=64, engine_seed=0)
+    return ds
+
+
+def test_sobol_bars_and_tornado():
+    ds = _sobol()
+    fig = plots.sobol_bars(ds)
+    assert len(fig.axes) == 2 and all(a.get_title() for a in fig.axes)
+    assert "Source" in _texts(fig)
+    fig = plots.sobol_bars(ds, "a[year=2030]")
+    _check(fig)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][0] == "demand"
+    fig = plots.tornado(ds, output="a[year=2030]")
+    _check(fig)
+    with pytest.raises(InputError, match="several outputs"):
+        plots.tornado(ds)
+    oat = xr.Dataset(
+        {"low": (("input", "output"), [[1.0], [4.0]]), "high": (("input", "output"), [[9.0], [6.0]]),
+         "base": (("output",), [5.0])},
+        coords={"input": ["demand", "supply"], "output": ["x[year=2030]"], "output_units": ("output", ["GWh/yr"])},
+        attrs={"levels": "0.1, 0.9", "scenario": "baseline", "n": 10},
+    )
+    fig = plots.tornado(oat)
+    _check(fig)
+    assert "[GWh/yr]" in fig.axes[0].get_xlabel()
+    ticks = {t.get_text(): t.get_position()[1] for t in fig.axes[0].get_yticklabels()}
+    assert ticks["demand"] > ticks["supply"]  # the longest bar on top
+    fig = plots.tornado({"a": (1.0, 3.0), "b": (0.0, 10.0)}, baseline=2.0, note="Source: test")
+    _check(fig)
+    with pytest.raises(InputError):
+        plots.tornado(42)
+
+
+def test_hindcast_plot_reuses_hindcast_module():
+    summary = pd.DataFrame({"method": ["mcbattery"] * 2 + ["way2022"] * 2, "horizon": [1, 2, 1, 2],
+                            "coverage_80": [0.8, 0.7, 0.75, 0.7], "crps": [0.1, 0.2, 0.12, 0.22],
+                            "log_score": [0.0, 0.5, 0.1, 0.6], "n": [5, 4, 5, 4]})
+    fig = plots.hindcast_plot(summary)
+    assert len(fig.axes) == 3 and fig._suptitle.get_text()
+    assert "18 scored forecasts" in _texts(fig)
+    assert fig.axes[0].get_xlabel() == "horizon [years]"
+
+
+def test_plant_ramp_from_given_parameters():
+    rng = np.random.default_rng(0)
+    n = 200
+    params = {"scrap_new_plant": rng.uniform(0.3, 0.6, (n, 4)), "scrap_floor": np.full((n, 4), 0.05),
+              "scrap_learning_rate": rng.uniform(0.3, 1.5, (n, 4))}
+    paths = plots.plant_scrap_paths(regions=("CN", "EU"), years=6, utilization=0.8, params=params)
+    assert paths.dims == ("draw", "age", "region") and paths.sizes["age"] == 6
+    np.testing.assert_allclose(paths.isel(age=0).values, params["scrap_new_plant"][:, [0, 2]])
+    assert np.all(np.diff(paths.values, axis=1) <= 1e-12)  # scrap never rises with age
+    fig = plots.plant_ramp(paths=paths)
+    _check(fig)
+    assert "scrap rate" in fig.axes[0].get_ylabel()
+    with pytest.raises(InputError, match="unknown region"):
+        plots.plant_scrap_paths(regions=("XX",), params=params)
+
+
+# ----------------------------------------------------------------------------- card and exports
+
+
+def test_forecast_card(baseline_small, tmp_path):
+    from mcbattery.card import forecast_card, quantile_mcse, write_card
+
+    s = baseline_small.summary
+    text = forecast_card(baseline_small)
+    calibrated = bool(s.attrs["calibrated"])
+    post = f"{s.attrs['posterior_file']} (hash {s.attrs['posterior_hash']}" if calibrated else "priors only (uncalibrated)"
+    for needle in ("# mcbattery forecast card: baseline", post, "| seed | 7 |",
+                   "Lithium carbonate price", "P(lithium shortage > 10%", "| CN |", "| EU |", "utilisation",
+                   s.attrs["priors_hash"], "mcbattery 0.1.0"):
+        assert needle in text, needle
+    assert text.count("\n| 20") == len(s.year)  # one shortage row per year
+    med = float(s.lithium_price_quantile.sel(year=2030, quantile=0.5))
+    assert f"{med:,.0f} USD/t" in text
+    err = float(quantile_mcse(s.lithium_price_quantile.sel(year=2030), 0.5, 2048))
+    assert 0 < err < 0.2 * med
+    h = pd.DataFrame({"method": ["mcbattery"], "horizon": [1], "coverage_80": [0.8], "crps": [0.1],
+                      "log_score": [0.0], "n": [5]})
+    assert "| mcbattery | 1 | 0.80 | 0.100 | 5 |" in forecast_card(s, h)
+    out = write_card(baseline_small, tmp_path / "card.md")
+    assert out.read_text() == text  # deterministic: the card only reads the forecast
+    assert not list(tmp_path.glob(".*.tmp"))
+    with pytest.raises(InputError, match="output folder does not exist"):
+        write_card(baseline_small, tmp_path / "nope" / "card.md")
+    with pytest.raises(InputError, match="expected a Forecast"):
+        forecast_card(42)
+
+
+def test_zarr_and_parquet_exports(baseline_small, tmp_path):
+    pytest.importorskip("zarr")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from mcbattery.card import to_parquet, to_zarr
+
+    s = baseline_small.summary
+    path = to_zarr(baseline_small, tmp_path / "f.zarr")
+    to_zarr(baseline_small, path)  # overwrite in place
+    z = xr.open_zarr(path)
+    np.testing.assert_array_equal(z.lithium_price_quantile.values, s.lithium_price_quantile.values)
+    assert z.attrs["scenario"] == "baseline" and z.lithium_price_mean.attrs["units"] == "USD(2024)/t LCE"
+    assert list(z.region.values) == ["CN", "US", "EU", "ROW"]
+    assert xr.open_zarr(tmp_path / "f_draws.zarr").sizes["draw"] == 512
+    p = to_parquet(baseline_small, tmp_path / "f.parquet")
+    t = pq.read_table(p)
+    df = t.to_pandas()
+    assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
+    med = df.query("variable == 'lithium_price' and statistic == 'q0.5' and year == 2030").value
+    assert float(med.iloc[0]) == pytest.approx(float(s.lithium_price_quantile.sel(quantile=0.5, year=2030)))
+    import json
+
+    assert json.loads(t.schema.metadata[b"mcbattery"])["seed"] == 7
+    assert pq.read_table(tmp_path / "f_draws.parquet").num_rows > 0
+    assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
+    with pytest.raises(InputError, match="ending in .zarr"):
+        to_zarr(baseline_small, tmp_path / "f.nc")
+    with pytest.raises(InputError, match="output folder"):
+        to_parquet(baseline_small, tmp_path / "missing" / "f.parquet")
