@@ -6,7 +6,6 @@ nothing is written.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -111,5 +110,6 @@ def show_priors(scenario, priors_dir):
     click.echo(f"{len(p.params)} parameters, scenario {p.scenario}, hash {p.hash()}")
 
 
-def _run():  # pragma: no cover - console entry for `python -m mcbattery`
-    sys.exit(main())
+from .cli_research import register as _register_research  # noqa: E402
+
+_register_research(main)
