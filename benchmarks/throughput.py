@@ -17,6 +17,8 @@ rng_bound_s       time to generate only the random numbers the model consumes fo
                   result: a floor for any implementation that draws the same numbers.
 peak_rss_mb       the process's maximum resident set size after the engine run for N (engine runs
                   come first, NumPy inputs later, so it is not inflated by the NumPy baseline).
+load_avg_1m       the machine's 1-minute load average before and after the engine timing: other
+                  processes competing for the cores slow every figure down.
 check_max_err     the engine's first 64 kept draws against the NumPy model on the same inputs, in
                   units of the reference test's tolerance (1e-3 |numpy| + 1e-5 max|numpy|):
                   <= 1 means the benchmarked engine computes the same draws as the NumPy model.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import resource
 import sys
@@ -185,8 +188,10 @@ def main(argv=None) -> int:
             compiled[chunk] = first - second
             if check is None:
                 check = res.kept
+        load_before = os.getloadavg()[0]
         s = best(args.repeat, lambda: time_engine(priors, n, args.seed, args.chunk_size, end_year)[0])
         rows[n].update(
+            load_avg_1m=[round(load_before, 2), round(os.getloadavg()[0], 2)],
             chunk_size=chunk,
             compile_s=compiled[chunk],
             engine_s=s,
@@ -266,6 +271,7 @@ def print_table(rows, profile):
         print("  ".join(x.rjust(w) for x, w in zip(b, width)))
     r = rows[0]
     print(f"device: {r['device']} ({r['platform']}), years: {r['years']}, numpy dtype: {r['numpy_dtype']}")
+    print("1-min load average before/after each engine timing: " + ", ".join(f"{x['load_avg_1m'][0]}/{x['load_avg_1m'][1]}" for x in rows))
     ext = [x for x in rows if x["numpy_extrapolated"]]
     if ext:
         print(f"* NumPy timed on the first {ext[0]['numpy_measured_draws']:,} draws and scaled linearly to N")
