@@ -39,6 +39,7 @@ LENGTH = _pipeline.LENGTH
 P = _pipeline.PROJECTS_PER_ORDER
 HISTORY = _recycling.HISTORY
 ANNOUNCED_UNTIL = _model.ANNOUNCED_UNTIL
+MAX_PRICE_FACTOR = _model.MAX_PRICE_FACTOR
 
 MINING, REFINING, CELLS, RECYCLING = (STAGES.index(s) for s in ("mining", "refining", "cells", "recycling"))
 LI_STAGES = np.array([MINING, REFINING, RECYCLING])
@@ -217,7 +218,9 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
     k0 = np.maximum(p["demand_saturation"], 1.05 * d0)
     g0 = (d0 * p["demand_growth_rate"] * (1.0 - d0 / k0)).sum(axis=1) / d0.sum(axis=1)
     mix0 = np.einsum("ns,nsc->nc", d0, p["chemistry_share_start"]) / d0.sum(axis=1)[:, None]
-    gross0 = d0.sum(axis=1) / (1.0 - p["scrap_start"].mean(axis=1))  # cells made, incl. scrap
+    d0_total = (d0[:, :, None] * p["demand_region_share"] * p["demand_multiplier"]).sum(axis=(1, 2))
+    cap0 = p["cell_capacity_start"]
+    gross0 = d0_total / (1.0 - (cap0 * p["scrap_start"]).sum(axis=1) / cap0.sum(axis=1))  # cells made, incl. scrap
     li_start = gross0 * (mix0 * p["lithium_intensity"]).sum(axis=1) / 1e3 + p["non_battery_lithium_demand"]
 
     shock = np.zeros((n, 3), dt)
@@ -234,7 +237,7 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
     hist = np.asarray(history, dt)[None, :] * p["deployment_history_scale"][:, None]
     g_cells = g0
     g_li = g0.copy()
-    d_prev = d0.sum(axis=1)
+    d_prev = d0_total
     li_prev = li_start
 
     out = {name: [] for name in OUTPUT_NAMES}
@@ -329,11 +332,13 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         threshold = np.where(in_boom, stay, enter)
         margins[:, t] = np.minimum(margins[:, t], np.abs(u_reg - threshold))
         boom = np.where(in_boom, u_reg < stay, u_reg < enter).astype(dt)
-        target = np.log(_anchor(p, tf)) + p["tightness_premium"] * tight
+        log_a = np.log(_anchor(p, tf))
+        target = log_a + p["tightness_premium"] * tight
+        room = np.clip(1.0 - (log_price - log_a) / np.log(p["boom_ceiling"]), 0.0, 1.0)
         log_price = (
             log_price
             + p["price_reversion"] * (target - log_price)
-            + p["boom_drift"] * boom
+            + p["boom_drift"] * boom * room
             + p["price_volatility"] * _slot(z, NORMAL_OFFSETS, "price")[:, 0]
         )
         q = q + prod.sum(axis=1)[:, None] * mix
@@ -362,7 +367,8 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         def lithium_orders(stage, row, base):
             desired = base * np.exp(g_li * bias[:, stage] * horizon[:, stage]) / tgt[:, stage]
             gap = np.maximum(desired - (cap_li[:, row] + pipe[:, row].sum(axis=1)), 0.0)
-            return resp[:, stage] * gap * price_ratio ** sens[:, stage]
+            factor = np.clip(price_ratio ** sens[:, stage], 1.0 / MAX_PRICE_FACTOR, MAX_PRICE_FACTOR)
+            return np.minimum(resp[:, stage] * gap * factor, gap)
 
         orders = np.concatenate(
             [

@@ -221,7 +221,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
         return (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x)
 
-    def kernel(base_key, first, n_blocks, n_valid, fields, chunk_blocks):
+    def kernel(base_key, first, n_blocks, n_valid, fields, chunk_blocks, with_draws):
         """Draws ``first + [0, n_blocks * BLOCK)``, block by block.
 
         ``n_blocks`` is traced, so XLA compiles the loop body once and never unrolls or
@@ -238,14 +238,14 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
             jnp.zeros(chunk_blocks, dtype),
             jnp.zeros((chunk_blocks, n_cols), dtype),
             jnp.zeros((chunk_blocks, n_cols), dtype),
-            jnp.zeros((chunk_blocks, BLOCK, n_cols), dtype),
+            jnp.zeros((chunk_blocks if with_draws else 1, BLOCK, n_cols), dtype),
         )
 
         def body(b, state):
             c, (nbs, means, m2s, xs) = state
             idx = first + b * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
             c, (nb, mean, m2, x) = block(c, idx, base_key, n_valid, fields)
-            bufs = (nbs.at[b].set(nb), means.at[b].set(mean), m2s.at[b].set(m2), xs.at[b].set(x))
+            bufs = (nbs.at[b].set(nb), means.at[b].set(mean), m2s.at[b].set(m2), xs.at[b].set(x) if with_draws else xs)
             return c, bufs
 
         (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x) = jax.lax.fori_loop(0, n_blocks, body, (carry, bufs))
@@ -267,9 +267,9 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     kernel = make_kernel(struct, n_years, start_year, layout, dtype)
     mesh = Mesh(np.array(devices), ("d",))
 
-    def sharded(firsts, n_blocks, n_valid, fields, base_key, chunk_blocks):
+    def sharded(firsts, n_blocks, n_valid, fields, base_key, chunk_blocks, with_draws):
         def per_device(first, n_blocks, n_valid, fields, base_key):
-            res = kernel(base_key, first[0], n_blocks, n_valid, fields, chunk_blocks)
+            res = kernel(base_key, first[0], n_blocks, n_valid, fields, chunk_blocks, with_draws)
             return tuple(r[None] for r in res)
 
         f = jax.shard_map(
@@ -277,7 +277,7 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
         )
         return f(firsts, n_blocks, n_valid, fields, base_key)
 
-    return jax.jit(sharded, static_argnames="chunk_blocks")
+    return jax.jit(sharded, static_argnames=("chunk_blocks", "with_draws"))
 
 
 def run(
@@ -321,8 +321,10 @@ def run(
     bar = _progress_bar(progress, draws - first)
     for start in range(first, draws, chunk):
         firsts = jnp.asarray([start + d * per_dev_blocks * BLOCK for d in range(n_dev)], jnp.int32)
-        res = kernel(firsts, jnp.int32(per_dev_blocks), jnp.int32(draws), fields, base_key, chunk_blocks=per_dev_blocks)
-        nb, mean, m2, vmin, vmax, hist, exceed, invalid, x = (np.asarray(a) for a in res)
+        want = start < keep_draws  # the full draws leave the device only when they are kept
+        res = kernel(firsts, jnp.int32(per_dev_blocks), jnp.int32(draws), fields, base_key, chunk_blocks=per_dev_blocks, with_draws=want)
+        nb, mean, m2, vmin, vmax, hist, exceed, invalid = (np.asarray(a) for a in res[:8])
+        x = np.asarray(res[8]) if want else None
         acc.add_blocks(
             nb.reshape(-1),
             mean.reshape(-1, mean.shape[-1]),

@@ -19,6 +19,9 @@ ROW_STAGE = jnp.array([MINING, REFINING, RECYCLING] + [CELLS] * len(REGIONS))
 N_ROWS = 3 + len(REGIONS)
 P = pipeline.PROJECTS_PER_ORDER
 ANNOUNCED_UNTIL = 2030  # the announced cell capacity figures are for 2030 (source 003)
+# Price signals scale orders by at most this factor either way, and orders never exceed the
+# capacity gap: a boom cannot order more than the expected shortfall.
+MAX_PRICE_FACTOR = 4.0
 
 # Random numbers consumed per year: (name, count) in slot order.
 NORMAL_SLOTS = (("demand", 3), ("price", 1), ("cost", 3), ("lead", N_ROWS * P))
@@ -75,7 +78,9 @@ def simulate(p, normals, uniforms, history, start_year: int):
     tranche = announced_tranche(p, start_year) * p["announced_completion"]
     d0 = p["demand_start"]
     g0 = jnp.sum(d0 * demand.initial_growth(d0, p["demand_saturation"], p["demand_growth_rate"])) / d0.sum()
-    gross0 = d0.sum() / (1.0 - jnp.mean(p["scrap_start"]))  # cells made, incl. scrap
+    d0_total = (d0[:, None] * p["demand_region_share"] * p["demand_multiplier"]).sum()
+    cap0 = p["cell_capacity_start"]
+    gross0 = d0_total / (1.0 - jnp.dot(cap0, p["scrap_start"]) / cap0.sum())  # cells made, incl. scrap
     li_start = gross0 * jnp.dot(
         jnp.einsum("s,sc->c", d0, p["chemistry_share_start"]) / d0.sum(), p["lithium_intensity"]
     ) / 1e3 + p["non_battery_lithium_demand"]
@@ -94,7 +99,7 @@ def simulate(p, normals, uniforms, history, start_year: int):
         hist=history.astype(dtype) * p["deployment_history_scale"],
         g_cells=g0,
         g_li=g0,
-        d_prev=d0.sum(),
+        d_prev=d0_total,
         li_prev=li_start,
     )
 
@@ -183,7 +188,8 @@ def simulate(p, normals, uniforms, history, start_year: int):
         def lithium_orders(stage, row, base):
             desired = base * jnp.exp(g_li * bias[stage] * horizon[stage]) / tgt[stage]
             gap = jnp.maximum(desired - (cap_li[row] + pipe[row].sum()), 0.0)
-            return resp[stage] * gap * price_ratio ** sens[stage]
+            factor = jnp.clip(price_ratio ** sens[stage], 1.0 / MAX_PRICE_FACTOR, MAX_PRICE_FACTOR)
+            return jnp.minimum(resp[stage] * gap * factor, gap)
 
         orders = jnp.concatenate(
             [

@@ -81,6 +81,7 @@ REGISTRY: dict[str, ParamSpec] = {
     "boom_entry_tightness": _p("prices", (), "nonnegative"),
     "boom_exit_probability": _p("prices", (), "unit"),
     "boom_drift": _p("prices", (), "nonnegative"),
+    "boom_ceiling": _p("prices", (), "positive"),
     # cell and pack costs, learning
     "cumulative_production_start": _p("costs", CHEM, "positive"),
     "other_materials_cost_start": _p("costs", CHEM, "positive"),

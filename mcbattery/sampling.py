@@ -73,77 +73,111 @@ def gamma_variates(key: jax.Array, alpha: jax.Array, trials: int = GAMMA_TRIALS)
     return jnp.where(boost, x * ub ** (1.0 / alpha), x)
 
 
+ELEMENTWISE = {
+    "normal": ("mean", "sd"),
+    "lognormal": ("median", "sigma"),
+    "uniform": ("low", "high"),
+    "truncnormal": ("mean", "sd", "low", "high"),
+    "triangular": ("low", "mode", "high"),
+}
+
+
+def _transform(dist: str, f: dict[str, jax.Array], e: jax.Array) -> jax.Array:
+    """Map uniforms ``e`` to draws of ``dist`` with (flat, concatenated) fields ``f``."""
+    if dist == "normal":
+        return f["mean"] + f["sd"] * ndtri(e)
+    if dist == "lognormal":
+        return f["median"] * jnp.exp(f["sigma"] * ndtri(e))
+    if dist == "uniform":
+        return f["low"] + (f["high"] - f["low"]) * e
+    if dist == "truncnormal":
+        a = ndtr((f["low"] - f["mean"]) / f["sd"])
+        b = ndtr((f["high"] - f["mean"]) / f["sd"])
+        x = f["mean"] + f["sd"] * ndtri(jnp.clip(a + (b - a) * e, 1e-12, 1 - 1e-12))
+        return jnp.clip(x, f["low"], f["high"])
+    lo, mo, hi = f["low"], f["mode"], f["high"]  # triangular
+    fc = (mo - lo) / jnp.maximum(hi - lo, 1e-30)
+    left = lo + jnp.sqrt(e * (hi - lo) * (mo - lo))
+    right = hi - jnp.sqrt((1 - e) * (hi - lo) * (hi - mo))
+    return jnp.where(e < fc, left, right)
+
+
 def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Fields], Params]:
-    """Return ``sample(key, fields) -> {name: array(shape)}`` for one draw."""
-    plan = []
-    n = {"u": 0, "g": 0}
+    """Return ``sample(key, fields) -> {name: array(shape)}`` for one draw.
+
+    Parameters of the same distribution type are transformed together in one vectorised
+    operation (small graphs compile fast); each still reads its own fixed uniform slots.
+    """
+    n_u = n_g = 0
+    u_slot: dict[str, tuple[int, int]] = {}
+    g_slot: dict[str, tuple[int, int]] = {}
+    groups: dict[str, list[str]] = {d: [] for d in ELEMENTWISE}
+    shapes: dict[str, tuple[int, ...]] = {}
+    dists: dict[str, str] = {}
     for name, dist, shape in struct:
         size = int(np.prod(shape, dtype=np.int64))
+        shapes[name], dists[name] = shape, dist
         # Every parameter owns `size` uniform slots whatever its distribution (normal types use
         # the inverse CDF), so a scenario that changes one prior's type keeps every other
         # parameter's random numbers: common random numbers across scenarios.
-        slot = ("u", n["u"], size)
-        n["u"] += size
-        if dist in ("beta", "dirichlet"):
-            slot = ("g", n["g"], size)
-            n["g"] += 2 * size if dist == "beta" else size
-        plan.append((name, dist, shape, slot))
+        u_slot[name] = (n_u, size)
+        n_u += size
+        if dist in ELEMENTWISE:
+            groups[dist].append(name)
+        elif dist in ("beta", "dirichlet"):
+            g_slot[name] = (n_g, size)
+            n_g += 2 * size if dist == "beta" else size
+    gathers = {
+        d: np.concatenate([np.arange(u_slot[nm][0], u_slot[nm][0] + u_slot[nm][1]) for nm in names])
+        for d, names in groups.items()
+        if names
+    }
 
     def gamma_shapes(fields: Fields) -> jax.Array:
         parts = []
-        for name, dist, shape, _ in plan:
+        for name in g_slot:
             f = fields[name]
-            if dist == "beta":
+            if dists[name] == "beta":
                 parts += [jnp.ravel(f["mean"] * f["concentration"]), jnp.ravel((1 - f["mean"]) * f["concentration"])]
-            elif dist == "dirichlet":
+            else:
                 parts.append(jnp.ravel(f["mean"] * f["concentration"]))
         return jnp.concatenate(parts) if parts else jnp.ones(1, dtype)
 
     def sample(key: jax.Array, fields: Fields) -> Params:
         _, ku, kg = jax.random.split(key, 3)
-        draws = {
-            "u": jax.random.uniform(ku, (max(n["u"], 1),), dtype, minval=1e-7, maxval=1 - 1e-7),
-            "g": gamma_variates(kg, gamma_shapes(fields).astype(dtype)),
-        }
+        u = jax.random.uniform(ku, (max(n_u, 1),), dtype, minval=1e-7, maxval=1 - 1e-7)
+        g = gamma_variates(kg, gamma_shapes(fields).astype(dtype))
         # one posterior sample index per draw, shared by every empirical parameter
         row_u = jax.random.uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
         out: Params = {}
-        for name, dist, shape, slot in plan:
+        for dist, names in groups.items():
+            if not names:
+                continue
+            f = {k: jnp.concatenate([jnp.ravel(fields[nm][k]) for nm in names]) for k in ELEMENTWISE[dist]}
+            x = _transform(dist, f, u[gathers[dist]])
+            at = 0
+            for nm in names:
+                size = u_slot[nm][1]
+                out[nm] = x[at : at + size].reshape(shapes[nm])
+                at += size
+        for name, dist in dists.items():
             f = fields[name]
-            if slot is not None:
-                src, start, size = slot
-                e = draws[src][start : start + size].reshape(shape)
             if dist == "empirical":
                 n_samples = f["samples"].shape[0]
                 row = jnp.minimum((row_u * n_samples).astype(jnp.int32), n_samples - 1)
-                x = f["samples"][row]
+                out[name] = f["samples"][row]
             elif dist == "fixed":
-                x = f["value"]
-            elif dist == "normal":
-                x = f["mean"] + f["sd"] * ndtri(e)
-            elif dist == "lognormal":
-                x = f["median"] * jnp.exp(f["sigma"] * ndtri(e))
-            elif dist == "uniform":
-                x = f["low"] + (f["high"] - f["low"]) * e
-            elif dist == "truncnormal":
-                a = ndtr((f["low"] - f["mean"]) / f["sd"])
-                b = ndtr((f["high"] - f["mean"]) / f["sd"])
-                x = f["mean"] + f["sd"] * ndtri(jnp.clip(a + (b - a) * e, 1e-12, 1 - 1e-12))
-                x = jnp.clip(x, f["low"], f["high"])
-            elif dist == "triangular":
-                lo, mo, hi = f["low"], f["mode"], f["high"]
-                fc = (mo - lo) / jnp.maximum(hi - lo, 1e-30)
-                left = lo + jnp.sqrt(e * (hi - lo) * (mo - lo))
-                right = hi - jnp.sqrt((1 - e) * (hi - lo) * (hi - mo))
-                x = jnp.where(e < fc, left, right)
-            elif dist == "beta":
-                gb = draws["g"][start + size : start + 2 * size].reshape(shape)
-                x = e / jnp.maximum(e + gb, 1e-30)
-            elif dist == "dirichlet":
-                x = e / jnp.maximum(e.sum(axis=-1, keepdims=True), 1e-30)
-            else:  # pragma: no cover - validated in priors
+                out[name] = f["value"]
+            elif dist in ("beta", "dirichlet"):
+                start, size = g_slot[name]
+                ga = g[start : start + size].reshape(shapes[name])
+                if dist == "beta":
+                    gb = g[start + size : start + 2 * size].reshape(shapes[name])
+                    out[name] = ga / jnp.maximum(ga + gb, 1e-30)
+                else:
+                    out[name] = ga / jnp.maximum(ga.sum(axis=-1, keepdims=True), 1e-30)
+            elif dist not in ELEMENTWISE:  # pragma: no cover - validated in priors
                 raise ValueError(dist)
-            out[name] = jnp.broadcast_to(x, shape).astype(dtype)
-        return out
+        return {k: jnp.broadcast_to(out[k], shapes[k]).astype(dtype) for k, _, _ in struct}
 
     return sample

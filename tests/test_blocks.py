@@ -94,6 +94,7 @@ def test_price_zero_volatility_reverts_geometrically_to_anchor():
         "boom_exit_probability": jnp.array(1.0),
         "boom_drift": jnp.array(1.0),
         "price_volatility": jnp.array(0.0),
+        "boom_ceiling": jnp.array(12.0),
     }
     lp, boom = jnp.log(40000.0), jnp.array(0.0)
     for t in range(5):
@@ -114,6 +115,7 @@ def test_price_boom_regime_adds_drift():
         "boom_exit_probability": jnp.array(0.0),
         "boom_drift": jnp.array(0.8),
         "price_volatility": jnp.array(0.0),
+        "boom_ceiling": jnp.array(12.0),
     }
     lp, boom = prices.step(p, 0.0, jnp.log(10000.0), jnp.array(0.0), jnp.array(0.2), jnp.array(0.0), jnp.array(0.5))
     assert float(boom) == 1.0
@@ -183,3 +185,24 @@ def test_sodium_share_rises_with_lithium_price():
     assert low[0] == pytest.approx([0.5, 0.49, 0.01], rel=1e-4)
     assert high[0, 2] > 2 * low[0, 2]
     assert high.sum(axis=1) == pytest.approx(1.0)
+
+
+def test_boom_push_fades_at_the_ceiling():
+    p = {
+        "lithium_cost_anchor": jnp.array(10000.0),
+        "lithium_cost_anchor_trend": jnp.array(0.0),
+        "price_reversion": jnp.array(0.0),
+        "tightness_premium": jnp.array(0.0),
+        "boom_entry_logit": jnp.array(50.0),
+        "boom_entry_tightness": jnp.array(0.0),
+        "boom_exit_probability": jnp.array(0.0),
+        "boom_drift": jnp.array(1.0),
+        "price_volatility": jnp.array(0.0),
+        "boom_ceiling": jnp.array(10.0),
+    }
+    at_ceiling = jnp.log(100000.0)
+    lp, _ = prices.step(p, 0.0, at_ceiling, jnp.array(1.0), jnp.array(0.0), jnp.array(0.0), jnp.array(0.5))
+    assert float(lp) == pytest.approx(float(at_ceiling), rel=1e-6)
+    half = jnp.log(10000.0 * np.sqrt(10.0))
+    lp, _ = prices.step(p, 0.0, half, jnp.array(1.0), jnp.array(0.0), jnp.array(0.0), jnp.array(0.5))
+    assert float(lp - half) == pytest.approx(0.5, rel=1e-5)

@@ -117,3 +117,10 @@ def test_scenarios_share_random_numbers_for_unchanged_parameters():
         if name not in changed:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert not np.array_equal(a["supply_shock_fraction"], b["supply_shock_fraction"])
+
+
+def test_keeping_draws_does_not_change_the_summary():
+    a = mcbattery.forecast(draws=700, seed=8, chunk_size=256)
+    b = mcbattery.forecast(draws=700, seed=8, chunk_size=256, keep_draws=300)
+    for v in a.summary.data_vars:
+        np.testing.assert_array_equal(a.summary[v].values, b.summary[v].values, err_msg=v)
