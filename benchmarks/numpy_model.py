@@ -532,16 +532,14 @@ def sample_inputs(priors, n: int, seed: int, *, first: int = 0, end_year: int = 
 
 
 def _sampler_draw_counts(struct, dtype):
-    """How many uniforms ("u"), standard normals ("z", older layouts) and gamma variates ("g")
-    one draw of ``make_sampler(struct)`` consumes and the gamma shape function, read from the
-    sampler itself so the bound follows its layout; and whether it draws the posterior-row
-    uniform."""
+    """How many uniforms ("u") and gamma variates ("g") one draw of ``make_sampler(struct)``
+    consumes and the gamma shape function, as the sampler declares them; and whether it draws
+    the posterior-row uniform."""
     from mcbattery.sampling import make_sampler
 
     sample = make_sampler(struct, dtype)
-    cells = dict(zip(sample.__code__.co_freevars, sample.__closure__ or ()))
-    counts = dict(cells["n"].cell_contents)
-    gamma_shapes = cells["gamma_shapes"].cell_contents
+    counts = {"u": sample.n_uniform, "g": sample.n_gamma}
+    gamma_shapes = sample.gamma_shapes
     row_uniform = any(dist == "empirical" for _, dist, _ in struct)
     return counts, gamma_shapes, row_uniform
 
