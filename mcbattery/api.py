@@ -126,12 +126,9 @@ def forecast(
     import jax
     import jax.numpy as jnp
 
-    from .engine import run
+    from .engine import _x64, run
 
-    import contextlib
-
-    x64 = jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
-    with x64:  # local: never flips the process-wide setting
+    with _x64(dtype):  # local: never flips the process-wide setting
         result = (_runner or run)(
             resolved,
             draws=draws,

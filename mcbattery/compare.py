@@ -32,13 +32,13 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from . import __version__
+from .engine import sample_draws, simulate_draws
 from .errors import InputError
 from .outputs import OUTPUTS
 from .summary import DEFAULT_QUANTILES
@@ -87,105 +87,10 @@ def same_prior(p, q) -> bool:
     return all(np.array_equal(np.asarray(p.fields[k]), np.asarray(q.fields[k])) for k in p.fields)
 
 
-# ----------------------------------------------------------------------------- compiled helpers
-#
-# These reproduce ``engine.sample_params`` and ``engine.simulate_params`` (same keys: a draw's
-# parameters from ``split(fold_in(PRNGKey(seed), i), 3)[0]``, its noise from the other two
-# keys), but the jitted functions are cached per prior structure / horizon and take the seed
-# and the draw indices as arguments, so chunked loops compile once. The test suite checks
-# them against the engine's functions.
-
-
-def _jnp_dtype(dtype: str):
-    import jax.numpy as jnp
-
-    return getattr(jnp, dtype)
-
-
-@lru_cache(maxsize=16)
-def _sampler(struct: tuple, dtype: str):
-    import jax
-
-    from .sampling import make_sampler
-
-    sample = make_sampler(struct, _jnp_dtype(dtype))
-
-    @jax.jit
-    def go(seed, idx, fields):
-        base = jax.random.PRNGKey(seed)
-        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
-        return jax.vmap(lambda k: sample(jax.random.split(k, 3)[0], fields))(keys)
-
-    return go
-
-
-@lru_cache(maxsize=16)
-def _simulator(n_years: int, start_year: int, dtype: str):
-    import jax
-
-    from . import model
-
-    dt = _jnp_dtype(dtype)
-
-    @jax.jit
-    def go(seed, idx, params, history):
-        base = jax.random.PRNGKey(seed)
-
-        def one(i, p):
-            _, kn, ku = jax.random.split(jax.random.fold_in(base, i), 3)
-            normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dt)
-            uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dt, minval=1e-7, maxval=1.0)
-            return model.simulate(p, normals, uniforms, history, start_year)
-
-        return jax.vmap(one)(idx, params)
-
-    return go
-
-
-@lru_cache(maxsize=8)
-def _history(start_year: int):
-    from .engine import deployment_history
-
-    return deployment_history(start_year)
-
-
-def _x64(dtype: str):
-    import contextlib
-
-    import jax
-
-    return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
-
-
-def sample_draws(priors, indices, seed: int = 0, dtype: str = "float32") -> dict[str, np.ndarray]:
-    """Parameters of the given draw indices (name -> (len(indices), *dims)); the same numbers
-    as ``engine.sample_params`` for those indices. Compiled once per prior structure and
-    number of indices."""
-    import jax.numpy as jnp
-
-    from .sampling import prior_fields, structure
-
-    with _x64(dtype):
-        fn = _sampler(structure(priors), dtype)
-        out = fn(jnp.uint32(seed), jnp.asarray(indices, jnp.int32), prior_fields(priors, _jnp_dtype(dtype)))
-        return {k: np.asarray(v) for k, v in out.items()}
-
-
-def simulate_draws(
-    params: dict[str, np.ndarray], noise_indices, seed: int, start_year: int, end_year: int, dtype: str = "float32"
-) -> dict[str, np.ndarray]:
-    """Run the model on given parameters, row ``j`` with the process noise of draw index
-    ``noise_indices[j]`` (as ``engine.simulate_params``, but any index per row). Returns
-    outputs name -> (rows, years, *dims)."""
-    import jax.numpy as jnp
-
-    n_years = end_year - start_year + 1
-    with _x64(dtype):
-        dt = _jnp_dtype(dtype)
-        fn = _simulator(n_years, start_year, dtype)
-        p = {k: jnp.asarray(v, dt) for k, v in params.items()}
-        out = fn(jnp.uint32(seed), jnp.asarray(noise_indices, jnp.int32), p, jnp.asarray(_history(start_year), dt))
-        return {k: np.asarray(v) for k, v in out.items()}
+# ----------------------------------------------------------------------------- batched helpers
+# The engine's cached kernels (``engine.sample_draws`` / ``engine.simulate_draws``) run the
+# model on given parameters with the process noise of given draw indices; these split any
+# number of rows into padded batches of one compiled shape.
 
 
 def sample_rows(priors, indices, seed: int = 0, batch: int = 4096, dtype: str = "float32") -> dict[str, np.ndarray]:

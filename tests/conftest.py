@@ -23,3 +23,16 @@ def priors_copy(tmp_path) -> Path:
     dst = tmp_path / "priors"
     shutil.copytree(PRIORS_DIR, dst)
     return dst
+
+
+def pytest_configure(config):
+    """Share compiled kernels between tests and xdist workers: many tests compile the same
+    engine kernel (same prior structure, horizon and chunk shape)."""
+    import os
+    import tempfile
+
+    cache = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "mcbattery-jax-cache"))
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
