@@ -110,6 +110,9 @@ def show_priors(scenario, priors_dir):
     click.echo(f"{len(p.params)} parameters, scenario {p.scenario}, hash {p.hash()}")
 
 
+from .cli_calibration import calibrate, hindcast  # noqa: E402
 from .cli_research import register as _register_research  # noqa: E402
 
+main.add_command(calibrate)
+main.add_command(hindcast)
 _register_research(main)

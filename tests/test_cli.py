@@ -18,7 +18,7 @@ def run(*args):
 
 
 def test_help_on_every_command():
-    for cmd in ([], ["forecast"], ["scenarios"], ["priors"]):
+    for cmd in ([], ["forecast"], ["scenarios"], ["priors"], ["calibrate"], ["hindcast"], ["sensitivity"], ["compare"], ["card"]):
         r = run(*cmd, "--help")
         assert r.exit_code == 0 and "Usage" in r.output
 
