@@ -114,21 +114,10 @@ def test_bad_inputs():
 # ----------------------------------------------------------------------------- CLI
 
 
-def _group():
-    import click
-
-    from mcbattery.cli import _Group
-    from mcbattery.cli_research import register
-
-    @click.group(cls=_Group)
-    def main():
-        pass
-
-    return register(main)
-
-
 def run(*args):
-    return CliRunner().invoke(_group(), list(args))
+    from mcbattery.cli import main
+
+    return CliRunner().invoke(main, list(args))
 
 
 def test_cli_compare_csv_and_netcdf(tmp_path):
