@@ -10,7 +10,7 @@ from pathlib import Path
 import xarray as xr
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, check_int
 from .priors import Priors, load_scenario
 from .summary import DEFAULT_QUANTILES, build_draws, build_summary
 
@@ -34,21 +34,6 @@ class Forecast:
         from .export import write
 
         return write(self, Path(path).with_suffix(".csv"))
-
-
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise TypeError
-        except TypeError:
-            raise InputError(f"expected an integer, got {value!r}", field=name) from None
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" + (f" and <= {high}" if high is not None else "")
-        raise InputError(f"expected an integer {bound}, got {value}", field=name)
-    return value
 
 
 def forecast(
@@ -89,11 +74,11 @@ def forecast(
     """
     from .outputs import OUTPUTS
 
-    draws = _check_int("draws", draws, 1)
-    seed = _check_int("seed", seed, 0, 2**31 - 1)
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
-    keep_draws = _check_int("keep_draws", keep_draws, 0)
-    end_year = _check_int("end_year", end_year, 1901, 2200)
+    draws = check_int("draws", draws, 1)
+    seed = check_int("seed", seed, 0, 2**31 - 1)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
+    keep_draws = check_int("keep_draws", keep_draws, 0)
+    end_year = check_int("end_year", end_year, 1901, 2200)
     if not all(isinstance(q, (int, float)) and 0 < q < 1 for q in quantiles):
         raise InputError("quantiles must lie strictly between 0 and 1", field="quantiles")
     for name, values in (thresholds or {}).items():

@@ -39,7 +39,7 @@ import xarray as xr
 
 from . import __version__
 from .engine import sample_draws, simulate_draws
-from .errors import InputError
+from .errors import InputError, check_int  # noqa: F401  (check_int re-exported for gsa, plots)
 from .outputs import OUTPUTS
 from .summary import DEFAULT_QUANTILES
 
@@ -126,19 +126,6 @@ def simulate_rows(
         if progress is not None:
             progress.update(m)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise InputError(f"expected an integer, got {value!r}", field=name)
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" + (f" and <= {high}" if high is not None else "")
-        raise InputError(f"expected an integer {bound}, got {value}", field=name)
-    return value
 
 
 def chunk_rows(chunk_size: int, total: int | None = None) -> int:
