@@ -224,8 +224,9 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
     li_start = gross0 * (mix0 * p["lithium_intensity"]).sum(axis=1) / 1e3 + p["non_battery_lithium_demand"]
 
     shock = np.zeros((n, 3), dt)
-    log_price = np.log(p["lithium_price_start"])
-    boom = np.zeros(n, dt)
+    log_price = np.log(p["lithium_price_start"])  # last month's log price
+    boom = np.zeros(n, dt)  # last month's regime
+    price_prev = p["lithium_price_start"].copy()  # last year's mean price
     q = p["cumulative_production_start"].copy()
     nu = np.zeros((n, 3), dt)
     u_prev = np.zeros((n, 3), dt)
@@ -267,7 +268,7 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         mine_cap = cap_li[:, 0] * (1.0 - p["supply_shock_fraction"] * shock_on)
 
         # demand and chemistry, reacting to last year's lithium price
-        lpr = log_price - np.log(_anchor(p, tf - 1.0))
+        lpr = np.log(price_prev) - np.log(_anchor(p, tf - 1.0))
         dem, shock = _demand(p, tf, shock, _slot(z, NORMAL_OFFSETS, "demand"), lpr)
         seg_total = dem.sum(axis=2)
         d_region = dem.sum(axis=1)
@@ -287,7 +288,7 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         # costs and regional supply
         u_now = p["cost_noise_sd"] * _slot(z, NORMAL_OFFSETS, "cost")
         nu = nu + u_now + p["cost_noise_autocorrelation"][:, None] * u_prev
-        cell = _cell_costs(p, q, nu, np.exp(log_price), intensity, yld)
+        cell = _cell_costs(p, q, nu, price_prev, intensity, yld)
         q0 = p["cumulative_production_start"]
         pack_factor = _learning_factor(q.sum(axis=1), q0.sum(axis=1), p["pack_learning_exponent"])
         pack = cell + (p["pack_overhead_start"] * pack_factor[:, None])[:, :, None]
@@ -324,23 +325,36 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         capability = np.minimum(mine_cap * maxu[:, MINING], cap_li[:, 1] * maxu[:, REFINING]) + recycled
         tight = np.clip(np.log(li_dem / np.maximum(capability, 1e-6)), -1.0, 1.0)
 
-        # lithium price and boom regime
-        u_reg = _slot(u, UNIFORM_OFFSETS, "regime")[:, 0]
-        enter = expit(p["boom_entry_logit"] + p["boom_entry_tightness"] * np.maximum(tight, 0.0))
-        stay = 1.0 - p["boom_exit_probability"]
-        in_boom = boom > 0.5
-        threshold = np.where(in_boom, stay, enter)
-        margins[:, t] = np.minimum(margins[:, t], np.abs(u_reg - threshold))
-        boom = np.where(in_boom, u_reg < stay, u_reg < enter).astype(dt)
-        log_a = np.log(_anchor(p, tf))
-        target = log_a + p["tightness_premium"] * tight
-        room = np.clip(1.0 - (log_price - log_a) / np.log(p["boom_ceiling"]), 0.0, 1.0)
-        log_price = (
-            log_price
-            + p["price_reversion"] * (target - log_price)
-            + p["boom_drift"] * boom * room
-            + p["price_volatility"] * _slot(z, NORMAL_OFFSETS, "price")[:, 0]
-        )
+        # lithium price and boom regime: twelve monthly steps; annual parameters -> monthly
+        k = np.maximum(p["price_reversion"], 1e-6)
+        phi = (1.0 - k) ** (1.0 / 12.0)
+        k_m = 1.0 - phi
+        s_m = p["price_volatility"] * np.sqrt((1.0 - phi**2) / (1.0 - phi**24))
+        d_m = p["boom_drift"] * k_m / k
+        enter = 1.0 - (1.0 - expit(p["boom_entry_logit"] + p["boom_entry_tightness"] * np.maximum(tight, 0.0))) ** (1.0 / 12.0)
+        stay = (1.0 - p["boom_exit_probability"]) ** (1.0 / 12.0)
+        target_premium = p["tightness_premium"] * tight
+        u_reg = _slot(u, UNIFORM_OFFSETS, "regime")
+        z_price = _slot(z, NORMAL_OFFSETS, "price")
+        price_sum = np.zeros(n, dt)
+        boom_months = np.zeros(n, dt)
+        for j in range(12):
+            in_boom = boom > 0.5
+            threshold = np.where(in_boom, stay, enter)
+            margins[:, t] = np.minimum(margins[:, t], np.abs(u_reg[:, j] - threshold))
+            boom = np.where(in_boom, u_reg[:, j] < stay, u_reg[:, j] < enter).astype(dt)
+            log_a = np.log(_anchor(p, tf + (j - 5.5) / 12.0))
+            room = np.clip(1.0 - (log_price - log_a) / np.log(p["boom_ceiling"]), 0.0, 1.0)
+            log_price = (
+                log_price
+                + k_m * (log_a + target_premium - log_price)
+                + d_m * boom * room
+                + s_m * z_price[:, j]
+            )
+            price_sum = price_sum + np.exp(log_price)
+            boom_months = boom_months + boom
+        price_year = price_sum / 12.0
+        boom_share = boom_months / 12.0
         q = q + prod.sum(axis=1)[:, None] * mix
         util_cells = gross / np.maximum(cap_cells, 1e-9)
 
@@ -350,7 +364,7 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         g_li = m * g_li + (1 - m) * np.log(li_dem / li_prev)
         horizon = p["lead_time_median"]
         bias = p["expected_growth_bias"]
-        price_ratio = np.exp(log_price - np.log(_anchor(p, tf)))
+        price_ratio = price_year / _anchor(p, tf)
         sens = p["investment_price_sensitivity"]
         resp = p["investment_response"]
         remaining = tranche * max(ANNOUNCED_UNTIL - year, 0.0)
@@ -431,8 +445,8 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
             cell_supply_gap=cell_gap,
             lithium_demand=li_dem,
             lithium_supply=supply,
-            lithium_price=np.exp(log_price),
-            price_boom=boom,
+            lithium_price=price_year,
+            price_boom=boom_share,
             cell_cost=cell,
             pack_cost=pack,
             cost_gap=cell - credit[:, :, None] - landed,
@@ -455,6 +469,7 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         hist = np.concatenate([prod.sum(axis=1)[:, None], hist[:, :-1]], axis=1)
         d_prev = d_total
         li_prev = li_dem
+        price_prev = price_year
 
     result = {name: np.stack(v, axis=1) for name, v in out.items()}
     if return_margins:

@@ -14,8 +14,11 @@ Three small Bayesian models, each a pure numpyro function fitted on data up to `
   noise; tightness = 0 (no historical tightness series), so ``tightness_premium`` and
   ``boom_entry_tightness`` keep their expert priors. The reversion, volatility and drift
   carry their priors on the engine's annual scale and are converted to monthly values
-  exactly (:func:`monthly_price_parameters`); entry/exit are monthly and converted to
-  annual probabilities through the 12-step transition matrix (:func:`annual_price_parameters`).
+  exactly (:func:`monthly_price_parameters`, the engine's own conversion); entry/exit are
+  monthly and stored as the engine's annual probabilities of a switch within a year,
+  1 − (1 − p)¹² (:func:`annual_price_parameters`), which the engine turns back into the
+  same monthly probabilities. The engine runs this monthly process inside each year
+  (:func:`mcbattery.prices.step`), so the posterior plugs straight in.
 * :func:`demand_model` -- a logistic S-curve for IEA World EV battery demand (2015-2024 by
   default; 2010 on is available) with log-normal AR(1) errors, giving the EV
   ``demand_saturation``, ``demand_growth_rate`` and ``demand_noise_sd``.
@@ -52,7 +55,7 @@ from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import potential_energy
 
-from . import __version__, datasets, learning
+from . import __version__, datasets, learning, prices
 from .coords import COORDS
 from .errors import InputError
 from .params import REGISTRY
@@ -418,28 +421,24 @@ def learning_model(cum_ev, log_cost=None, priors: LearningPriors = LearningPrior
 
 
 def monthly_price_parameters(reversion, volatility, drift):
-    """Engine annual (k, σ, δ) → monthly (k_m, σ_m, δ_m), exact for the AR(1) in log price.
+    """Engine annual (k, σ, δ) → monthly (k_m, σ_m, δ_m), exact for the AR(1) in log price;
+    the engine's own conversion (:func:`mcbattery.prices.monthly_parameters`).
 
     With φ = 1 − k_m the monthly persistence, twelve months give φ¹² = 1 − k, the variance of
     the year-end log price given the last is σ_m²(1 − φ²⁴)/(1 − φ²) = σ², and a full year in
-    the boom regime adds δ_m(1 − φ¹²)/(1 − φ) = δ (point sampling at year ends).
+    the boom regime adds δ_m(1 − φ¹²)/(1 − φ) = δ to the year-end log price.
     """
-    log_phi12 = jnp.log1p(-reversion)
-    log_phi = log_phi12 / 12.0
-    k_m = -jnp.expm1(log_phi)
-    ratio = jnp.expm1(2.0 * log_phi12) / jnp.expm1(2.0 * log_phi)  # (1 − φ²⁴)/(1 − φ²)
-    return k_m, volatility / jnp.sqrt(ratio), drift * k_m / reversion
+    return prices.monthly_parameters(reversion, volatility, drift)
 
 
 def annual_price_parameters(entry, exit_):
-    """Monthly boom entry/exit probabilities → annual (entry, exit) from the 12-step matrix.
-
-    For T = [[1−e, e], [x, 1−x]], Tⁿ has off-diagonals e/(e+x)·(1−λⁿ) and x/(e+x)·(1−λⁿ)
-    with λ = 1 − e − x, so the stationary boom share e/(e+x) is kept.
+    """Monthly boom entry/exit probabilities → the engine's annual (entry, exit): the
+    probability of the switch within a year at constant conditions, 1 − (1 − p)¹²
+    (:func:`mcbattery.prices.annual_probability`). The engine turns them back into exactly
+    these monthly probabilities (:func:`mcbattery.prices.monthly_hazard`; entry through
+    ``boom_entry_logit`` = logit of the annual entry, at zero tightness).
     """
-    s = entry + exit_
-    keep = 1.0 - (1.0 - s) ** 12
-    return entry / s * keep, exit_ / s * keep
+    return prices.annual_probability(entry), prices.annual_probability(exit_)
 
 
 def price_step_terms(params: dict, y_prev, tau):
@@ -562,31 +561,32 @@ def simulate_price_monthly(params: dict, months: int, log_price0, tau0: float = 
 
 def simulate_price_annual(engine: dict, years: int, log_price0, first_year: int, boom0=0, seed: int = 0,
                           paths_per_sample: int = 1):
-    """Simulate the engine's annual price step (:func:`mcbattery.prices.step`) with tightness 0.
+    """Simulate the engine's price block (:func:`mcbattery.prices.step`: twelve monthly steps a
+    year) with tightness 0, as the engine runs it.
 
     ``engine``: engine-named parameter arrays (S,) (from :func:`engine_samples`);
     ``first_year``: calendar year of the first simulated year (anchor as in the engine:
-    ``A·exp(trend·(year − 2024))``). Returns log prices (S·paths_per_sample, years + 1).
+    ``A·exp(trend·(t − mid-2024))`` month by month); the last month before it is at
+    ``log_price0`` in regime ``boom0``. Returns log annual mean prices (the engine's
+    ``lithium_price``) (S·paths_per_sample, years + 1), column 0 = ``log_price0``.
     """
-    from . import prices
-
     p = {k: jnp.repeat(jnp.asarray(np.broadcast_to(engine.get(k, 0.0), np.shape(engine["price_reversion"])),
                                    jnp.float32), paths_per_sample) for k in _PRICE_ENGINE}
     n = p["price_reversion"].shape[0]
     key = jax.random.PRNGKey(seed)
     kz, ku = jax.random.split(key)
-    eps = jax.random.normal(kz, (years, n))
-    uu = jax.random.uniform(ku, (years, n))
+    eps = jax.random.normal(kz, (years, prices.MONTHS, n))
+    uu = jax.random.uniform(ku, (years, prices.MONTHS, n), minval=1e-7, maxval=1.0)
     t0 = first_year - 2025
 
     def one(carry, xs):
         lp, bm = carry
         t, e, u = xs
-        lp, bm = prices.step(p, t0 + t, lp, bm, jnp.zeros_like(lp), e, u)
-        return (lp, bm), lp
+        lp, bm, mean, _ = prices.step(p, t0 + t, lp, bm, jnp.zeros_like(lp), e, u)
+        return (lp, bm), jnp.log(mean)
 
     start = (jnp.full(n, log_price0, jnp.float32), jnp.full(n, float(boom0), jnp.float32))
-    _, path = jax.lax.scan(one, start, (jnp.arange(years, dtype=jnp.float32), eps, uu))
+    _, path = jax.jit(lambda s, xs: jax.lax.scan(one, s, xs))(start, (jnp.arange(years, dtype=jnp.float32), eps, uu))
     return np.concatenate([np.full((n, 1), log_price0), np.asarray(path, float).T], axis=1)
 
 
@@ -1326,10 +1326,12 @@ def boom_check(idata, origin: int = 2020, horizon: int = 3, ratios=(5.0, 10.0), 
     """How often the fitted price process produces a 2021-2023 sized boom from ``origin``.
 
     Starts at the observed ``origin`` annual mean price outside a boom (tightness 0) and
-    reports P(max over the next ``horizon`` years of the annual price / start > r) for the
-    engine's annual process (posterior engine samples, :func:`mcbattery.prices.step`), the
-    fitted monthly process (annual means of months) and, for reference, the engine's expert
-    priors; plus the observed ratio.
+    reports P(max over the next ``horizon`` years of the annual mean price / start > r) for
+    the engine's price block (posterior engine samples through :func:`mcbattery.prices.step`,
+    twelve monthly steps a year, its ``lithium_price`` the annual mean), the fitted monthly
+    process (the calibration's own simulator on the posterior sites, annual means of months)
+    and, for reference, the engine with its expert priors; plus the observed ratio. The first
+    two are the same process written twice, so they differ only by Monte Carlo error.
     """
     data = price_data()
     df = pd.DataFrame({"year": pd.DatetimeIndex(data["month"]).year, "price": data["price"]})
@@ -1341,10 +1343,10 @@ def boom_check(idata, origin: int = 2020, horizon: int = 3, ratios=(5.0, 10.0), 
     observed = float(annual.loc[window].max() / start) if window else float("nan")
     eng = engine_samples(idata)
     rows = []
-    # engine annual process, posterior
+    # the engine's price block, posterior engine samples
     lp = simulate_price_annual(eng, horizon, math.log(start), origin + 1, seed=seed, paths_per_sample=paths_per_sample)
     mx_post = np.exp(lp[:, 1:].max(axis=1) - lp[:, 0])
-    # engine annual process, expert priors (the shipped TOML priors, same number of samples)
+    # the engine's price block, expert priors (the shipped TOML priors, same number of samples)
     n = next(iter(eng.values())).shape[0]
     prior_p = _engine_prior_draws(n, seed + 3, _PRICE_ENGINE)
     lp_prior = simulate_price_annual(prior_p, horizon, math.log(start), origin + 1, seed=seed + 1,
@@ -1358,8 +1360,8 @@ def boom_check(idata, origin: int = 2020, horizon: int = 3, ratios=(5.0, 10.0), 
     ym, _ = simulate_price_monthly(sites, 12 * horizon, math.log(start), tau0=tau0, boom0=0, seed=seed + 2)
     means = np.exp(ym[:, 1:]).reshape(ym.shape[0], horizon, 12).mean(axis=2)
     mx_month = means.max(axis=1) / start
-    for label, mx in (("engine annual process, posterior", mx_post), ("monthly process, posterior", mx_month),
-                      ("engine annual process, expert priors", mx_prior)):
+    for label, mx in (("engine price block, posterior", mx_post), ("monthly fit, posterior", mx_month),
+                      ("engine price block, expert priors", mx_prior)):
         row = {"process": label, "paths": mx.size, "median_max_ratio": float(np.median(mx))}
         for r in ratios:
             row[f"P(max/start > {r:g})"] = float(np.mean(mx > r))

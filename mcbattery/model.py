@@ -24,9 +24,10 @@ ANNOUNCED_UNTIL = 2030  # the announced cell capacity figures are for 2030 (sour
 MAX_PRICE_FACTOR = 4.0
 
 # Random numbers consumed per year: (name, count) in slot order.
-NORMAL_SLOTS = (("demand", 3), ("price", 1), ("cost", 3), ("lead", N_ROWS * P))
+# The lithium price runs monthly inside the year (mcbattery.prices): 12 normals and 12 uniforms.
+NORMAL_SLOTS = (("demand", 3), ("price", prices.MONTHS), ("cost", 3), ("lead", N_ROWS * P))
 UNIFORM_SLOTS = (
-    ("regime", 1),
+    ("regime", prices.MONTHS),
     ("delay", N_ROWS * P),
     ("extra", N_ROWS * P),
     ("cancel", N_ROWS * P),
@@ -86,8 +87,9 @@ def simulate(p, normals, uniforms, history, start_year: int):
     ) / 1e3 + p["non_battery_lithium_demand"]
     carry0 = dict(
         shock=jnp.zeros(3, dtype),
-        log_price=jnp.log(p["lithium_price_start"]),
-        boom=jnp.zeros((), dtype),
+        log_price=jnp.log(p["lithium_price_start"]),  # last month's log price
+        boom=jnp.zeros((), dtype),  # last month's regime
+        log_price_year=jnp.log(p["lithium_price_start"]),  # log of last year's mean price
         q=p["cumulative_production_start"],
         nu=jnp.zeros(3, dtype),
         u_prev=jnp.zeros(3, dtype),
@@ -122,7 +124,7 @@ def simulate(p, normals, uniforms, history, start_year: int):
         mine_cap = cap_li[0] * (1.0 - p["supply_shock_fraction"] * shock_on)
 
         # demand and chemistry, reacting to last year's lithium price
-        lpr = c["log_price"] - jnp.log(prices.anchor(p, tf - 1.0))
+        lpr = c["log_price_year"] - jnp.log(prices.anchor(p, tf - 1.0))
         dem, shock = demand.step(p, tf, c["shock"], _take(z, NORMAL_OFFSETS, "demand"), lpr)
         seg_total = dem.sum(axis=1)
         d_region = dem.sum(axis=0)
@@ -137,7 +139,7 @@ def simulate(p, normals, uniforms, history, start_year: int):
 
         # costs and regional supply
         nu, u_now = costs.noise_step(p, c["nu"], c["u_prev"], _take(z, NORMAL_OFFSETS, "cost"))
-        cell = costs.cell_costs(p, c["q"], nu, jnp.exp(c["log_price"]), intensity, yld)
+        cell = costs.cell_costs(p, c["q"], nu, jnp.exp(c["log_price_year"]), intensity, yld)
         pack = costs.pack_costs(p, cell, c["q"])
         credit = trade.credit(p, year)
         landed = trade.import_cost(p, cell)
@@ -160,9 +162,10 @@ def simulate(p, normals, uniforms, history, start_year: int):
         gross = prod / yld
         capability = jnp.minimum(mine_cap * maxu[MINING], cap_li[1] * maxu[REFINING]) + recycled
         tight = jnp.clip(jnp.log(li_dem / jnp.maximum(capability, 1e-6)), -1.0, 1.0)
-        log_price, boom = prices.step(
-            p, tf, c["log_price"], c["boom"], tight, _take(z, NORMAL_OFFSETS, "price")[0], _take(u, UNIFORM_OFFSETS, "regime")[0]
+        log_price, boom, price_year, boom_share = prices.step(
+            p, tf, c["log_price"], c["boom"], tight, _take(z, NORMAL_OFFSETS, "price"), _take(u, UNIFORM_OFFSETS, "regime")
         )
+        log_price_year = jnp.log(price_year)
         q = c["q"] + prod.sum() * mix
         util_cells = gross / jnp.maximum(cap_cells, 1e-9)
 
@@ -172,7 +175,7 @@ def simulate(p, normals, uniforms, history, start_year: int):
         g_li = m * c["g_li"] + (1 - m) * jnp.log(li_dem / c["li_prev"])
         horizon = p["lead_time_median"]
         bias = p["expected_growth_bias"]
-        price_ratio = jnp.exp(log_price - jnp.log(prices.anchor(p, tf)))
+        price_ratio = jnp.exp(log_price_year - jnp.log(prices.anchor(p, tf)))
         sens = p["investment_price_sensitivity"]
         resp = p["investment_response"]
         remaining = tranche * jnp.clip(ANNOUNCED_UNTIL - year, 0.0, None)
@@ -238,8 +241,8 @@ def simulate(p, normals, uniforms, history, start_year: int):
             cell_supply_gap=cell_gap,
             lithium_demand=li_dem,
             lithium_supply=supply,
-            lithium_price=jnp.exp(log_price),
-            price_boom=boom,
+            lithium_price=price_year,
+            price_boom=boom_share,
             cell_cost=cell,
             pack_cost=pack,
             cost_gap=cell - credit[:, None] - landed,
@@ -258,6 +261,7 @@ def simulate(p, normals, uniforms, history, start_year: int):
             shock=shock,
             log_price=log_price,
             boom=boom,
+            log_price_year=log_price_year,
             q=q,
             nu=nu,
             u_prev=u_now,

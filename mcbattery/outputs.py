@@ -39,9 +39,9 @@ OUTPUTS: dict[str, OutputSpec] = {
     "lithium_demand": OutputSpec((), "kt LCE/yr", "lithium demand incl. non-battery uses", ("log", 1.0, 1e5)),
     "lithium_supply": OutputSpec((), "kt LCE/yr", "refined primary plus recycled lithium supply", ("log", 1.0, 1e5)),
     "lithium_price": OutputSpec(
-        (), "USD(2024)/t LCE", "lithium carbonate price, real", ("log", 5e2, 1e6), (20000.0, 30000.0, 50000.0)
+        (), "USD(2024)/t LCE", "lithium carbonate price, real, annual mean", ("log", 5e2, 1e6), (20000.0, 30000.0, 50000.0)
     ),
-    "price_boom": OutputSpec((), "1", "lithium price boom regime indicator (mean = probability)", ("lin", 0.0, 1.0)),
+    "price_boom": OutputSpec((), "1", "share of months in the lithium price boom regime (mean = probability)", ("lin", 0.0, 1.0)),
     "cell_cost": OutputSpec(("region", "chemistry"), "USD(2024)/kWh", "cell cost incl. scrap losses", ("log", 1.0, 1e4)),
     "pack_cost": OutputSpec(("region", "chemistry"), "USD(2024)/kWh", "pack cost", ("log", 1.0, 1e4)),
     "cost_gap": OutputSpec(

@@ -1,35 +1,99 @@
 """Lithium carbonate price (real 2024 USD per t LCE): mean reversion in logs towards a target
 (the cost anchor times a premium that rises with supply tightness: below the anchor in a
 glut, above it when demand outruns supply capability) plus a two-state boom regime whose
-entry probability rises with tightness; exit lets mean reversion produce the bust."""
+entry probability rises with tightness; exit lets mean reversion produce the bust.
+
+The process runs monthly, twelve sub-steps inside each annual :func:`step`, so that booms can
+start and end mid-year as in the monthly China spot series the calibration fits. Its
+parameters are annual and convert to monthly values exactly (:func:`monthly_parameters`,
+:func:`monthly_hazard`); the year's price is the mean of its twelve monthly prices.
+"""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
+MONTHS = 12
+#: Reversion below this is treated as this (the annual -> monthly conversion divides by it).
+MIN_REVERSION = 1e-6
+
 
 def anchor(p, t):
-    """Cost anchor (USD/t LCE) in year index ``t``."""
+    """Cost anchor (USD/t LCE) at time ``t`` in years from mid-2025 (year index ``t`` is the
+    middle of year ``start_year + t``; fractions give months)."""
     return p["lithium_cost_anchor"] * jnp.exp(p["lithium_cost_anchor_trend"] * (t + 1.0))
 
 
-def step(p, t, log_price, boom, tightness, eps, u_regime):
-    """Advance one year.
+def month_offset(j):
+    """Time of month ``j`` (0 = January) relative to the middle of its year, in years."""
+    return (j - 5.5) / MONTHS
 
-    log_price: last year's log price; boom: last year's regime (0 or 1); tightness:
-    log(demand / supply capability) this year, clipped to [-1, 1]; eps ~ N(0, 1); u_regime ~ U(0, 1).
-    The log price reverts towards log(anchor) + tightness_premium x tightness; gluts do not push
-    boom entry below its base rate (booms start from demand surprises). The boom drift fades
-    linearly in log price to zero at ``boom_ceiling`` x anchor.
-    Returns (log price, boom regime) for this year.
+
+def monthly_parameters(reversion, volatility, drift):
+    """Annual (k, σ, δ) -> monthly (k_m, σ_m, δ_m), exact for the AR(1) in log price.
+
+    With φ = 1 − k_m the monthly persistence, twelve months give φ¹² = 1 − k; the variance of
+    a year-end log price given the last year-end is σ_m²(1 − φ²⁴)/(1 − φ²) = σ²; a full year in
+    the boom regime adds δ_m(1 − φ¹²)/(1 − φ) = δ to the year-end log price (ceiling aside).
+    Valid for every k in [0, 1] (k is floored at :data:`MIN_REVERSION`).
     """
-    enter = jax.nn.sigmoid(p["boom_entry_logit"] + p["boom_entry_tightness"] * jnp.maximum(tightness, 0.0))
-    stay = 1.0 - p["boom_exit_probability"]
-    boom = jnp.where(boom > 0.5, u_regime < stay, u_regime < enter).astype(log_price.dtype)
-    log_a = jnp.log(anchor(p, t))
-    target = log_a + p["tightness_premium"] * tightness
-    # the boom's push fades as the price nears boom_ceiling x anchor
-    room = jnp.clip(1.0 - (log_price - log_a) / jnp.log(p["boom_ceiling"]), 0.0, 1.0)
-    log_price = log_price + p["price_reversion"] * (target - log_price) + p["boom_drift"] * boom * room + p["price_volatility"] * eps
-    return log_price, boom
+    k = jnp.maximum(reversion, MIN_REVERSION)
+    log_phi12 = jnp.log1p(-k)
+    log_phi = log_phi12 / MONTHS
+    k_m = -jnp.expm1(log_phi)
+    ratio = jnp.expm1(2.0 * log_phi12) / jnp.expm1(2.0 * log_phi)  # (1 − φ²⁴)/(1 − φ²)
+    return k_m, volatility / jnp.sqrt(ratio), drift * k_m / k
+
+
+def monthly_hazard(annual):
+    """Probability of a switch within a year at constant conditions -> monthly probability,
+    1 − (1 − p)^(1/12). Valid for every p in [0, 1]."""
+    return -jnp.expm1(jnp.log1p(-annual) / MONTHS)
+
+
+def annual_probability(monthly):
+    """Inverse of :func:`monthly_hazard`: 1 − (1 − p_m)^12."""
+    return -jnp.expm1(MONTHS * jnp.log1p(-monthly))
+
+
+def entry_hazard(p, tightness):
+    """Monthly boom entry probability: the annual probability logistic(boom_entry_logit +
+    boom_entry_tightness · max(tightness, 0)) spread evenly over twelve months."""
+    z = p["boom_entry_logit"] + p["boom_entry_tightness"] * jnp.maximum(tightness, 0.0)
+    return -jnp.expm1(-jax.nn.softplus(z) / MONTHS)  # 1 − (1 − logistic(z))^(1/12), stably
+
+
+def step(p, t, log_price, boom, tightness, eps, u_regime):
+    """Advance one year: twelve monthly steps.
+
+    log_price: last month's log price (December of the previous year); boom: last month's
+    regime (0 or 1); tightness: log(demand / supply capability) this year, clipped to
+    [-1, 1], held for the whole year; eps: 12 standard normals, u_regime: 12 uniforms on
+    (0, 1), one per month along the leading axis (extra trailing axes batch). Each month the
+    regime switches first (monthly entry from :func:`entry_hazard`, exit from
+    ``boom_exit_probability`` by :func:`monthly_hazard`), then the log price reverts by k_m
+    towards log(anchor) + tightness_premium x tightness (anchor interpolated to the month),
+    plus the monthly boom drift, faded linearly in log price to zero at ``boom_ceiling`` x
+    anchor, plus σ_m x eps. Gluts do not push boom entry below its base rate (booms start from
+    demand surprises).
+
+    Returns (December log price, December regime, mean price of the twelve months [USD/t],
+    share of the twelve months in the boom regime).
+    """
+    k_m, s_m, d_m = monthly_parameters(p["price_reversion"], p["price_volatility"], p["boom_drift"])
+    enter = entry_hazard(p, tightness)
+    stay = 1.0 - monthly_hazard(p["boom_exit_probability"])
+    log_ceiling = jnp.log(p["boom_ceiling"])
+    premium = p["tightness_premium"] * tightness
+    total = jnp.zeros_like(log_price)
+    booms = jnp.zeros_like(log_price)
+    for j in range(MONTHS):
+        boom = jnp.where(boom > 0.5, u_regime[j] < stay, u_regime[j] < enter).astype(log_price.dtype)
+        log_a = jnp.log(anchor(p, t + month_offset(j)))
+        # the boom's push fades as the price nears boom_ceiling x anchor
+        room = jnp.clip(1.0 - (log_price - log_a) / log_ceiling, 0.0, 1.0)
+        log_price = log_price + k_m * (log_a + premium - log_price) + d_m * boom * room + s_m * eps[j]
+        total = total + jnp.exp(log_price)
+        booms = booms + boom
+    return log_price, boom, total / MONTHS, booms / MONTHS

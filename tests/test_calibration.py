@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 from mcbattery import calibration as cal
-from mcbattery import learning
+from mcbattery import learning, prices
 from mcbattery.cli import _Group
 from mcbattery.cli_calibration import calibrate as calibrate_cmd
 from mcbattery.cli_calibration import hindcast as hindcast_cmd
@@ -114,12 +115,55 @@ def test_engine_samples_match_registry(small_idata):
     g = samples["demand_growth_rate"]
     np.testing.assert_allclose(g[:, 0], small_idata.posterior["demand__growth_rate"].values.reshape(-1), rtol=1e-6)
     assert abs(g[:, 1].mean() - 0.35) < 0.03
-    # annual boom probabilities from the monthly transition matrix
+    # annual boom probabilities: the switch within a year, 1 - (1 - p)^12; the engine's monthly
+    # hazards give back the fitted monthly probabilities
     e = small_idata.posterior["price__entry_monthly"].values.reshape(-1)
     x = small_idata.posterior["price__exit_monthly"].values.reshape(-1)
-    t12 = np.array([np.linalg.matrix_power(np.array([[1 - a, a], [c, 1 - c]]), 12) for a, c in zip(e[:5], x[:5])])
-    np.testing.assert_allclose(samples["boom_exit_probability"][:5], t12[:, 1, 0], rtol=1e-4)
-    np.testing.assert_allclose(samples["boom_entry_logit"][:5], scipy.special.logit(t12[:, 0, 1]), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(samples["boom_exit_probability"], 1 - (1 - x.astype(float)) ** 12, rtol=1e-4)
+    np.testing.assert_allclose(samples["boom_entry_logit"], scipy.special.logit(1 - (1 - e.astype(float)) ** 12),
+                               rtol=1e-3, atol=1e-4)
+    eng = {k: jnp.asarray(v) for k, v in samples.items()}
+    np.testing.assert_allclose(prices.entry_hazard(dict(eng, boom_entry_tightness=jnp.zeros_like(eng["boom_entry_logit"])),
+                                                   0.0), e, rtol=1e-4)
+    np.testing.assert_allclose(prices.monthly_hazard(eng["boom_exit_probability"]), x, rtol=1e-4)
+
+
+def test_engine_price_block_is_the_fitted_monthly_process():
+    """Draw by draw, with the same random numbers: a year of the engine's price step (tightness
+    0) from calibration sites mapped as ENGINE_MAP maps them equals twelve months of the fitted
+    monthly model (price_step_terms, regime switching first)."""
+    truth = _price_truth()
+    n, years = 64, 3
+    rng = np.random.default_rng(4)
+    eps = rng.standard_normal((years, 12, n))
+    u = rng.uniform(size=(years, 12, n))
+    p_in, p_out = cal.annual_price_parameters(truth["price__entry_monthly"], truth["price__exit_monthly"])
+    eng = {"lithium_cost_anchor": truth["price__anchor"], "lithium_cost_anchor_trend": 0.02,
+           "price_reversion": truth["price__reversion"], "price_volatility": truth["price__volatility"],
+           "boom_drift": truth["price__drift"], "boom_entry_logit": float(scipy.special.logit(p_in)),
+           "boom_exit_probability": float(p_out), "boom_ceiling": truth.get("price__ceiling", np.inf),
+           "tightness_premium": 0.7, "boom_entry_tightness": 4.0}
+    eng = {k: jnp.full(n, v, jnp.float32) for k, v in eng.items()}
+    sites = dict(truth, price__anchor_trend=0.02)
+    first_year = 2021
+    lp_e, bm_e = jnp.full(n, math.log(8000.0)), jnp.zeros(n)
+    y, bm = np.full(n, math.log(8000.0)), np.zeros(n)
+    for t in range(years):
+        lp_e, bm_e, mean_e, share_e = prices.step(eng, float(first_year - 2025 + t), lp_e, bm_e, jnp.zeros(n),
+                                                  jnp.asarray(eps[t], jnp.float32), jnp.asarray(u[t], jnp.float32))
+        months = []
+        for j in range(12):
+            tau = first_year + t - cal.ANCHOR_YEAR + (j - 5.5) / 12
+            bm = np.where(bm > 0.5, u[t, j] < 1 - truth["price__exit_monthly"], u[t, j] < truth["price__entry_monthly"])
+            mean0, d_m, s_m = (np.asarray(a, float) for a in cal.price_step_terms(sites, jnp.asarray(y), tau))
+            y = mean0 + d_m * bm + s_m * eps[t, j]
+            months.append(np.exp(y))
+        np.testing.assert_allclose(np.asarray(lp_e), y, rtol=1e-4, atol=1e-4)
+        np.testing.assert_array_equal(np.asarray(bm_e), bm)
+        np.testing.assert_allclose(np.asarray(mean_e), np.mean(months, axis=0), rtol=1e-4)
+    # the boom check's engine simulator is this block: annual means, start in column 0
+    lp = cal.simulate_price_annual({k: np.asarray(v) for k, v in eng.items()}, 2, math.log(8000.0), 2021)
+    assert lp.shape == (n, 3) and np.all(lp[:, 0] == math.log(8000.0)) and np.all(np.isfinite(lp))
 
 
 def test_monthly_annual_price_conversion_is_exact():
