@@ -31,17 +31,24 @@ def test_exact_wright_recovers_exponent():
 
 
 def _sbc_ranks(fit_priors, reps=48, n=10, thin=4, seed=0):
-    """Rank of each true parameter among thinned posterior draws (SBC, Talts et al. 2018)."""
+    """Rank of each true parameter among thinned posterior draws (SBC, Talts et al. 2018).
+
+    Series are simulated from the full default prior, the exponent's random walk included;
+    the drift τ and the first-year exponent are checked alongside σ and ρ.
+    """
     truth = learning.sample_prior(learning.Priors.default(), reps, seed=seed)
     rng = np.random.default_rng(seed)
-    names = ("learning_exponent", "noise_scale", "noise_autocorrelation")
+    names = {"learning_exponent": "initial_learning_exponent", "noise_scale": "noise_scale",
+             "noise_autocorrelation": "noise_autocorrelation", "learning_exponent_drift": "learning_exponent_drift"}
     ranks = {k: [] for k in names}
     for i in range(reps):
         q = np.exp(np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.6, n - 1))]))
-        frame = learning.simulate(truth[names[0]][i], truth[names[1]][i], truth[names[2]][i], q, seed=seed + i)
+        frame = learning.simulate(truth["learning_exponent"][i], truth["noise_scale"][i],
+                                  truth["noise_autocorrelation"][i], q, seed=seed + i,
+                                  exponent_drift=truth["learning_exponent_drift"][i])
         fit = learning.fit(frame, seed=i, priors=fit_priors, **FAST)
-        for k in names:
-            draws = fit.posterior[k].values[:, ::thin].reshape(-1)
+        for k, post in names.items():
+            draws = fit.posterior[post].values[:, ::thin].reshape(-1)
             ranks[k].append(int(np.sum(draws < truth[k][i])))
     return {k: np.array(v) for k, v in ranks.items()}, 2 * FAST["num_samples"] // thin
 
@@ -58,7 +65,7 @@ def _uniformity_pvalues(ranks, n_draws, bins=4):
 def test_simulation_based_calibration():
     ranks, n_draws = _sbc_ranks(None)
     pvalues = _uniformity_pvalues(ranks, n_draws)
-    # 3 parameters tested at 0.001 each: family-wise false alarm rate ≈ 0.003 with 48 replications.
+    # 4 parameters tested at 0.001 each: family-wise false alarm rate ≈ 0.004 with 48 replications.
     assert min(pvalues.values()) > 1e-3, pvalues
 
 
@@ -69,6 +76,13 @@ def test_simulation_based_calibration_detects_wrong_prior():
     assert pvalues["noise_scale"] < 1e-3, pvalues
 
 
+def test_simulation_based_calibration_detects_wrong_drift_prior():
+    # Power check for the drift: a prior on τ 10x too small and narrow must break its ranks.
+    ranks, n_draws = _sbc_ranks({"drift_median": learning.DRIFT_MEDIAN / 10, "drift_log_sd": 0.3}, reps=32)
+    pvalues = _uniformity_pvalues(ranks, n_draws)
+    assert pvalues["learning_exponent_drift"] < 1e-3, pvalues
+
+
 def test_forecast_interval_coverage_on_simulated_data():
     truth = learning.sample_prior(num_samples=60, seed=7)
     rng = np.random.default_rng(7)
@@ -76,7 +90,8 @@ def test_forecast_interval_coverage_on_simulated_data():
     for i in range(60):
         q = np.exp(np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.6, 11))]))
         frame = learning.simulate(truth["learning_exponent"][i], truth["noise_scale"][i],
-                                  truth["noise_autocorrelation"][i], q, seed=100 + i)
+                                  truth["noise_autocorrelation"][i], q, seed=100 + i,
+                                  exponent_drift=truth["learning_exponent_drift"][i])
         fit = learning.fit(frame.iloc[:8], seed=i, **FAST)
         fc = learning.forecast(fit, cumulative_production=q[8:], draws=400, seed=i)
         y = np.log(frame["unit_cost"].to_numpy()[8:])
@@ -95,7 +110,8 @@ def test_five_point_series_default_options():
     fit = learning.fit(frame)
     table = fit.summary()
     assert list(table.columns) == ["mean", "sd", "5%", "95%", "r_hat", "ess_bulk"]
-    assert set(table.index) == {"learning_exponent", "noise_scale", "noise_autocorrelation"}
+    assert set(table.index) == {"learning_exponent", "initial_learning_exponent", "learning_exponent_drift",
+                                "noise_scale", "noise_autocorrelation"}
     assert np.all(np.isfinite(table.to_numpy()))
     diag = fit.diagnostics
     assert diag["r_hat_max"] < 1.05 and diag["ess_bulk_min"] > 400
@@ -182,3 +198,94 @@ def test_bad_options_raise_input_error():
         learning.fit(_good(), model="logistic")
     with pytest.raises(InputError, match="priors"):
         learning.fit(_good(), priors={"nonsense": 1.0})
+
+
+def _dense_loglik(frame, b, sigma, rho, tau):
+    """Exact log density of the observed increments by building their covariance (float64)."""
+    s = learning._validate(frame)
+    years = s.years.astype(int)
+    span, steps = years[-1] - years[0], years[1:] - years[0]
+    dx = learning._annual_dx(steps, np.diff(s.log_q))
+    g = np.zeros((steps.size, 2 * span + 1))  # loadings on η_1..η_T and ε_0..ε_T
+    mean = np.zeros(steps.size)
+    prev = 0
+    for i, st in enumerate(steps):
+        for t in range(prev + 1, st + 1):
+            mean[i] -= b * dx[t - 1]
+            g[i, :t] -= tau * dx[t - 1]
+            g[i, span + t] += sigma
+            g[i, span + t - 1] += rho * sigma
+        prev = st
+    return scipy.stats.multivariate_normal(mean, g @ g.T).logpdf(np.diff(s.log_cost))
+
+
+def test_kalman_likelihood_is_exact_with_gaps():
+    frame = _series(n=14, seed=5).iloc[[0, 1, 2, 4, 5, 8, 9, 10, 13]]
+    s = learning._validate(frame)
+    annual = learning._annual_arrays(s, "wright")
+    tridiagonal = learning._padded_arrays(s, "wright")
+    for b, sigma, rho, tau in [(0.4, 0.1, 0.3, 0.0), (0.2, 0.3, -0.5, 0.1), (0.6, 0.05, 0.8, 0.3)]:
+        ll, _, _ = learning._kalman(np.float32(b), np.float32(sigma), np.float32(rho), np.float32(tau), *annual)
+        assert float(ll) == pytest.approx(_dense_loglik(frame, b, sigma, rho, tau), abs=2e-3)
+        if tau == 0.0:
+            assert float(ll) == pytest.approx(float(learning._log_likelihood(b, sigma, rho, *tridiagonal)), abs=2e-3)
+
+
+def test_drifting_exponent_gets_wider_long_horizon_intervals():
+    q = np.exp(np.linspace(0.0, 0.35 * 24, 25))
+    b_path = 0.5 + np.concatenate([np.zeros(12), np.linspace(0.05, 0.6, 12)])  # learning slows, then stops
+    log_c = np.log(100.0) - np.concatenate([[0.0], np.cumsum(b_path * np.diff(np.log(q)))])
+    noise = np.random.default_rng(1).normal(0.0, 0.05, 25)
+    drifting = pd.DataFrame({"year": np.arange(2000, 2025), "cumulative_production": q,
+                             "unit_cost": np.exp(log_c + noise)})
+    fixed = learning.simulate(0.5, 0.05, 0.0, q, initial_cost=100.0, seed=1)
+    future = q[-1] * np.exp(0.35 * np.arange(1, 9))
+    spread, tau = {}, {}
+    for name, frame in (("drifting", drifting), ("fixed", fixed)):
+        fit = learning.fit(frame, seed=0, **FAST)
+        tau[name] = float(fit.posterior["learning_exponent_drift"].median())
+        x = np.log(learning.forecast(fit, cumulative_production=future, draws=2000, seed=0).values)
+        spread[name] = np.subtract(*np.quantile(x, [0.9, 0.1], axis=0))
+    assert tau["drifting"] > 2 * tau["fixed"], tau
+    assert spread["drifting"][-1] > 1.5 * spread["fixed"][-1], spread
+    # The exponent walk widens intervals faster than noise alone: ratio of 8-year to 1-year width.
+    assert spread["drifting"][-1] / spread["drifting"][0] > spread["fixed"][-1] / spread["fixed"][0]
+
+
+def test_static_option_matches_constant_exponent_model():
+    frame = _series(n=10, seed=6)
+    fit = learning.fit(frame, seed=0, drift=False, **FAST)
+    assert "learning_exponent_drift" not in fit.posterior and not fit.drift
+    assert set(fit.summary().index) == {"learning_exponent", "noise_scale", "noise_autocorrelation"}
+    np.testing.assert_allclose(fit.last_state["mean"].values[..., 0], 0.0, atol=1e-6)
+    fc = learning.forecast(fit, cumulative_production=frame["cumulative_production"].iloc[-1] * np.array([2.0, 4.0]), draws=100)
+    assert fc.shape == (100, 2) and np.all(np.isfinite(fc.values))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        _series(n=3, seed=11),  # the fewest points accepted
+        _series(n=5, sigma=0.6, seed=12),  # short and very noisy
+        pd.DataFrame({"year": [2000, 2001, 2002, 2003, 2004], "cumulative_production": [1.0, 2.0, 3.0, 5.0, 9.0],
+                      "unit_cost": [7.0, 7.0, 7.0, 7.0, 7.0]}),  # flat costs: zero increments
+        pd.DataFrame({"year": [2000, 2001, 2006, 2007, 2015], "cumulative_production": [1.0, 1.1, 50.0, 60.0, 1e6],
+                      "unit_cost": [3e6, 2.9e6, 1e5, 9e4, 2.0]}),  # long gaps, huge scale range
+    ],
+)
+def test_short_noisy_and_odd_series_fit_and_forecast(frame):
+    fit = learning.fit(frame, seed=0, **FAST)
+    table = fit.summary()
+    assert np.all(np.isfinite(table[["mean", "sd", "5%", "95%"]].to_numpy()))
+    q_last = frame["cumulative_production"].iloc[-1]
+    fc = learning.forecast(fit, cumulative_production=q_last * np.array([1.5, 3.0, 10.0]), draws=500, seed=1)
+    x = np.log(fc.values)
+    assert np.all(np.isfinite(x))
+    assert np.all(np.diff(x.std(axis=0)) > 0)
+
+
+def test_overlong_span_raises_input_error():
+    frame = pd.DataFrame({"year": [1000, 1001, 2500], "cumulative_production": [1.0, 2.0, 4.0],
+                          "unit_cost": [3.0, 2.0, 1.0]})
+    with pytest.raises(InputError, match="year"):
+        learning.fit(frame, **FAST)
