@@ -47,6 +47,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mcbattery.devices import use_cpu_cores  # noqa: E402
+
+
+def _cpu_devices(argv) -> int:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--cpu-devices", type=int, default=1)
+    return pre.parse_known_args(argv)[0].cpu_devices
+
+
+if __name__ == "__main__":  # before the engine's modules start JAX (they create arrays on import)
+    use_cpu_cores(_cpu_devices(sys.argv[1:]) or None)
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
@@ -87,11 +99,38 @@ def time_engine(priors, draws, seed, chunk_size, end_year, keep_draws=0):
     return time.perf_counter() - t0, res
 
 
-def time_rng(fn, fields, draws, chunk, seed):
+def on_devices(fn):
+    """Run ``fn(base_key, first, n_blocks, fields) -> scalar`` the way the engine splits a chunk:
+    each local device takes an equal, contiguous share of the chunk's blocks (``shard_map``)."""
+    from jax.sharding import Mesh
+    from jax.sharding import PartitionSpec as P
+
+    devices = jax.local_devices()
+    n_dev = len(devices)
+    mesh = Mesh(np.array(devices), ("d",))
+
+    @jax.jit
+    def run(base_key, start, per_dev_blocks, fields):
+        firsts = start + jnp.arange(n_dev, dtype=jnp.int32) * per_dev_blocks * BLOCK
+
+        def per_device(first, per_dev_blocks, fields, base_key):
+            return fn(base_key, first[0], per_dev_blocks, fields)[None]
+
+        f = jax.shard_map(per_device, mesh=mesh, in_specs=(P("d"), P(), P(), P()), out_specs=P("d"), check_vma=False)
+        return f(firsts, per_dev_blocks, fields, base_key).sum()
+
+    def call(base_key, start, chunk, fields):
+        return run(base_key, jnp.int32(start), jnp.int32(chunk // (BLOCK * n_dev)), fields)
+
+    return call
+
+
+def time_chunks(fn, fields, draws, chunk, seed):
+    """Wall time of ``fn`` over N draws, one call per chunk, blocking on each result."""
     key = jax.random.PRNGKey(seed)
     t0 = time.perf_counter()
     for start in range(0, draws, chunk):
-        float(fn(key, jnp.int32(start), jnp.int32(chunk // BLOCK), fields))  # blocks until done
+        float(fn(key, start, chunk, fields))  # blocks until done
     return time.perf_counter() - t0
 
 
@@ -102,11 +141,8 @@ def sim_only_fn(priors, n_years, start_year):
     history = jnp.asarray(engine.deployment_history(start_year), jnp.float32)
 
     def one(key, fields):
-        kp, kn, ku = jax.random.split(key, 3)
-        params = sampler(kp, fields)
-        normals = jax.random.normal(kn, (n_years, model.N_NORMALS), jnp.float32)
-        uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), jnp.float32, minval=1e-7, maxval=1.0)
-        out = model.simulate(params, normals, uniforms, history, start_year)
+        kp, normals, uniforms = engine.draw_randomness(key, n_years, jnp.float32)
+        out = model.simulate(sampler(kp, fields), normals, uniforms, history, start_year)
         return sum(jnp.sum(v) for v in out.values())
 
     @jax.jit
@@ -119,14 +155,6 @@ def sim_only_fn(priors, n_years, start_year):
         return jax.lax.fori_loop(0, n_blocks, body, jnp.float32(0))
 
     return f
-
-
-def time_sim_only(fn, fields, draws, chunk, seed):
-    key = jax.random.PRNGKey(seed)
-    t0 = time.perf_counter()
-    for start in range(0, draws, chunk):
-        float(fn(key, jnp.int32(start), jnp.int32(chunk // BLOCK), fields))
-    return time.perf_counter() - t0
 
 
 def time_numpy(inputs, n, numpy_chunk, dtype):
@@ -165,7 +193,10 @@ def main(argv=None) -> int:
     ap.add_argument("--numpy-dtype", default="float32", choices=("float32", "float64"))
     ap.add_argument("--profile", action="store_true", help="also time sampling + simulation without the reductions")
     ap.add_argument("--json", action="store_true", help="one JSON line per N")
+    ap.add_argument("--cpu-devices", type=int, default=1,
+                    help="without a GPU: run the engine (and the bounds) on this many CPU devices (0: one per core)")
     args = ap.parse_args(argv)
+    use_cpu_cores(args.cpu_devices or None)  # effective only if JAX has not started yet
     if min(args.draws) < 1 or args.years < 1:
         ap.error("--draws and --years must be positive")
 
@@ -201,21 +232,22 @@ def main(argv=None) -> int:
         log(f"engine  N={n:>9,}  {s:9.2f} s  (compile {compiled[chunk]:.1f} s)")
 
     # 2. the random-number bound, chunked like the engine
-    rng = rng_bound_fn(priors, args.years, block=BLOCK)
+    rng = on_devices(rng_bound_fn(priors, args.years, block=BLOCK))
     fields = prior_fields(priors)
-    time_rng(rng, fields, BLOCK, BLOCK, args.seed)  # compile (block count is an argument)
+    unit = BLOCK * len(jax.local_devices())
+    time_chunks(rng, fields, unit, unit, args.seed)  # compile (block count is an argument)
     for n in sorted(args.draws):
         chunk = effective_chunk(n, args.chunk_size)
-        s = best(args.repeat, lambda: time_rng(rng, fields, n, chunk, args.seed))
+        s = best(args.repeat, lambda: time_chunks(rng, fields, n, chunk, args.seed))
         rows[n].update(rng_bound_s=s, ratio_to_rng_bound=rows[n]["engine_s"] / s)
         log(f"rng     N={n:>9,}  {s:9.2f} s")
 
     if args.profile:
-        fn = sim_only_fn(priors, args.years, start_year)
-        time_sim_only(fn, fields, BLOCK, BLOCK, args.seed)  # compile
+        fn = on_devices(sim_only_fn(priors, args.years, start_year))
+        time_chunks(fn, fields, unit, unit, args.seed)  # compile
         for n in sorted(args.draws):
             chunk = effective_chunk(n, args.chunk_size)
-            s = best(args.repeat, lambda: time_sim_only(fn, fields, n, chunk, args.seed))
+            s = best(args.repeat, lambda: time_chunks(fn, fields, n, chunk, args.seed))
             rows[n].update(sim_only_s=s, reduction_share=1.0 - s / rows[n]["engine_s"])
             log(f"simonly N={n:>9,}  {s:9.2f} s")
 

@@ -43,9 +43,13 @@ def main():
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: the shipped calibrated posterior).")
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
 @click.option("--float64", is_flag=True, help="Simulate in double precision.")
+@click.option("--cpu-devices", type=click.IntRange(min=0), default=0, show_default=True, help="Without a GPU: split draws over this many CPU devices (0: one per core). Results do not depend on it.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
-def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64, quiet):
+def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64, cpu_devices, quiet):
     """Run a forecast and write its summary (and kept draws) to OUT."""
+    from .devices import use_cpu_cores
+
+    use_cpu_cores(cpu_devices or None)
     from .api import forecast as run_forecast
     from .export import check_output_path, write
 

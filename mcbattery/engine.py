@@ -175,6 +175,16 @@ def _flatten(outputs: dict[str, jax.Array], layout: Layout) -> jax.Array:
     return jnp.concatenate([outputs[k].reshape(n, -1) for k in layout.names], axis=1)
 
 
+def draw_randomness(key, n_years: int, dtype=jnp.float32):
+    """Split one draw's key into (parameter key, process noise): normals ~ N(0, 1) shaped
+    (years, model.N_NORMALS) and uniforms ~ U[1e-7, 1) shaped (years, model.N_UNIFORMS).
+    The one place that decides which random numbers a draw consumes."""
+    kp, kn, ku = jax.random.split(key, 3)
+    normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dtype)
+    uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dtype, minval=1e-7, maxval=1.0)
+    return kp, normals, uniforms
+
+
 def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32) -> Callable:
     """Build ``kernel(base_key, indices, n_valid, fields) -> (block stats..., flat draws)``.
 
@@ -191,11 +201,8 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     n_cols = layout.n_columns
 
     def one(key, fields):
-        kp, kn, ku = jax.random.split(key, 3)
-        params = sampler(kp, fields)
-        normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dtype)
-        uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dtype, minval=1e-7, maxval=1.0)
-        return model.simulate(params, normals, uniforms, history, start_year)
+        kp, normals, uniforms = draw_randomness(key, n_years, dtype)
+        return model.simulate(sampler(kp, fields), normals, uniforms, history, start_year)
 
     def block(carry, indices, base_key, n_valid, fields):
         """Simulate and reduce one block of BLOCK draws (always the same shapes)."""
@@ -406,9 +413,7 @@ def _simulator(n_years: int, start_year: int, dtype: str):
         base = jax.random.PRNGKey(seed)
 
         def one(i, p):
-            _, kn, ku = jax.random.split(jax.random.fold_in(base, i), 3)
-            normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dt)
-            uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dt, minval=1e-7, maxval=1.0)
+            _, normals, uniforms = draw_randomness(jax.random.fold_in(base, i), n_years, dt)
             return model.simulate(p, normals, uniforms, history, start_year)
 
         return jax.vmap(one)(idx, params)

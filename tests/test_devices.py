@@ -30,3 +30,29 @@ def test_results_identical_across_device_counts():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "IDENTICAL" in proc.stdout
     assert "4 x cpu" in proc.stdout
+
+
+CORES_SCRIPT = textwrap.dedent(
+    """
+    from mcbattery.devices import use_cpu_cores
+    print("asked", use_cpu_cores(3))
+    import jax
+    print("cpu devices", len(jax.devices("cpu")))
+    print("after init", use_cpu_cores(5))
+    """
+)
+
+
+def test_use_cpu_cores_before_and_after_jax_starts():
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", CORES_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "asked 3" in proc.stdout and "cpu devices 3" in proc.stdout
+    assert "after init 3" in proc.stdout  # too late to change: reports what is in use
+
+
+def test_use_cpu_cores_respects_xla_flags():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", CORES_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "cpu devices 2" in proc.stdout
