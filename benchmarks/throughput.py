@@ -52,7 +52,7 @@ from mcbattery.devices import use_cpu_cores  # noqa: E402
 
 def _cpu_devices(argv) -> int:
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--cpu-devices", type=int, default=1)
+    pre.add_argument("--cpu-devices", type=int, default=0)
     return pre.parse_known_args(argv)[0].cpu_devices
 
 
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     ap.add_argument("--numpy-dtype", default="float32", choices=("float32", "float64"))
     ap.add_argument("--profile", action="store_true", help="also time sampling + simulation without the reductions")
     ap.add_argument("--json", action="store_true", help="one JSON line per N")
-    ap.add_argument("--cpu-devices", type=int, default=1,
+    ap.add_argument("--cpu-devices", type=int, default=0,
                     help="without a GPU: run the engine (and the bounds) on this many CPU devices (0: one per core)")
     args = ap.parse_args(argv)
     use_cpu_cores(args.cpu_devices or None)  # effective only if JAX has not started yet

@@ -28,6 +28,7 @@ from .recycling import HISTORY
 from .sampling import make_sampler, prior_fields, structure
 
 BLOCK = 256  # draws per on-device reduction block; chunk sizes are rounded up to a multiple
+FLUSH_BLOCKS = 255  # uint16 histogram counts are emptied into int32 after this many blocks (255 x 256 < 2**16)
 
 
 @dataclass
@@ -185,11 +186,15 @@ def draw_randomness(key, n_years: int, dtype=jnp.float32):
     return kp, normals, uniforms
 
 
-def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32) -> Callable:
+def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32,
+                narrow_counts: bool = False) -> Callable:
     """Build ``kernel(base_key, indices, n_valid, fields) -> (block stats..., flat draws)``.
 
     indices: (chunk,) int32 draw indices; draws with index >= n_valid are padding;
     fields: the prior numbers (:func:`mcbattery.sampling.prior_fields`).
+    narrow_counts: count histogram hits in uint16 and add them into the int32 histogram every
+    FLUSH_BLOCKS blocks. The counts are the same; on CPUs the scatter into a half-size table is
+    about twice as fast (it stays in cache). GPUs have no 16-bit atomic add, so they use int32.
     """
     sampler = make_sampler(struct, dtype)
     history = jnp.asarray(deployment_history(start_year), dtype)
@@ -199,6 +204,8 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     thr_cols = jnp.asarray(layout.thr_cols)
     thr_vals = jnp.asarray(layout.thr_vals, dtype)
     n_cols = layout.n_columns
+    n_hist = n_cols * (BINS + 2)
+    count_dtype = jnp.uint16 if narrow_counts else jnp.int32
 
     def one(key, fields):
         kp, normals, uniforms = draw_randomness(key, n_years, dtype)
@@ -223,7 +230,8 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         tx = jnp.where(is_log, jnp.log(jnp.maximum(x, 1e-30)), x)
         b = jnp.clip(jnp.floor((tx - lo) / width) + 1, 0, BINS + 1).astype(jnp.int32)
         flat = (jnp.arange(n_cols, dtype=jnp.int32) * (BINS + 2))[None, :] + b
-        hist = hist.at[flat.ravel()].add(jnp.broadcast_to(valid[:, None], flat.shape).astype(jnp.int32).ravel())
+        flat = jnp.where(valid[:, None], flat, n_hist)  # invalid rows count in the spare last slot
+        hist = hist.at[flat.ravel()].add(jnp.ones((), hist.dtype))
         exceed = exceed + jnp.sum((x[:, thr_cols] > thr_vals) & valid[:, None], axis=0, dtype=jnp.int32)
         invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
         return (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x)
@@ -235,7 +243,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         inlines it: every block runs the same arithmetic whatever the chunk size.
         """
         carry = (
-            jnp.zeros(n_cols * (BINS + 2), jnp.int32),
+            jnp.zeros(n_hist + 1, count_dtype),
             jnp.full(n_cols, jnp.inf, dtype),
             jnp.full(n_cols, -jnp.inf, dtype),
             jnp.zeros(thr_cols.shape[0], jnp.int32),
@@ -248,14 +256,24 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
             jnp.zeros((chunk_blocks if with_draws else 1, BLOCK, n_cols), dtype),
         )
 
+        def flush(counts, total):
+            return jnp.zeros_like(counts), total + counts[:n_hist].astype(jnp.int32)
+
         def body(b, state):
-            c, (nbs, means, m2s, xs) = state
+            c, total, (nbs, means, m2s, xs) = state
             idx = first + b * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
             c, (nb, mean, m2, x) = block(c, idx, base_key, n_valid, fields)
             bufs = (nbs.at[b].set(nb), means.at[b].set(mean), m2s.at[b].set(m2), xs.at[b].set(x) if with_draws else xs)
-            return c, bufs
+            if narrow_counts:  # empty the uint16 table before any count can pass 65535
+                counts, total = jax.lax.cond((b + 1) % FLUSH_BLOCKS == 0, flush, lambda h, t: (h, t), c[0], total)
+                c = (counts, *c[1:])
+            return c, total, bufs
 
-        (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x) = jax.lax.fori_loop(0, n_blocks, body, (carry, bufs))
+        total = jnp.zeros(n_hist if narrow_counts else 1, jnp.int32)
+        (counts, vmin, vmax, exceed, invalid), total, (nb, mean, m2, x) = jax.lax.fori_loop(
+            0, n_blocks, body, (carry, total, bufs)
+        )
+        hist = flush(counts, total)[1] if narrow_counts else counts[:n_hist]
         return nb, mean, m2, vmin, vmax, hist.reshape(n_cols, BINS + 2), exceed, invalid, x.reshape(-1, n_cols)
 
     return kernel
@@ -271,7 +289,7 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     from jax.sharding import PartitionSpec as P
 
     layout = make_layout(n_years, start_year, dict(layout_key))
-    kernel = make_kernel(struct, n_years, start_year, layout, dtype)
+    kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu")
     mesh = Mesh(np.array(devices), ("d",))
 
     def sharded(firsts, n_blocks, n_valid, fields, base_key, chunk_blocks, with_draws):
