@@ -158,6 +158,9 @@ class LearningPriors:
     q0_log_sd: float = 0.5
     nonev_scale_median: float = 1.4
     nonev_scale_log_sd: float = 0.2
+    #: growth of annual Li-ion production before 2010 [1/yr]: from well under 1 GWh/yr in the
+    #: mid-1990s to roughly 20-25 GWh/yr in 2009 (docs/calibration.md, the q0 prior), ln(44)/14.
+    early_growth_median: float = 0.30
     curve: learning.Priors = field(default_factory=lambda: learning.Priors.default("wright"))
 
 
@@ -1404,23 +1407,40 @@ def moore_comparison(until: int | None = None, seed: int = 0, idata=None, **fit_
 
 
 def cell_series(q0: float | None = None, nonev_scale: float | None = None, posterior: str | Path | None = None,
-                until: int | None = None) -> pd.DataFrame:
+                until: int | None = None, first_year: int = 1991, early_growth: float | None = None) -> pd.DataFrame:
     """The built-in Li-ion cell series for hindcasts: columns series, year,
-    cumulative_production [GWh] = q0 + nonev_scale · cumulative IEA EV demand, unit_cost
-    [USD2024/kWh]. ``q0``/``nonev_scale`` default to the posterior means of ``posterior``
-    (default: the shipped one), or to the prior medians when no posterior file exists.
+    cumulative_production [GWh], unit_cost [USD2024/kWh].
+
+    From 2010: ``q0 + nonev_scale · cumulative IEA EV demand``. Before 2010 (years from
+    ``first_year``, cell prices from 1991) no production series ships, so cumulative
+    production follows the prior path of the calibration: exponential growth at
+    ``early_growth`` per year reaching ``q0`` at the end of 2009, i.e.
+    ``Q_t = q0 · exp(−early_growth · (2009 − t))``. ``q0``, ``nonev_scale`` and
+    ``early_growth`` default to the prior medians of :class:`LearningPriors`, so a hindcast
+    uses nothing fitted to the outcomes it scores; ``posterior`` takes ``q0`` and
+    ``nonev_scale`` from that posterior's means instead.
     """
-    if q0 is None or nonev_scale is None:
-        path = Path(posterior) if posterior is not None else SHIPPED_POSTERIOR
-        if posterior is not None or path.is_file():
-            post = load_posterior(path).posterior
-            if "learning__q0" not in post:
-                raise InputError("posterior has no learning__q0", file=str(path), field="posterior")
-            q0 = float(post["learning__q0"].mean()) if q0 is None else q0
-            nonev_scale = float(post["learning__nonev_scale"].mean()) if nonev_scale is None else nonev_scale
-        else:
-            q0 = LearningPriors().q0_median if q0 is None else q0
-            nonev_scale = LearningPriors().nonev_scale_median if nonev_scale is None else nonev_scale
+    pri = LearningPriors()
+    if posterior is not None:
+        path = Path(posterior)
+        post = load_posterior(path).posterior
+        if "learning__q0" not in post:
+            raise InputError("posterior has no learning__q0", file=str(path), field="posterior")
+        q0 = float(post["learning__q0"].mean()) if q0 is None else q0
+        nonev_scale = float(post["learning__nonev_scale"].mean()) if nonev_scale is None else nonev_scale
+    q0 = pri.q0_median if q0 is None else float(q0)
+    nonev_scale = pri.nonev_scale_median if nonev_scale is None else float(nonev_scale)
+    g = pri.early_growth_median if early_growth is None else float(early_growth)
+    if not (q0 > 0 and nonev_scale > 0 and g > 0):
+        raise InputError("expected positive q0, nonev_scale and early_growth", field="cell_series")
     d = learning_data(until)
-    return pd.DataFrame({"series": "li_ion_cell", "year": d["year"],
-                         "cumulative_production": q0 + nonev_scale * d["cum_ev"], "unit_cost": d["cell_price"]})
+    frame = pd.DataFrame({"series": "li_ion_cell", "year": d["year"],
+                          "cumulative_production": q0 + nonev_scale * d["cum_ev"], "unit_cost": d["cell_price"]})
+    if first_year < LEARNING_FIRST_YEAR:
+        price = datasets.cell_price().set_index("year")["cell_price_usd2024_per_kwh"]
+        years = np.array([int(y) for y in price.index if first_year <= y < LEARNING_FIRST_YEAR])
+        early = pd.DataFrame({"series": "li_ion_cell", "year": years,
+                              "cumulative_production": q0 * np.exp(-g * (LEARNING_FIRST_YEAR - 1 - years)),
+                              "unit_cost": price.loc[years].to_numpy(float)})
+        frame = pd.concat([early, frame], ignore_index=True)
+    return frame

@@ -17,7 +17,7 @@ from .errors import InputError
 
 DEFAULT_OUT = Path("out") / "posterior.nc"
 DEFAULT_HINDCAST_OUT = Path("out") / "hindcast.csv"
-DEFAULT_ORIGINS = (2012, 2015, 2018)
+DEFAULT_ORIGINS = tuple(range(2012, 2019))
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -149,14 +149,15 @@ def _read_frame(path: Path):
 @click.command(context_settings={"ignore_unknown_options": False})
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV with columns series, year, cumulative_production, unit_cost. Default: the built-in "
-                   "Li-ion cell series (cumulative production = IEA EV demand x posterior non-EV scale + Q0).")
+                   "Li-ion cell series 1991-2024 (cumulative production: the calibration's prior path before 2010, "
+                   "then Q0 + non-EV scale x IEA EV demand).")
 @click.option("--origins", "origins", multiple=True,
-              help="Forecast origin years, e.g. --origins 2012 2015 2018 [default: 2012 2015 2018].")
+              help="Forecast origin years, e.g. --origins 2012 2015 2018 [default: 2012 to 2018].")
 @click.argument("more_origins", nargs=-1, type=str)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_HINDCAST_OUT,
               show_default=True, help="Summary CSV; scores go to <stem>_scores.csv and the plot to <stem>.png.")
 @click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Posterior whose mean Q0 and non-EV scale build the built-in series [default: the shipped one].")
+              help="Posterior whose mean Q0 and non-EV scale build the built-in series [default: the prior medians].")
 @click.option("--draws", type=click.IntRange(min=100), default=2000, show_default=True, help="Forecast draws per origin.")
 @click.option("--samples", type=click.IntRange(min=10), default=1000, show_default=True, help="NUTS draws per chain per fit.")
 @click.option("--chains", type=click.IntRange(min=1), default=4, show_default=True, help="Chains per fit.")
@@ -184,8 +185,8 @@ def hindcast(data, origins, more_origins, out, posterior, draws, samples, chains
         label = str(data)
     else:
         frame = cal.cell_series(posterior=posterior)
-        q0 = float(frame["cumulative_production"].iloc[0])
-        label = f"built-in Li-ion cell series {int(frame.year.min())}-{int(frame.year.max())} (Q 2010 = {q0:,.0f} GWh)"
+        q0 = float(frame.loc[frame.year == 2009, "cumulative_production"].iloc[0])
+        label = f"built-in Li-ion cell series {int(frame.year.min())}-{int(frame.year.max())} (Q 2009 = {q0:,.0f} GWh)"
     result = hc.rolling_hindcast(frame, origins=years, draws=draws, seed=seed, min_points=min_points,
                                  fit_options=dict(num_warmup=samples, num_samples=samples, num_chains=chains))
     if result.empty:

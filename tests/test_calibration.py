@@ -392,3 +392,20 @@ def test_cli_hindcast_on_small_csv(tmp_path):
     assert r.exit_code == 2 and "file not found" in r.output
     r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "20x4"])
     assert r.exit_code == 2 and "origins" in r.output
+
+
+def test_cell_series_prior_path_before_2010():
+    """1991-2024, cumulative production rising throughout; the pre-2010 path reaches q0 at the
+    end of 2009 at the stated growth; defaults are prior medians, not fitted values."""
+    f = cal.cell_series()
+    assert f.year.min() == 1991 and f.year.max() >= 2024
+    q = f.set_index("year")["cumulative_production"]
+    assert (np.diff(q.to_numpy()) > 0).all()
+    pri = cal.LearningPriors()
+    assert q[2009] == pytest.approx(pri.q0_median)
+    assert np.log(q[2009] / q[2008]) == pytest.approx(pri.early_growth_median)
+    g = cal.cell_series(early_growth=0.2, q0=50.0).set_index("year")["cumulative_production"]
+    assert g[2009] == pytest.approx(50.0) and np.log(g[2009] / g[2008]) == pytest.approx(0.2)
+    assert cal.cell_series(first_year=2010).year.min() == 2010
+    with pytest.raises(InputError):
+        cal.cell_series(early_growth=-0.1)
