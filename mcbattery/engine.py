@@ -44,6 +44,7 @@ class Layout:
     log: np.ndarray  # per column, bool
     thr_cols: np.ndarray  # columns with thresholds, repeated per threshold
     thr_vals: np.ndarray
+    thr_segments: tuple = ()  # the same as contiguous (start, stop, threshold) column ranges
 
     thresholds: tuple = ()
 
@@ -57,7 +58,7 @@ class Layout:
 
 
 def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float, ...]]) -> Layout:
-    shapes, slices, lo, width, log, tcols, tvals = {}, {}, [], [], [], [], []
+    shapes, slices, lo, width, log, tcols, tvals, segs = {}, {}, [], [], [], [], [], []
     k = 0
     for name, spec in OUTPUTS.items():
         shape = (n_years, *shape_of(spec.dims))
@@ -72,6 +73,7 @@ def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float
         for thr in thresholds.get(name, ()):
             tcols += list(range(k, k + size))
             tvals += [thr] * size
+            segs.append((k, k + size, float(thr)))
         k += size
     return Layout(
         years=np.arange(start_year, start_year + n_years),
@@ -83,6 +85,7 @@ def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float
         log=np.asarray(log),
         thr_cols=np.asarray(tcols, dtype=np.int64),
         thr_vals=np.asarray(tvals),
+        thr_segments=tuple(segs),
         thresholds=tuple(sorted((k, tuple(v)) for k, v in thresholds.items())),
     )
 
@@ -201,8 +204,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     lo = jnp.asarray(layout.lo, dtype)
     width = jnp.asarray(layout.width, dtype)
     is_log = jnp.asarray(layout.log)
-    thr_cols = jnp.asarray(layout.thr_cols)
-    thr_vals = jnp.asarray(layout.thr_vals, dtype)
+    n_thr = layout.thr_cols.size
     n_cols = layout.n_columns
     n_hist = n_cols * (BINS + 2)
     count_dtype = jnp.uint16 if narrow_counts else jnp.int32
@@ -232,7 +234,10 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         flat = (jnp.arange(n_cols, dtype=jnp.int32) * (BINS + 2))[None, :] + b
         flat = jnp.where(valid[:, None], flat, n_hist)  # invalid rows count in the spare last slot
         hist = hist.at[flat.ravel()].add(jnp.ones((), hist.dtype))
-        exceed = exceed + jnp.sum((x[:, thr_cols] > thr_vals) & valid[:, None], axis=0, dtype=jnp.int32)
+        # static column ranges, not a gather: the comparisons fuse with the other reductions
+        above = [jnp.sum((x[:, a:b] > jnp.asarray(t, dtype)) & valid[:, None], axis=0, dtype=jnp.int32)
+                 for a, b, t in layout.thr_segments]
+        exceed = exceed + (jnp.concatenate(above) if above else jnp.zeros(0, jnp.int32))
         invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
         return (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x)
 
@@ -246,7 +251,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
             jnp.zeros(n_hist + 1, count_dtype),
             jnp.full(n_cols, jnp.inf, dtype),
             jnp.full(n_cols, -jnp.inf, dtype),
-            jnp.zeros(thr_cols.shape[0], jnp.int32),
+            jnp.zeros(n_thr, jnp.int32),
             jnp.zeros((), jnp.int32),
         )
         bufs = (
