@@ -230,6 +230,8 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
     q = p["cumulative_production_start"].copy()
     nu = np.zeros((n, 3), dt)
     u_prev = np.zeros((n, 3), dt)
+    b_dev = np.zeros((n, 3), dt)  # drift of the conversion learning exponent
+    log_dev = np.zeros((n, 3), dt)  # its accumulated effect on log conversion cost
     cap_li = np.stack([p["mining_capacity_start"], p["refining_capacity_start"], p["recycling_capacity_start"]], axis=1)
     cap_cells = p["cell_capacity_start"].copy()
     pipe = _initial_pipeline(p)
@@ -288,7 +290,8 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
         # costs and regional supply
         u_now = p["cost_noise_sd"] * _slot(z, NORMAL_OFFSETS, "cost")
         nu = nu + u_now + p["cost_noise_autocorrelation"][:, None] * u_prev
-        cell = _cell_costs(p, q, nu, price_prev, intensity, yld)
+        b_dev = b_dev + p["conversion_learning_drift"] * _slot(z, NORMAL_OFFSETS, "drift")
+        cell = _cell_costs(p, q, nu + log_dev, price_prev, intensity, yld)
         q0 = p["cumulative_production_start"]
         pack_factor = _learning_factor(q.sum(axis=1), q0.sum(axis=1), p["pack_learning_exponent"])
         pack = cell + (p["pack_overhead_start"] * pack_factor[:, None])[:, :, None]
@@ -355,7 +358,9 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, *, dtype
             boom_months = boom_months + boom
         price_year = price_sum / 12.0
         boom_share = boom_months / 12.0
-        q = q + prod.sum(axis=1)[:, None] * mix
+        q_new = q + prod.sum(axis=1)[:, None] * mix
+        log_dev = log_dev - b_dev * np.log(q_new / q)
+        q = q_new
         util_cells = gross / np.maximum(cap_cells, 1e-9)
 
         # investment: expectations, desired capacity, orders into the pipeline

@@ -17,6 +17,13 @@ def noise_step(p, nu, u_prev, eps):
     return nu + u + p["cost_noise_autocorrelation"] * u_prev, u
 
 
+def exponent_drift_step(p, b_dev, eps):
+    """Random walk of the conversion learning exponent per chemistry: b_t = b + b_dev_t with
+    b_dev_t = b_dev_{t-1} + conversion_learning_drift * eps (the drifting-exponent model of
+    mcbattery.learning). The year's cumulative-production growth is learned at b + b_dev_t."""
+    return b_dev + p["conversion_learning_drift"] * eps
+
+
 def learning_factor(q, q0, exponent):
     """Wright's law multiplier (q / q0) ** -exponent (q, q0 cumulative GWh)."""
     return jnp.exp(-exponent * jnp.log(jnp.maximum(q, 1e-9) / q0))

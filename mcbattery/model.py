@@ -25,7 +25,7 @@ MAX_PRICE_FACTOR = 4.0
 
 # Random numbers consumed per year: (name, count) in slot order.
 # The lithium price runs monthly inside the year (mcbattery.prices): 12 normals and 12 uniforms.
-NORMAL_SLOTS = (("demand", 3), ("price", prices.MONTHS), ("cost", 3), ("lead", N_ROWS * P))
+NORMAL_SLOTS = (("demand", 3), ("price", prices.MONTHS), ("cost", 3), ("lead", N_ROWS * P), ("drift", 3))
 UNIFORM_SLOTS = (
     ("regime", prices.MONTHS),
     ("delay", N_ROWS * P),
@@ -93,6 +93,8 @@ def simulate(p, normals, uniforms, history, start_year: int):
         q=p["cumulative_production_start"],
         nu=jnp.zeros(3, dtype),
         u_prev=jnp.zeros(3, dtype),
+        b_dev=jnp.zeros(3, dtype),  # drift of the conversion learning exponent so far
+        log_dev=jnp.zeros(3, dtype),  # its effect on log conversion cost so far
         cap_li=jnp.stack([p["mining_capacity_start"], p["refining_capacity_start"], p["recycling_capacity_start"]]),
         cap_cells=p["cell_capacity_start"],
         pipe=initial_pipeline(p),
@@ -139,7 +141,8 @@ def simulate(p, normals, uniforms, history, start_year: int):
 
         # costs and regional supply
         nu, u_now = costs.noise_step(p, c["nu"], c["u_prev"], _take(z, NORMAL_OFFSETS, "cost"))
-        cell = costs.cell_costs(p, c["q"], nu, jnp.exp(c["log_price_year"]), intensity, yld)
+        b_dev = costs.exponent_drift_step(p, c["b_dev"], _take(z, NORMAL_OFFSETS, "drift"))
+        cell = costs.cell_costs(p, c["q"], nu + c["log_dev"], jnp.exp(c["log_price_year"]), intensity, yld)
         pack = costs.pack_costs(p, cell, c["q"])
         credit = trade.credit(p, year)
         landed = trade.import_cost(p, cell)
@@ -265,6 +268,8 @@ def simulate(p, normals, uniforms, history, start_year: int):
             q=q,
             nu=nu,
             u_prev=u_now,
+            b_dev=b_dev,
+            log_dev=c["log_dev"] - b_dev * jnp.log(q / c["q"]),
             cap_li=cap_li,
             cap_cells=cap_cells,
             pipe=pipe,

@@ -88,6 +88,7 @@ REGISTRY: dict[str, ParamSpec] = {
     "conversion_cost_start": _p("costs", CHEM, "positive"),
     "materials_learning_exponent": _p("costs", CHEM, "nonnegative"),
     "conversion_learning_exponent": _p("costs", CHEM, "nonnegative"),
+    "conversion_learning_drift": _p("costs", CHEM, "nonnegative"),
     "cost_noise_sd": _p("costs", CHEM, "nonnegative"),
     "cost_noise_autocorrelation": _p("costs", (), "correlation"),
     "materials_cost_multiplier": _p("costs", REG, "positive"),
