@@ -29,6 +29,15 @@ def _parts(forecast) -> tuple[xr.Dataset, xr.Dataset | None]:
     raise InputError(f"expected a Forecast or an xarray Dataset, got {type(forecast).__name__}", field="forecast")
 
 
+def _write_parts(forecast, path: Path, write) -> Path:
+    """``write(summary, path)``, and ``write(draws, <stem>_draws<suffix>)`` when draws were kept."""
+    summary, draws = _parts(forecast)
+    write(summary, path)
+    if draws is not None:
+        write(draws, path.with_name(f"{path.stem}_draws{path.suffix}"))
+    return path
+
+
 def _check(path: str | Path, suffix: str) -> Path:
     path = Path(path)
     if path.suffix != suffix:
@@ -80,12 +89,7 @@ def to_zarr(forecast, path: str | Path) -> Path:
     (provenance) and variable units are kept. Returns the summary path."""
     import zarr  # noqa: F401  (lazy: optional dependency; fail early with a clear ImportError)
 
-    path = _check(path, ".zarr")
-    summary, draws = _parts(forecast)
-    _write_zarr_store(summary, path)
-    if draws is not None:
-        _write_zarr_store(draws, path.with_name(f"{path.stem}_draws.zarr"))
-    return path
+    return _write_parts(forecast, _check(path, ".zarr"), _write_zarr_store)
 
 
 def _write_parquet_table(ds: xr.Dataset, path: Path) -> None:
@@ -108,9 +112,4 @@ def to_parquet(forecast, path: str | Path) -> Path:
     ..., value, units``, as :func:`mcbattery.export.tidy`), provenance attributes as JSON in
     the schema metadata key ``mcbattery``; kept draws as ``<stem>_draws.parquet`` (statistic
     ``draw``, one row per draw and element). Returns the summary path."""
-    path = _check(path, ".parquet")
-    summary, draws = _parts(forecast)
-    _write_parquet_table(summary, path)
-    if draws is not None:
-        _write_parquet_table(draws, path.with_name(f"{path.stem}_draws.parquet"))
-    return path
+    return _write_parts(forecast, _check(path, ".parquet"), _write_parquet_table)
