@@ -22,6 +22,7 @@ import numpy as np
 
 from . import model
 from .coords import shape_of
+from .devices import unrolled_threefry
 from .outputs import BINS, OUTPUTS, edges
 from .priors import Priors
 from .recycling import HISTORY
@@ -29,6 +30,7 @@ from .sampling import make_sampler, prior_fields, structure
 
 BLOCK = 256  # draws per on-device reduction block; chunk sizes are rounded up to a multiple
 FLUSH_BLOCKS = 255  # uint16 histogram counts are emptied into int32 after this many blocks (255 x 256 < 2**16)
+UNROLLED_THREEFRY = unrolled_threefry()  # same random numbers, generated faster on CPUs
 
 
 @dataclass
@@ -225,7 +227,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         nb = w.sum()
         xv = jnp.where(valid[:, None], x, 0.0)
         mean = xv.sum(axis=0) / jnp.maximum(nb, 1.0)
-        m2 = (((xv - mean) ** 2) * w).sum(axis=0)
+        m2 = jnp.sum(jnp.where(valid[:, None], x - mean, 0.0) ** 2, axis=0)  # a reduce, not a dot
         vmin = jnp.minimum(vmin, jnp.min(jnp.where(valid[:, None], x, jnp.inf), axis=0))
         vmax = jnp.maximum(vmax, jnp.max(jnp.where(valid[:, None], x, -jnp.inf), axis=0))
         # histogram: bin 0 = underflow, BINS + 1 = overflow; invalid rows carry zero weight

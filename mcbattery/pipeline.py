@@ -8,7 +8,6 @@ or cancelled.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 PROJECTS_PER_ORDER = 3
@@ -38,6 +37,9 @@ def schedule(pipe, amount, years, keep):
     pipe: (rows, LENGTH); amount: (rows,); years, keep: (rows, projects), keep in {0, 1}.
     A project due in 1 year goes in slot 0 of the already-advanced pipeline.
     """
-    slots = jax.nn.one_hot(years.astype(jnp.int32) - 1, LENGTH, dtype=pipe.dtype)
     share = (amount[:, None] / years.shape[-1]) * keep
-    return pipe + jnp.einsum("rp,rpl->rl", share, slots)
+    slot = jnp.arange(1, LENGTH + 1, dtype=years.dtype)
+    # one elementwise term per project (no one_hot, dot or reduction): XLA fuses it into one loop
+    for k in range(years.shape[-1]):
+        pipe = pipe + jnp.where(years[:, k, None] == slot, share[:, k, None], 0.0)
+    return pipe

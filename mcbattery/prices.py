@@ -25,6 +25,11 @@ def anchor(p, t):
     return p["lithium_cost_anchor"] * jnp.exp(p["lithium_cost_anchor_trend"] * (t + 1.0))
 
 
+def log_anchor(p, t):
+    """log of :func:`anchor`, without the exp / log round trip."""
+    return jnp.log(p["lithium_cost_anchor"]) + p["lithium_cost_anchor_trend"] * (t + 1.0)
+
+
 def month_offset(j):
     """Time of month ``j`` (0 = January) relative to the middle of its year, in years."""
     return (j - 5.5) / MONTHS
@@ -85,15 +90,22 @@ def step(p, t, log_price, boom, tightness, eps, u_regime):
     enter = entry_hazard(p, tightness)
     stay = 1.0 - monthly_hazard(p["boom_exit_probability"])
     log_ceiling = jnp.log(p["boom_ceiling"])
-    premium = p["tightness_premium"] * tightness
-    total = jnp.zeros_like(log_price)
-    booms = jnp.zeros_like(log_price)
-    for j in range(MONTHS):
-        boom = jnp.where(boom > 0.5, u_regime[j] < stay, u_regime[j] < enter).astype(log_price.dtype)
-        log_a = jnp.log(anchor(p, t + month_offset(j)))
+    log_a0 = log_anchor(p, t)
+    target = log_a0 + p["tightness_premium"] * tightness
+    slope = p["lithium_cost_anchor_trend"]
+
+    def month(state, xs):
+        log_price, boom = state
+        offset, e, u = xs
+        boom = jnp.where(boom > 0.5, u < stay, u < enter).astype(log_price.dtype)
+        log_a = log_a0 + slope * offset
         # the boom's push fades as the price nears boom_ceiling x anchor
         room = jnp.clip(1.0 - (log_price - log_a) / log_ceiling, 0.0, 1.0)
-        log_price = log_price + k_m * (log_a + premium - log_price) + d_m * boom * room + s_m * eps[j]
-        total = total + jnp.exp(log_price)
-        booms = booms + boom
-    return log_price, boom, total / MONTHS, booms / MONTHS
+        log_price = log_price + k_m * (target + slope * offset - log_price) + d_m * boom * room + s_m * e
+        return (log_price, boom), (log_price, boom)
+
+    # a loop, not twelve unrolled months: unrolled, XLA re-derives the chain of earlier months
+    # inside every later month's fused loop
+    offsets = month_offset(jnp.arange(MONTHS, dtype=log_price.dtype))
+    (log_price, boom), (path, regime) = jax.lax.scan(month, (log_price, boom), (offsets, eps, u_regime))
+    return log_price, boom, jnp.exp(path).mean(axis=0), regime.mean(axis=0)

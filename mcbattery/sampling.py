@@ -67,8 +67,10 @@ def gamma_variates(key: jax.Array, alpha: jax.Array, trials: int = GAMMA_TRIALS)
     u = jax.random.uniform(ku, (trials, *alpha.shape), alpha.dtype, minval=1e-12, maxval=1.0)
     v = (1.0 + c * z) ** 3
     ok = (v > 0) & (jnp.log(u) < 0.5 * z**2 + d - d * v + d * jnp.log(jnp.maximum(v, 1e-30)))
-    pick = jnp.where(ok.any(axis=0), jnp.argmax(ok, axis=0), trials - 1)
-    x = d * jnp.maximum(jnp.take_along_axis(v, pick[None], axis=0)[0], 1e-30)
+    chosen = v[trials - 1]  # the first accepted trial, else the last proposal
+    for t in range(trials - 2, -1, -1):  # a select chain fuses into one loop (no argmax/gather)
+        chosen = jnp.where(ok[t], v[t], chosen)
+    x = d * jnp.maximum(chosen, 1e-30)
     ub = jax.random.uniform(kb, alpha.shape, alpha.dtype, minval=1e-12, maxval=1.0)
     return jnp.where(boost, x * ub ** (1.0 / alpha), x)
 

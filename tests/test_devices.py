@@ -56,3 +56,33 @@ def test_use_cpu_cores_respects_xla_flags():
     proc = subprocess.run([sys.executable, "-c", CORES_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "cpu devices 2" in proc.stdout
+
+
+def test_unrolled_threefry_gives_the_same_random_numbers():
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from mcbattery.devices import unrolled_threefry
+
+    @jax.jit
+    def draw(key):
+        return (
+            jax.random.normal(jax.random.fold_in(key, 7), (501,)),
+            jax.random.uniform(jax.random.split(key, 3)[1], (33, 5)),
+            jax.random.gamma(key, jnp.arange(0.5, 9.0)),
+            jax.random.bits(key, (64,), jnp.uint32),
+        )
+
+    key = jax.random.PRNGKey(123)
+    try:
+        assert unrolled_threefry(False)
+        jax.clear_caches()
+        rolled = [np.asarray(x) for x in draw(key)]
+        assert unrolled_threefry(True)
+        jax.clear_caches()
+        unrolled = [np.asarray(x) for x in draw(key)]
+    finally:
+        unrolled_threefry(True)  # the package's setting (mcbattery.engine turns it on)
+    for a, b in zip(rolled, unrolled):
+        np.testing.assert_array_equal(a, b)
