@@ -3,9 +3,10 @@
 A draw's randomness is ``fold_in(PRNGKey(seed), draw_index)`` and draws are always computed
 in blocks of ``BLOCK`` (a ``lax.scan`` over blocks inside each chunk), so every draw sees the
 same compiled arithmetic whatever the chunk size: same seed, bit-identical draws. Summaries
-are reduced on the device per block and merged on the host in block order (integer counts
-for histograms and exceedances, Chan's formula for means and variances), so summaries too
-are bit-identical for any chunk size; chunk sizes are rounded up to a multiple of BLOCK.
+are reduced on the device per block and merged on the host along a fixed tree over the block
+index (integer counts for histograms and exceedances, Chan's formula for means and
+variances), so summaries too are bit-identical for any chunk size; chunk sizes are rounded up
+to a multiple of BLOCK.
 """
 
 from __future__ import annotations
@@ -103,9 +104,29 @@ def deployment_history(start_year: int) -> np.ndarray:
     return np.array([by_year.get(start_year - a, 0.0) for a in range(1, HISTORY + 1)])
 
 
+MERGE_GROUP = 64  # blocks merged at once in vectorised form on the host
+
+
+def chan_merge(na, ma, m2a, nb, mb, m2b):
+    """Chan et al.'s pairwise merge of (count, mean, M2), older part ``a`` then newer ``b``;
+    counts broadcast against the columns. Merging with an empty part (count 0, mean 0, M2 0)
+    returns the other part exactly."""
+    total = na + nb
+    safe = np.maximum(total, 1)
+    delta = mb - ma
+    return total, ma + delta * (nb / safe), m2a + m2b + delta**2 * (na * nb / safe)
+
+
 @dataclass
 class Accumulator:
-    """Host-side merge of per-block statistics (float64 / int64), in block order."""
+    """Host-side merge of per-block statistics (float64 / int64).
+
+    Block moments are merged along a binary tree over the global block index (a binary
+    counter: a stack of complete subtrees, combined newest-first when read), so the result
+    depends only on the sequence of blocks, not on how chunks cut it; whole aligned subtrees
+    of a chunk are merged level by level in vectorised form. Trailing empty blocks (padding)
+    change nothing.
+    """
 
     n_columns: int
     n_thresholds: int
@@ -117,6 +138,8 @@ class Accumulator:
     hist: np.ndarray | None = None
     exceed: np.ndarray | None = None
     invalid: int = 0
+    blocks: int = 0  # blocks added so far (their global index order)
+    stack: list = field(default_factory=list)  # [(level, count, mean, m2)], oldest first
 
     def __post_init__(self):
         e = self.n_columns
@@ -127,37 +150,65 @@ class Accumulator:
         self.hist = np.zeros((e, BINS + 2), dtype=np.int64)
         self.exceed = np.zeros(self.n_thresholds, dtype=np.int64)
 
+    def _push(self, level, n, mean, m2):
+        while self.stack and self.stack[-1][0] == level:
+            _, n0, mean0, m20 = self.stack.pop()
+            n, mean, m2 = chan_merge(n0, mean0, m20, n, mean, m2)
+            level += 1
+        self.stack.append((level, n, mean, m2))
+
     def add_blocks(self, n, mean, m2, vmin, vmax, hist, exceed, invalid):
-        """Merge per-block (count, mean, M2) with Chan et al.'s pairwise formula, block by block."""
-        for b in range(n.shape[0]):
-            nb = int(n[b])
-            if nb == 0:
-                continue
-            mb = mean[b].astype(np.float64)
-            total = self.count + nb
-            delta = mb - self.mean
-            self.mean += delta * (nb / total)
-            self.m2 += m2[b].astype(np.float64) + delta**2 * (self.count * nb / total)
-            self.count = total
+        """Add consecutive blocks' (count, mean, M2) per column, plus extrema, histogram
+        counts, exceedance counts and the number of non-finite draws."""
+        i, m = 0, n.shape[0]
+        while i < m:
+            size = 1  # the largest aligned power-of-two group that starts here, up to MERGE_GROUP
+            while self.blocks % (2 * size) == 0 and 2 * size <= min(m - i, MERGE_GROUP):
+                size *= 2
+            # small groups keep the float64 temporaries in cache; pushing their roots merges
+            # them further up the same tree
+            gn = np.asarray(n[i : i + size], np.float64)
+            gmean = np.asarray(mean[i : i + size], np.float64)
+            gm2 = np.asarray(m2[i : i + size], np.float64)
+            level = 0
+            while gn.shape[0] > 1:  # one tree level: (0, 1), (2, 3), ...
+                gn, gmean, gm2 = _pair_level(gn, gmean, gm2)
+                level += 1
+            self._push(level, gn[0], gmean[0], gm2[0])
+            self.blocks += size
+            i += size
+        self._read()
         self.vmin = np.minimum(self.vmin, vmin)
         self.vmax = np.maximum(self.vmax, vmax)
         self.hist += hist.astype(np.int64)
         self.exceed += exceed.astype(np.int64)
         self.invalid += int(invalid)
 
+    def _read(self):
+        """count, mean, M2 of everything added: the stack merged newest-first."""
+        if not self.stack:
+            return
+        _, n, mean, m2 = self.stack[-1]
+        for _, n0, mean0, m20 in reversed(self.stack[:-1]):
+            n, mean, m2 = chan_merge(n0, mean0, m20, n, mean, m2)
+        self.count, self.mean, self.m2 = int(round(float(n))), mean, m2
+
     def merge(self, other: "Accumulator") -> None:
-        """Add another accumulator's draws (e.g. another host's share) to this one."""
-        if other.count:
-            total = self.count + other.count
-            delta = other.mean - self.mean
-            self.mean = self.mean + delta * (other.count / total)
-            self.m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / total)
-            self.count = total
+        """Add another accumulator's draws (e.g. a later host's share) to this one."""
+        n, self.mean, self.m2 = chan_merge(float(self.count), self.mean, self.m2, float(other.count), other.mean, other.m2)
+        self.count = int(round(n))
+        self.stack = [(np.inf, float(self.count), self.mean, self.m2)]  # closed: later blocks do not merge into it
         self.vmin = np.minimum(self.vmin, other.vmin)
         self.vmax = np.maximum(self.vmax, other.vmax)
         self.hist += other.hist
         self.exceed += other.exceed
         self.invalid += other.invalid
+
+
+def _pair_level(n, mean, m2):
+    """Merge neighbouring blocks (0, 1), (2, 3), ... of (count (k,), mean (k, C), M2 (k, C))."""
+    total, mean, m2 = chan_merge(n[0::2, None], mean[0::2], m2[0::2], n[1::2, None], mean[1::2], m2[1::2])
+    return total[:, 0], mean, m2
 
 
 @dataclass
