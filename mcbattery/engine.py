@@ -274,8 +274,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         finite = jnp.all(jnp.isfinite(x), axis=1)
         real = indices < n_valid
         valid = finite & real
-        w = valid.astype(dtype)[:, None]
-        nb = w.sum()
+        nb = jnp.sum(valid, dtype=dtype)
         xv = jnp.where(valid[:, None], x, 0.0)
         mean = xv.sum(axis=0) / jnp.maximum(nb, 1.0)
         m2 = jnp.sum(jnp.where(valid[:, None], x - mean, 0.0) ** 2, axis=0)  # a reduce, not a dot

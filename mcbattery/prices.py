@@ -91,7 +91,7 @@ def step(p, t, log_price, boom, tightness, eps, u_regime):
     stay = 1.0 - monthly_hazard(p["boom_exit_probability"])
     log_ceiling = jnp.log(p["boom_ceiling"])
     log_a0 = log_anchor(p, t)
-    target = log_a0 + p["tightness_premium"] * tightness
+    premium = p["tightness_premium"] * tightness
     slope = p["lithium_cost_anchor_trend"]
 
     def month(state, xs):
@@ -101,7 +101,7 @@ def step(p, t, log_price, boom, tightness, eps, u_regime):
         log_a = log_a0 + slope * offset
         # the boom's push fades as the price nears boom_ceiling x anchor
         room = jnp.clip(1.0 - (log_price - log_a) / log_ceiling, 0.0, 1.0)
-        log_price = log_price + k_m * (target + slope * offset - log_price) + d_m * boom * room + s_m * e
+        log_price = log_price + k_m * (log_a + premium - log_price) + d_m * boom * room + s_m * e
         return (log_price, boom), (log_price, boom)
 
     # a loop, not twelve unrolled months: unrolled, XLA re-derives the chain of earlier months
