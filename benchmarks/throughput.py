@@ -17,6 +17,8 @@ rng_bound_s       time to generate only the random numbers the model consumes fo
                   result: a floor for any implementation that draws the same numbers.
 peak_rss_mb       the process's maximum resident set size after the engine run for N (engine runs
                   come first, NumPy inputs later, so it is not inflated by the NumPy baseline).
+threefry_unrolled whether the threefry cipher was compiled straight-line on CPUs (JAX's own
+                  choice is a slower rolled loop; docs/scaling.md); the numbers are the same.
 load_avg_1m       the machine's 1-minute load average before and after the engine timing: other
                   processes competing for the cores slow every figure down.
 check_max_err     the engine's first 64 kept draws against the NumPy model on the same inputs, in
@@ -84,7 +86,9 @@ def peak_rss_mb() -> float:
 
 def device_info() -> dict:
     d = jax.devices()
-    return {"device": f"{len(d)} x {d[0].device_kind}", "platform": d[0].platform}
+    # threefry_unrolled: whether CPUs run the straight-line cipher (mcbattery.devices.unrolled_threefry)
+    return {"device": f"{len(d)} x {d[0].device_kind}", "platform": d[0].platform,
+            "threefry_unrolled": engine.UNROLLED_THREEFRY}
 
 
 def effective_chunk(draws: int, chunk_size: int) -> int:
