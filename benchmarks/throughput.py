@@ -92,8 +92,9 @@ def device_info() -> dict:
 
 
 def effective_chunk(draws: int, chunk_size: int) -> int:
-    """Draws per engine call: chunk_size capped at N, rounded up to whole blocks on every device."""
-    unit = BLOCK * len(jax.local_devices())
+    """Draws per engine call: chunk_size capped at N, rounded up to whole groups of blocks on
+    every device (the last call of a run is trimmed to the blocks it needs)."""
+    unit = engine.GROUP * BLOCK * len(jax.local_devices())
     return max(unit, -(-min(chunk_size, max(draws, 1)) // unit) * unit)
 
 
@@ -104,8 +105,9 @@ def time_engine(priors, draws, seed, chunk_size, end_year, keep_draws=0):
 
 
 def on_devices(fn):
-    """Run ``fn(base_key, first, n_blocks, fields) -> scalar`` the way the engine splits a chunk:
-    each local device takes an equal, contiguous share of the chunk's blocks (``shard_map``)."""
+    """Run ``fn(base_key, first, n_blocks, fields) -> scalar`` over a chunk's draws, split the
+    way the engine splits them: each local device takes an equal, contiguous share of the
+    blocks the chunk needs (``shard_map``)."""
     from jax.sharding import Mesh
     from jax.sharding import PartitionSpec as P
 
@@ -123,8 +125,8 @@ def on_devices(fn):
         f = jax.shard_map(per_device, mesh=mesh, in_specs=(P("d"), P(), P(), P()), out_specs=P("d"), check_vma=False)
         return f(firsts, per_dev_blocks, fields, base_key).sum()
 
-    def call(base_key, start, chunk, fields):
-        return run(base_key, jnp.int32(start), jnp.int32(chunk // (BLOCK * n_dev)), fields)
+    def call(base_key, start, n, fields):
+        return run(base_key, jnp.int32(start), jnp.int32(-(-n // (BLOCK * n_dev))), fields)
 
     return call
 
@@ -134,7 +136,7 @@ def time_chunks(fn, fields, draws, chunk, seed):
     key = jax.random.PRNGKey(seed)
     t0 = time.perf_counter()
     for start in range(0, draws, chunk):
-        float(fn(key, start, chunk, fields))  # blocks until done
+        float(fn(key, start, min(chunk, draws - start), fields))  # blocks until done
     return time.perf_counter() - t0
 
 

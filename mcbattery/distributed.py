@@ -1,4 +1,4 @@
-"""Multi-host runs: every process simulates a contiguous, block-aligned share of the draws on
+"""Multi-host runs: every process simulates a contiguous, group-aligned share of the draws on
 its local devices, then the processes exchange their accumulators and merge them in process
 order.
 
@@ -20,12 +20,15 @@ import math
 
 import numpy as np
 
-from .engine import BLOCK, Accumulator, RunResult, run
+from .engine import BLOCK, GROUP, Accumulator, RunResult, run
 
 
 def share(draws: int, n_processes: int, index: int) -> tuple[int, int]:
-    """The block-aligned draw range ``[first, last)`` of process ``index``."""
-    per = int(math.ceil(draws / n_processes / BLOCK)) * BLOCK
+    """The draw range ``[first, last)`` of process ``index``, aligned to whole groups of
+    blocks (GROUP * BLOCK draws) so that every group's moments are merged the same way as in
+    a single-process run."""
+    unit = GROUP * BLOCK
+    per = int(math.ceil(draws / n_processes / unit)) * unit
     return min(index * per, draws), min((index + 1) * per, draws)
 
 

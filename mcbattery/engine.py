@@ -1,12 +1,13 @@
 """The Monte Carlo driver: chunks of draws, one jitted kernel, streaming reductions.
 
 A draw's randomness is ``fold_in(PRNGKey(seed), draw_index)`` and draws are always computed
-in blocks of ``BLOCK`` (a ``lax.scan`` over blocks inside each chunk), so every draw sees the
-same compiled arithmetic whatever the chunk size: same seed, bit-identical draws. Summaries
-are reduced on the device per block and merged on the host along a fixed tree over the block
-index (integer counts for histograms and exceedances, Chan's formula for means and
-variances), so summaries too are bit-identical for any chunk size; chunk sizes are rounded up
-to a multiple of BLOCK.
+in blocks of ``BLOCK`` (a loop over blocks with a traced trip count), so every draw sees the
+same compiled arithmetic whatever the chunk size: same seed, bit-identical draws. Means and
+variances are reduced per block and merged along one fixed binary tree over the block index
+with Chan's formula: on the device inside aligned groups of ``GROUP`` blocks, on the host
+above them. Histograms and exceedances are integer counts. Summaries are therefore
+bit-identical for any chunk size and device count; chunk sizes are rounded up to whole groups
+on every device, and the last chunk runs only the blocks it needs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,8 +30,10 @@ from .priors import Priors
 from .recycling import HISTORY
 from .sampling import make_sampler, prior_fields, structure
 
-BLOCK = 256  # draws per on-device reduction block; chunk sizes are rounded up to a multiple
-FLUSH_BLOCKS = 255  # uint16 histogram counts are emptied into int32 after this many blocks (255 x 256 < 2**16)
+BLOCK = 256  # draws per on-device reduction block
+GROUP = 16  # blocks whose moments the device merges into one tree node; chunks are whole groups per device
+FLUSH_GROUPS = 15  # uint16 histogram counts are emptied into int32 after this many groups (15 x 16 x 256 < 2**16)
+HIST_LIMIT = 2**31 - 1  # device histogram totals are int32: read back before any bin could pass this
 UNROLLED_THREEFRY = unrolled_threefry()  # same random numbers, generated faster on CPUs
 
 
@@ -104,28 +107,29 @@ def deployment_history(start_year: int) -> np.ndarray:
     return np.array([by_year.get(start_year - a, 0.0) for a in range(1, HISTORY + 1)])
 
 
-MERGE_GROUP = 64  # blocks merged at once in vectorised form on the host
+MERGE_GROUP = 64  # tree nodes merged at once in vectorised form on the host
 
 
-def chan_merge(na, ma, m2a, nb, mb, m2b):
+def chan_merge(na, ma, m2a, nb, mb, m2b, xp=np):
     """Chan et al.'s pairwise merge of (count, mean, M2), older part ``a`` then newer ``b``;
     counts broadcast against the columns. Merging with an empty part (count 0, mean 0, M2 0)
-    returns the other part exactly."""
+    returns the other part exactly. ``xp``: numpy (host, float64) or jax.numpy (device)."""
     total = na + nb
-    safe = np.maximum(total, 1)
+    safe = xp.maximum(total, 1)
     delta = mb - ma
     return total, ma + delta * (nb / safe), m2a + m2b + delta**2 * (na * nb / safe)
 
 
 @dataclass
 class Accumulator:
-    """Host-side merge of per-block statistics (float64 / int64).
+    """Host-side merge of per-node statistics (float64 / int64).
 
-    Block moments are merged along a binary tree over the global block index (a binary
-    counter: a stack of complete subtrees, combined newest-first when read), so the result
-    depends only on the sequence of blocks, not on how chunks cut it; whole aligned subtrees
-    of a chunk are merged level by level in vectorised form. Trailing empty blocks (padding)
-    change nothing.
+    Moments arrive as consecutive tree nodes (the engine sends one node per group of GROUP
+    blocks, already merged on the device) and are merged along a binary tree over the global
+    node index (a binary counter: a stack of complete subtrees, combined newest-first when
+    read), so the result depends only on the sequence of nodes, not on how chunks cut it;
+    whole aligned subtrees of a chunk are merged level by level in vectorised form. Trailing
+    empty nodes (padding) change nothing.
     """
 
     n_columns: int
@@ -138,7 +142,7 @@ class Accumulator:
     hist: np.ndarray | None = None
     exceed: np.ndarray | None = None
     invalid: int = 0
-    blocks: int = 0  # blocks added so far (their global index order)
+    nodes: int = 0  # nodes added so far (their global index order)
     stack: list = field(default_factory=list)  # [(level, count, mean, m2)], oldest first
 
     def __post_init__(self):
@@ -157,32 +161,31 @@ class Accumulator:
             level += 1
         self.stack.append((level, n, mean, m2))
 
-    def add_blocks(self, n, mean, m2, vmin, vmax, hist, exceed, invalid):
-        """Add consecutive blocks' (count, mean, M2) per column, plus extrema, histogram
-        counts, exceedance counts and the number of non-finite draws."""
+    def add_moments(self, n, mean, m2):
+        """Add consecutive nodes' count (k,), mean (k, columns) and M2 (k, columns)."""
         i, m = 0, n.shape[0]
         while i < m:
             size = 1  # the largest aligned power-of-two group that starts here, up to MERGE_GROUP
-            while self.blocks % (2 * size) == 0 and 2 * size <= min(m - i, MERGE_GROUP):
+            while self.nodes % (2 * size) == 0 and 2 * size <= min(m - i, MERGE_GROUP):
                 size *= 2
             # small groups keep the float64 temporaries in cache; pushing their roots merges
             # them further up the same tree
-            gn = np.asarray(n[i : i + size], np.float64)
-            gmean = np.asarray(mean[i : i + size], np.float64)
-            gm2 = np.asarray(m2[i : i + size], np.float64)
-            level = 0
-            while gn.shape[0] > 1:  # one tree level: (0, 1), (2, 3), ...
-                gn, gmean, gm2 = _pair_level(gn, gmean, gm2)
-                level += 1
-            self._push(level, gn[0], gmean[0], gm2[0])
-            self.blocks += size
+            root = tree_merge(*(np.asarray(a[i : i + size], np.float64) for a in (n, mean, m2)))
+            self._push(size.bit_length() - 1, *root)
+            self.nodes += size
             i += size
         self._read()
+
+    def add_counts(self, vmin, vmax, exceed, invalid):
+        """Add running extrema, exceedance counts and the number of non-finite draws."""
         self.vmin = np.minimum(self.vmin, vmin)
         self.vmax = np.maximum(self.vmax, vmax)
-        self.hist += hist.astype(np.int64)
         self.exceed += exceed.astype(np.int64)
         self.invalid += int(invalid)
+
+    def add_hist(self, hist):
+        """Add histogram counts (columns, BINS + 2)."""
+        self.hist += hist.astype(np.int64)
 
     def _read(self):
         """count, mean, M2 of everything added: the stack merged newest-first."""
@@ -205,10 +208,17 @@ class Accumulator:
         self.invalid += other.invalid
 
 
-def _pair_level(n, mean, m2):
-    """Merge neighbouring blocks (0, 1), (2, 3), ... of (count (k,), mean (k, C), M2 (k, C))."""
-    total, mean, m2 = chan_merge(n[0::2, None], mean[0::2], m2[0::2], n[1::2, None], mean[1::2], m2[1::2])
+def _pair_level(n, mean, m2, xp=np):
+    """Merge neighbouring nodes (0, 1), (2, 3), ... of (count (k,), mean (k, C), M2 (k, C))."""
+    total, mean, m2 = chan_merge(n[0::2, None], mean[0::2], m2[0::2], n[1::2, None], mean[1::2], m2[1::2], xp)
     return total[:, 0], mean, m2
+
+
+def tree_merge(n, mean, m2, xp=np):
+    """Merge 2**k nodes (count (2**k,), mean and M2 (2**k, C)) level by level into one."""
+    while n.shape[0] > 1:
+        n, mean, m2 = _pair_level(n, mean, m2, xp)
+    return n[0], mean[0], m2[0]
 
 
 @dataclass
@@ -244,13 +254,19 @@ def draw_randomness(key, n_years: int, dtype=jnp.float32):
 
 def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32,
                 narrow_counts: bool = False) -> Callable:
-    """Build ``kernel(base_key, indices, n_valid, fields) -> (block stats..., flat draws)``.
+    """Build ``kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws)``.
 
-    indices: (chunk,) int32 draw indices; draws with index >= n_valid are padding;
+    Runs draws ``first + [0, n_blocks * BLOCK)`` (``first`` a multiple of GROUP * BLOCK) as
+    groups of GROUP blocks and returns, per group, the count, mean and M2 of every column
+    merged on the device along the group's binary tree of blocks (``chunk_groups`` rows; groups
+    not run are empty), then running min / max, ``hist`` (int32, columns * (BINS + 2) + 1, the
+    last slot counting invalid rows) plus this call's histogram counts, exceedance counts, the
+    number of non-finite draws and, with ``with_draws``, the draws (chunk_groups * GROUP * BLOCK,
+    columns). Draws with index >= n_valid are padding.
     fields: the prior numbers (:func:`mcbattery.sampling.prior_fields`).
-    narrow_counts: count histogram hits in uint16 and add them into the int32 histogram every
-    FLUSH_BLOCKS blocks. The counts are the same; on CPUs the scatter into a half-size table is
-    about twice as fast (it stays in cache). GPUs have no 16-bit atomic add, so they use int32.
+    narrow_counts: count histogram hits in uint16 and add them into ``hist`` every FLUSH_GROUPS
+    groups. The counts are the same; on CPUs the scatter into a half-size table is about twice
+    as fast (it stays in cache). GPUs have no 16-bit atomic add, so they count in int32.
     """
     sampler = make_sampler(struct, dtype)
     history = jnp.asarray(deployment_history(start_year), dtype)
@@ -260,7 +276,9 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     n_thr = layout.thr_cols.size
     n_cols = layout.n_columns
     n_hist = n_cols * (BINS + 2)
-    count_dtype = jnp.uint16 if narrow_counts else jnp.int32
+    group, flush_groups = GROUP, FLUSH_GROUPS
+    assert group & (group - 1) == 0, "GROUP must be a power of two"
+    assert not narrow_counts or flush_groups * group * BLOCK < 2**16, "uint16 counts could overflow"
 
     def one(key, fields):
         kp, normals, uniforms = draw_randomness(key, n_years, dtype)
@@ -293,73 +311,92 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
         return (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x)
 
-    def kernel(base_key, first, n_blocks, n_valid, fields, chunk_blocks, with_draws):
-        """Draws ``first + [0, n_blocks * BLOCK)``, block by block.
-
-        ``n_blocks`` is traced, so XLA compiles the loop body once and never unrolls or
-        inlines it: every block runs the same arithmetic whatever the chunk size.
-        """
+    def kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws):
+        """``n_blocks`` is traced, so XLA compiles the loop bodies once and never unrolls or
+        inlines them: every block and every group merge runs the same arithmetic whatever the
+        chunk size."""
+        counts = jnp.zeros(n_hist + 1, jnp.uint16) if narrow_counts else hist
         carry = (
-            jnp.zeros(n_hist + 1, count_dtype),
+            counts,
             jnp.full(n_cols, jnp.inf, dtype),
             jnp.full(n_cols, -jnp.inf, dtype),
             jnp.zeros(n_thr, jnp.int32),
             jnp.zeros((), jnp.int32),
         )
-        bufs = (
-            jnp.zeros(chunk_blocks, dtype),
-            jnp.zeros((chunk_blocks, n_cols), dtype),
-            jnp.zeros((chunk_blocks, n_cols), dtype),
-            jnp.zeros((chunk_blocks if with_draws else 1, BLOCK, n_cols), dtype),
-        )
+        nodes = (jnp.zeros(chunk_groups, dtype), jnp.zeros((chunk_groups, n_cols), dtype), jnp.zeros((chunk_groups, n_cols), dtype))
+        xs = jnp.zeros((chunk_groups * group if with_draws else 1, BLOCK, n_cols), dtype)
+        n_groups = (n_blocks + group - 1) // group
 
         def flush(counts, total):
-            return jnp.zeros_like(counts), total + counts[:n_hist].astype(jnp.int32)
+            return jnp.zeros_like(counts), total + counts.astype(jnp.int32)
 
-        def body(b, state):
-            c, total, (nbs, means, m2s, xs) = state
-            idx = first + b * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
-            c, (nb, mean, m2, x) = block(c, idx, base_key, n_valid, fields)
-            bufs = (nbs.at[b].set(nb), means.at[b].set(mean), m2s.at[b].set(m2), xs.at[b].set(x) if with_draws else xs)
+        def group_body(g, state):
+            c, total, nodes, xs = state
+
+            def block_body(j, s):
+                c, (nbs, means, m2s), xs = s
+                k = g * group + j  # block index in this call
+                idx = first + k * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
+                c, (nb, mean, m2, x) = block(c, idx, base_key, n_valid, fields)
+                stats = (nbs.at[j].set(nb), means.at[j].set(mean), m2s.at[j].set(m2))
+                return c, stats, xs.at[k].set(x) if with_draws else xs
+
+            empty = (jnp.zeros(group, dtype), jnp.zeros((group, n_cols), dtype), jnp.zeros((group, n_cols), dtype))
+            c, stats, xs = jax.lax.fori_loop(0, jnp.minimum(group, n_blocks - g * group), block_body, (c, empty, xs))
+            root = tree_merge(*stats, xp=jnp)  # blocks not run are empty: they change nothing
+            nodes = tuple(buf.at[g].set(r) for buf, r in zip(nodes, root))
             if narrow_counts:  # empty the uint16 table before any count can pass 65535
-                counts, total = jax.lax.cond((b + 1) % FLUSH_BLOCKS == 0, flush, lambda h, t: (h, t), c[0], total)
+                last = ((g + 1) % flush_groups == 0) | (g + 1 == n_groups)
+                counts, total = jax.lax.cond(last, flush, lambda h, t: (h, t), c[0], total)
                 c = (counts, *c[1:])
-            return c, total, bufs
+            return c, total, nodes, xs
 
-        total = jnp.zeros(n_hist if narrow_counts else 1, jnp.int32)
-        (counts, vmin, vmax, exceed, invalid), total, (nb, mean, m2, x) = jax.lax.fori_loop(
-            0, n_blocks, body, (carry, total, bufs)
+        total = hist if narrow_counts else jnp.zeros(1, jnp.int32)
+        (counts, vmin, vmax, exceed, invalid), total, (nb, mean, m2), xs = jax.lax.fori_loop(
+            0, n_groups, group_body, (carry, total, nodes, xs)
         )
-        hist = flush(counts, total)[1] if narrow_counts else counts[:n_hist]
-        return nb, mean, m2, vmin, vmax, hist.reshape(n_cols, BINS + 2), exceed, invalid, x.reshape(-1, n_cols)
+        return nb, mean, m2, vmin, vmax, total if narrow_counts else counts, exceed, invalid, xs.reshape(-1, n_cols)
 
     return kernel
 
 
+class Compiled(NamedTuple):
+    """A jitted, sharded kernel and what the driver needs to feed it."""
+
+    call: Callable  # (firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws)
+    hist_sharding: object  # where the per-device histogram totals live
+    hist_size: int  # columns * (BINS + 2) + 1 per device
+
+    def zero_hist(self, n_dev: int) -> jax.Array:
+        return jax.device_put(np.zeros((n_dev, self.hist_size), np.int32), self.hist_sharding)
+
+
 @lru_cache(maxsize=16)
-def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple) -> Callable:
+def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple) -> Compiled:
     """One jitted kernel per (prior structure, horizon, output layout, dtype, devices), reused
-    across scenarios and calls. The chunk's blocks are split evenly over ``devices`` with
-    ``shard_map``; each device runs the same block loop, so the block arithmetic, and hence
-    every number, is the same for 1, 2 or N devices."""
-    from jax.sharding import Mesh
+    across scenarios and calls. Each device runs its own contiguous range of whole groups
+    (``shard_map``; ``firsts`` and ``n_blocks`` hold one value per device) and keeps its own
+    histogram totals, so the block and group arithmetic, and hence every number, is the same
+    for 1, 2 or N devices."""
+    from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
     layout = make_layout(n_years, start_year, dict(layout_key))
     kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu")
     mesh = Mesh(np.array(devices), ("d",))
 
-    def sharded(firsts, n_blocks, n_valid, fields, base_key, chunk_blocks, with_draws):
-        def per_device(first, n_blocks, n_valid, fields, base_key):
-            res = kernel(base_key, first[0], n_blocks, n_valid, fields, chunk_blocks, with_draws)
+    def sharded(firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
+        def per_device(first, n_blocks, n_valid, fields, base_key, hist):
+            res = kernel(base_key, first[0], n_blocks[0], n_valid, fields, hist[0], chunk_groups, with_draws)
             return tuple(r[None] for r in res)
 
         f = jax.shard_map(
-            per_device, mesh=mesh, in_specs=(P("d"), P(), P(), P(), P()), out_specs=P("d"), check_vma=False
+            per_device, mesh=mesh, in_specs=(P("d"), P("d"), P(), P(), P(), P("d")), out_specs=P("d"), check_vma=False
         )
-        return f(firsts, n_blocks, n_valid, fields, base_key)
+        return f(firsts, n_blocks, n_valid, fields, base_key, hist)
 
-    return jax.jit(sharded, static_argnames=("chunk_blocks", "with_draws"))
+    call = jax.jit(sharded, static_argnames=("chunk_groups", "with_draws"))
+    return Compiled(call, NamedSharding(mesh, P("d")), layout.n_columns * (BINS + 2) + 1)
 
 
 def run(
@@ -390,44 +427,81 @@ def run(
     layout = make_layout(n_years, start_year, thresholds)
     devices = tuple(devices) if devices is not None else tuple(jax.local_devices())
     n_dev = len(devices)
-    unit = BLOCK * n_dev
-    chunk = max(unit, int(math.ceil(min(chunk_size, max(draws, 1)) / unit)) * unit)
-    per_dev_blocks = chunk // unit
-    kernel = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices)
+    group_draws = GROUP * BLOCK
+    if first % group_draws and first < draws:
+        raise ValueError(f"first must be a multiple of {group_draws} draws (whole groups of blocks), got {first}")
+    unit = group_draws * n_dev
+    chunk = max(unit, int(math.ceil(min(chunk_size, max(draws - first, 1)) / unit)) * unit)
+    chunk_groups = chunk // unit
+    compiled = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices)
     fields = prior_fields(priors, dtype)
     base_key = jax.random.PRNGKey(seed)
     acc = Accumulator(layout.n_columns, layout.thr_cols.size)
+    n_cols = layout.n_columns
     kept_rows: list[np.ndarray] = []
     keep_draws = min(keep_draws, draws)
     t0 = time.perf_counter()
     bar = _progress_bar(progress, draws - first)
-    for start in range(first, draws, chunk):
-        firsts = jnp.asarray([start + d * per_dev_blocks * BLOCK for d in range(n_dev)], jnp.int32)
+
+    def launch(start, hist):
+        """Dispatch the chunk at ``start`` (asynchronously): whole groups per device, devices
+        filled in order, so the last chunk runs only the blocks it needs."""
+        n_here = min(chunk, draws - start)
+        blocks = -(-n_here // BLOCK)
+        per_dev = -(-blocks // (GROUP * n_dev)) * GROUP  # blocks per device this chunk
+        firsts = [start + d * per_dev * BLOCK for d in range(n_dev)]
+        n_blocks = [min(per_dev, max(0, blocks - d * per_dev)) for d in range(n_dev)]
         want = start < keep_draws  # the full draws leave the device only when they are kept
-        res = kernel(firsts, jnp.int32(per_dev_blocks), jnp.int32(draws), fields, base_key, chunk_blocks=per_dev_blocks, with_draws=want)
-        nb, mean, m2, vmin, vmax, hist, exceed, invalid = (np.asarray(a) for a in res[:8])
-        x = np.asarray(res[8]) if want else None
-        acc.add_blocks(
-            nb.reshape(-1),
-            mean.reshape(-1, mean.shape[-1]),
-            m2.reshape(-1, m2.shape[-1]),
-            vmin.min(axis=0),
-            vmax.max(axis=0),
-            hist.sum(axis=0, dtype=np.int64),
-            exceed.sum(axis=0, dtype=np.int64),
-            int(invalid.sum()),
-        )
-        if on_draws is not None and start < keep_draws:
-            rows = x.reshape(-1, x.shape[-1])[: keep_draws - start]
-            on_draws(start, {k: rows[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names})
-        elif start < keep_draws:
-            kept_rows.append(x.reshape(-1, x.shape[-1])[: keep_draws - start])
+        res = compiled.call(jnp.asarray(firsts, jnp.int32), jnp.asarray(n_blocks, jnp.int32), jnp.int32(draws),
+                            fields, base_key, hist, chunk_groups=chunk_groups, with_draws=want)
+        return start, n_here, per_dev // GROUP, want, res
+
+    def absorb(job):
+        """Merge a finished chunk's group moments (in global order) and counts on the host."""
+        start, n_here, g, want, res = job
+        nb, mean, m2, vmin, vmax, _, exceed, invalid = (np.asarray(a) for a in res[:8])
+        acc.add_moments(nb[:, :g].reshape(-1), mean[:, :g].reshape(-1, n_cols), m2[:, :g].reshape(-1, n_cols))
+        acc.add_counts(vmin.min(axis=0), vmax.max(axis=0), exceed.sum(axis=0, dtype=np.int64), int(invalid.sum()))
+        if want:
+            rows = np.asarray(res[8])[:, : g * GROUP * BLOCK].reshape(-1, n_cols)[: keep_draws - start]
+            if on_draws is not None:
+                on_draws(start, {k: rows[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names})
+            else:
+                kept_rows.append(rows)
         if bar is not None:
-            bar.update(min(chunk, draws - start))
-        done = min(start + chunk, draws)
-        if stop is not None and done < draws and stop(acc, layout):
+            bar.update(n_here)
+
+    def read_hist(hist):
+        counts = np.asarray(hist)[:, :-1].sum(axis=0, dtype=np.int64)
+        acc.add_hist(counts.reshape(n_cols, BINS + 2))
+
+    # Histogram totals stay on the devices (int32) and are read back at the end, before they
+    # could overflow, or after every chunk when a stopping rule needs them. Without a stopping
+    # rule the next chunk is dispatched before the previous one is merged on the host.
+    zero = compiled.zero_hist(n_dev)
+    hist, since, pending = zero, 0, None
+    for start in range(first, draws, chunk):
+        if since + min(chunk, draws - start) > HIST_LIMIT:
+            read_hist(hist)
+            hist, since = zero, 0
+        job = launch(start, hist)
+        hist, since = job[4][5], since + job[1]
+        if stop is None:
+            if pending is not None:
+                absorb(pending)
+            pending = job
+            continue
+        absorb(job)
+        read_hist(hist)
+        hist, since = zero, 0
+        done = start + job[1]
+        if done < draws and stop(acc, layout):
             draws = done
             break
+    if pending is not None:
+        absorb(pending)
+    if since:
+        read_hist(hist)
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - t0

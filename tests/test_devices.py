@@ -12,7 +12,9 @@ SCRIPT = textwrap.dedent(
     import jax, numpy as np, mcbattery
     devs = jax.local_devices()
     assert len(devs) == 4, devs
-    runs = [mcbattery.forecast(draws=600, seed=5, keep_draws=600, chunk_size=512, devices=devs[:k]) for k in (1, 2, 4)]
+    # 9,000 draws = 36 blocks = 3 groups of 16 blocks (the last one partial): one device runs
+    # three chunks, two devices two (the second on one device), four devices one (3 busy)
+    runs = [mcbattery.forecast(draws=9000, seed=5, keep_draws=9000, chunk_size=512, devices=devs[:k]) for k in (1, 2, 4)]
     for r in runs[1:]:
         for v in runs[0].draws.data_vars:
             np.testing.assert_array_equal(runs[0].draws[v].values, r.draws[v].values)

@@ -6,23 +6,26 @@ import numpy as np
 
 import mcbattery
 from mcbattery.distributed import merge, run_share, share
-from mcbattery.engine import run
+from mcbattery.engine import BLOCK, GROUP, run
 
 
-def test_shares_are_block_aligned_and_cover_all_draws():
-    parts = [share(10_000, 3, i) for i in range(3)]
-    assert parts[0][0] == 0 and parts[-1][1] == 10_000
-    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
-    assert all(lo % 256 == 0 for lo, _ in parts)
+def test_shares_are_group_aligned_and_cover_all_draws():
+    for draws, n in ((10_000, 3), (100_000, 7), (1300, 3)):
+        parts = [share(draws, n, i) for i in range(n)]
+        assert parts[0][0] == 0 and parts[-1][1] == draws
+        assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+        assert all(lo % (GROUP * BLOCK) == 0 or lo == draws for lo, _ in parts)
 
 
 def test_merged_shares_match_single_run():
     pri = mcbattery.load_scenario("baseline")
-    whole = run(pri, draws=1300, seed=2, chunk_size=512, keep_draws=1300)
-    parts = [run_share(pri, 1300, 3, i, seed=2, chunk_size=512, keep_draws=1300) for i in range(3)]
+    n = 2 * GROUP * BLOCK + 700  # three shares, the last one partial
+    whole = run(pri, draws=n, seed=2, chunk_size=512, keep_draws=n)
+    parts = [run_share(pri, n, 3, i, seed=2, chunk_size=512, keep_draws=n) for i in range(3)]
+    assert [p.acc.count for p in parts] == [GROUP * BLOCK, GROUP * BLOCK, 700]
     merged = merge(parts)
     a, b = whole.acc, merged.acc
-    assert a.count == b.count == 1300
+    assert a.count == b.count == n
     np.testing.assert_array_equal(a.hist, b.hist)
     np.testing.assert_array_equal(a.exceed, b.exceed)
     np.testing.assert_array_equal(a.vmin, b.vmin)

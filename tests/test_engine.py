@@ -24,8 +24,12 @@ def test_outputs_present_labelled_and_finite(baseline_small):
 
 
 def test_same_seed_same_numbers_any_chunk_size():
-    a = mcbattery.forecast(draws=600, seed=3, keep_draws=600, chunk_size=256)
-    b = mcbattery.forecast(draws=600, seed=3, keep_draws=600, chunk_size=1024)
+    from mcbattery.engine import BLOCK, GROUP
+
+    n = GROUP * BLOCK + 900  # two chunks of one group (the second trimmed to 4 blocks) vs one chunk of two
+    a = mcbattery.forecast(draws=n, seed=3, keep_draws=n, chunk_size=256)
+    b = mcbattery.forecast(draws=n, seed=3, keep_draws=n, chunk_size=2 * GROUP * BLOCK)
+    assert a.summary.attrs["valid_draws"] == n
     for name in OUTPUTS:
         np.testing.assert_array_equal(a.draws[name].values, b.draws[name].values)
     for v in a.summary.data_vars:
@@ -127,8 +131,9 @@ def test_keeping_draws_does_not_change_the_summary():
 
 
 def test_narrow_histogram_counts_flush_exactly(monkeypatch):
-    """uint16 counts emptied into int32 every FLUSH_BLOCKS blocks give the exact histogram,
-    padding rows excluded (flush forced every 2 blocks over 5 blocks)."""
+    """uint16 counts emptied into int32 every FLUSH_GROUPS groups give the exact histogram,
+    added to the totals passed in, padding rows excluded (groups of 2 blocks, flush forced
+    every 2 groups, 5 blocks run: flushes after blocks 4 and 5)."""
     import jax
     import jax.numpy as jnp
 
@@ -136,16 +141,29 @@ def test_narrow_histogram_counts_flush_exactly(monkeypatch):
     from mcbattery.priors import load_scenario
     from mcbattery.sampling import prior_fields, structure
 
-    monkeypatch.setattr(engine, "FLUSH_BLOCKS", 2)
+    monkeypatch.setattr(engine, "GROUP", 2)
+    monkeypatch.setattr(engine, "FLUSH_GROUPS", 2)
     p = load_scenario("baseline")
     layout = engine.make_layout(6, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
     kernel = engine.make_kernel(structure(p), 6, 2025, layout, narrow_counts=True)
-    run = jax.jit(kernel, static_argnames=("chunk_blocks", "with_draws"))
+    run = jax.jit(kernel, static_argnames=("chunk_groups", "with_draws"))
     n_blocks, n_valid = 5, 5 * engine.BLOCK - 100
+    n_hist = layout.n_columns * (BINS + 2)
+    before = jnp.zeros(n_hist + 1, jnp.int32).at[7].set(5)  # totals from earlier chunks
     res = run(jax.random.PRNGKey(3), jnp.int32(0), jnp.int32(n_blocks), jnp.int32(n_valid),
-              prior_fields(p), chunk_blocks=n_blocks, with_draws=True)
-    hist, x = np.asarray(res[5]), np.asarray(res[8])[:n_valid]
-    assert hist.dtype == np.int32 and hist.sum() == n_valid * layout.n_columns
+              prior_fields(p), before, chunk_groups=3, with_draws=True)
+    total, x = np.array(res[5]), np.asarray(res[8])[:n_valid]
+    assert total.dtype == np.int32 and total[7] >= 5
+    total[7] -= 5
+    hist = total[:n_hist].reshape(layout.n_columns, BINS + 2)
+    assert hist.sum() == n_valid * layout.n_columns
+    # group moments, merged on the device along each group's tree of blocks
+    assert np.asarray(res[0]).tolist() == [2 * engine.BLOCK, 2 * engine.BLOCK, engine.BLOCK - 100]
+    for g, (a, b) in enumerate([(0, 512), (512, 1024), (1024, n_valid)]):
+        xs = x[a:b].astype(np.float64)
+        np.testing.assert_allclose(np.asarray(res[1])[g], xs.mean(axis=0), rtol=2e-5, atol=1e-6)
+        m2 = ((xs - xs.mean(axis=0)) ** 2).sum(axis=0)
+        np.testing.assert_allclose(np.asarray(res[2])[g], m2, rtol=2e-3, atol=1e-3 * (1 + m2.max()))
 
     @jax.jit
     def bins(x):  # the kernel's own bin formula, counted by NumPy
@@ -177,8 +195,7 @@ def test_block_moments_merge_the_same_whatever_the_cuts():
     def merged(cuts):
         acc = Accumulator(cols, 0)
         for lo, hi in zip(cuts[:-1], cuts[1:]):
-            acc.add_blocks(n[lo:hi], mean[lo:hi], m2[lo:hi], np.zeros(cols), np.zeros(cols),
-                           np.zeros((cols, BINS + 2), np.int64), np.zeros(0, np.int64), 0)
+            acc.add_moments(n[lo:hi], mean[lo:hi], m2[lo:hi])
         return acc
 
     ref = merged(list(range(n_blocks + 1)))  # one block at a time
