@@ -32,6 +32,13 @@ def run_throughput(draws, years, chunk_size, numpy_max) -> list[dict]:
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
+def run_host_merge(chunk_size) -> dict:
+    """The host's share of a 10^8-draw run (benchmarks/host_merge.py), on this node's CPU."""
+    cmd = [sys.executable, str(HERE / "host_merge.py"), "--chunk-size", str(chunk_size), "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def table(rows: list[dict]) -> str:
     head = "| draws | years | engine s | compile s | end to end s | draw-years/s | vs NumPy | rng bound s | engine / rng | peak RSS MB |"
     lines = [head, "|" + "---:|" * 10]
@@ -61,6 +68,7 @@ def main(argv=None) -> int:
     for y in args.years:
         rows += run_throughput(args.draws, y, args.chunk_size, args.numpy_max_draws)
     text = table(rows)
+    host = run_host_merge(args.chunk_size)
     best = max(r["engine_draw_years_per_s"] for r in rows)
     e2e = [r for r in rows if r["draws"] >= 10**8]
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -71,6 +79,9 @@ def main(argv=None) -> int:
         "",
         f"Best throughput {best:.3g} draw-years/s (target 1e9)."
         + (f" 1e8 draws end to end: {e2e[0]['engine_s'] + e2e[0]['compile_s']:.1f} s (target < 30 s)." if e2e else ""),
+        "",
+        f"Host work for 1e8 draws (`benchmarks/host_merge.py`, this node's CPU, overlapped with the GPU): "
+        f"{host['host_s_per_1e8_draws']:.2f} s ({host['groups']} group nodes in {host['chunks']} chunks).",
         "",
     ]
     out = "\n".join(section)

@@ -28,7 +28,14 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mcbattery")
 def main():
-    """Probabilistic Monte Carlo forecasts of the lithium-ion battery value chain."""
+    """Probabilistic Monte Carlo forecasts of the lithium-ion battery value chain.
+
+    Compiled programs are cached in ~/.cache/mcbattery/jax (MCBATTERY_CACHE_DIR to move it, empty
+    to turn it off), so repeated runs of the same model shape skip compilation.
+    """
+    from .devices import use_compilation_cache
+
+    use_compilation_cache()
 
 
 @main.command()

@@ -1,4 +1,5 @@
-"""CPU settings: cores as JAX devices, and the unrolled random-number generator.
+"""JAX settings: cores as JAX devices, the unrolled random-number generator, and a persistent
+compilation cache.
 
 The engine shards each chunk's blocks of draws over ``jax.local_devices()`` and the numbers do
 not depend on how many there are (docs/scaling.md). On a CPU, JAX shows one device by default
@@ -10,13 +11,52 @@ rounds, which keeps the program small but runs the generator several times slowe
 straight-line version JAX uses on GPUs (each loop turn copies the whole array of counters).
 :func:`unrolled_threefry` switches CPUs to the straight-line version: the same cipher and the
 same bits, faster (about 5x for a large array of bits, measured in docs/scaling.md).
+
+Compiling the engine's kernel takes about 10 s on a CPU; :func:`use_compilation_cache` keeps
+compiled programs on disk (JAX's persistent cache), so later runs of the same model shape
+start at once.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["unrolled_threefry", "use_cpu_cores"]
+__all__ = ["unrolled_threefry", "use_compilation_cache", "use_cpu_cores"]
+
+CACHE_MAX_BYTES = 2**30  # with filelock installed, the cache evicts least recently used programs beyond this
+
+
+def use_compilation_cache(path: str | os.PathLike | None = None) -> str | None:
+    """Keep compiled programs in a persistent cache directory and return it (None: off).
+
+    ``path`` defaults to ``$MCBATTERY_CACHE_DIR``, else ``$XDG_CACHE_HOME/mcbattery/jax``
+    (``~/.cache/mcbattery/jax``). An empty ``MCBATTERY_CACHE_DIR`` turns the cache off; a cache
+    directory already given to JAX (``JAX_COMPILATION_CACHE_DIR``) is left as it is. Cached
+    programs are JAX's own compilation of the same computation: results do not change.
+    """
+    import jax
+
+    if path is None:
+        if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir:
+            return jax.config.jax_compilation_cache_dir or os.environ["JAX_COMPILATION_CACHE_DIR"]
+        path = os.environ.get("MCBATTERY_CACHE_DIR")
+        if path is None:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            path = os.path.join(base, "mcbattery", "jax")
+    if not str(path):
+        return None
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None  # an unwritable cache only costs compile time
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    try:  # JAX bounds the cache's size only with filelock installed; otherwise it grows (one entry per model shape)
+        import filelock  # noqa: F401
+
+        jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+    except ImportError:
+        pass
+    return str(path)
 
 
 def use_cpu_cores(n: int | None = None) -> int:

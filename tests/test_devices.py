@@ -88,3 +88,31 @@ def test_unrolled_threefry_gives_the_same_random_numbers():
         unrolled_threefry(True)  # the package's setting (mcbattery.engine turns it on)
     for a, b in zip(rolled, unrolled):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compilation_cache_makes_the_second_run_reuse_the_program(tmp_path):
+    """The CLI keeps compiled programs in MCBATTERY_CACHE_DIR; a second run loads them and
+    writes the same numbers. An empty MCBATTERY_CACHE_DIR turns the cache off."""
+    import numpy as np
+    import xarray as xr
+
+    from mcbattery.devices import use_compilation_cache
+
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(MCBATTERY_CACHE_DIR=str(tmp_path / "cache"), JAX_PLATFORMS="cpu")
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"f{i}.nc"
+        cmd = [sys.executable, "-m", "mcbattery", "forecast", "--draws", "300", "--end-year", "2030", "--out", str(out), "-q"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outs.append(xr.load_dataset(out))
+        if i == 0:
+            entries = sorted(p.name for p in (tmp_path / "cache").iterdir())
+            assert any(e.startswith("jit_sharded") for e in entries), entries
+    for v in outs[0].data_vars:
+        np.testing.assert_array_equal(outs[0][v].values, outs[1][v].values, err_msg=v)
+    probe = "from mcbattery.devices import use_compilation_cache; print(use_compilation_cache())"
+    off = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(env, MCBATTERY_CACHE_DIR=""), timeout=120)
+    assert off.stdout.strip() == "None", off.stderr[-2000:]
+    assert use_compilation_cache() == os.environ.get("JAX_COMPILATION_CACHE_DIR")  # the test session's own cache is kept
