@@ -104,10 +104,17 @@ def time_engine(priors, draws, seed, chunk_size, end_year, keep_draws=0):
     return time.perf_counter() - t0, res
 
 
-def on_devices(fn):
-    """Run ``fn(base_key, first, n_blocks, fields) -> scalar`` over a chunk's draws, split the
-    way the engine splits them: each local device takes an equal, contiguous share of the
-    blocks the chunk needs (``shard_map``)."""
+def turn_draws() -> int:
+    """Draws the engine simulates per loop turn on this platform: one block on CPUs, a wave of
+    whole groups side by side on accelerators (``engine.wave_groups``)."""
+    waves = engine.wave_groups(jax.local_devices()[0].platform)
+    return waves * engine.GROUP * BLOCK if waves else BLOCK
+
+
+def on_devices(fn, turn):
+    """Run ``fn(base_key, first, n_turns, fields) -> scalar`` (``turn`` draws per loop turn)
+    over a chunk's draws, split the way the engine splits them: each local device takes an
+    equal, contiguous share of the turns the chunk needs (``shard_map``)."""
     from jax.sharding import Mesh
     from jax.sharding import PartitionSpec as P
 
@@ -117,7 +124,7 @@ def on_devices(fn):
 
     @jax.jit
     def run(base_key, start, per_dev_blocks, fields):
-        firsts = start + jnp.arange(n_dev, dtype=jnp.int32) * per_dev_blocks * BLOCK
+        firsts = start + jnp.arange(n_dev, dtype=jnp.int32) * per_dev_blocks * turn
 
         def per_device(first, per_dev_blocks, fields, base_key):
             return fn(base_key, first[0], per_dev_blocks, fields)[None]
@@ -126,7 +133,7 @@ def on_devices(fn):
         return f(firsts, per_dev_blocks, fields, base_key).sum()
 
     def call(base_key, start, n, fields):
-        return run(base_key, jnp.int32(start), jnp.int32(-(-n // (BLOCK * n_dev))), fields)
+        return run(base_key, jnp.int32(start), jnp.int32(-(-n // (turn * n_dev))), fields)
 
     return call
 
@@ -140,9 +147,9 @@ def time_chunks(fn, fields, draws, chunk, seed):
     return time.perf_counter() - t0
 
 
-def sim_only_fn(priors, n_years, start_year):
-    """Sampler + model in the engine's layout (blocks of BLOCK draws in a loop), reduced by a
-    plain sum: the engine minus its streaming reductions."""
+def sim_only_fn(priors, n_years, start_year, turn=BLOCK):
+    """Sampler + model in the engine's layout (``turn`` draws vmapped per loop turn), reduced
+    by a plain sum: the engine minus its streaming reductions."""
     sampler = make_sampler(structure(priors), jnp.float32)
     history = jnp.asarray(engine.deployment_history(start_year), jnp.float32)
 
@@ -154,7 +161,7 @@ def sim_only_fn(priors, n_years, start_year):
     @jax.jit
     def f(base_key, first, n_blocks, fields):
         def body(b, s):
-            idx = first + b * BLOCK + jnp.arange(BLOCK, dtype=jnp.int32)
+            idx = first + b * turn + jnp.arange(turn, dtype=jnp.int32)
             keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
             return s + jnp.sum(jax.vmap(one, in_axes=(0, None))(keys, fields))
 
@@ -238,9 +245,10 @@ def main(argv=None) -> int:
         log(f"engine  N={n:>9,}  {s:9.2f} s  (compile {compiled[chunk]:.1f} s)")
 
     # 2. the random-number bound, chunked like the engine
-    rng = on_devices(rng_bound_fn(priors, args.years, block=BLOCK))
+    turn = turn_draws()
+    rng = on_devices(rng_bound_fn(priors, args.years, block=turn), turn)
     fields = prior_fields(priors)
-    unit = BLOCK * len(jax.local_devices())
+    unit = turn * len(jax.local_devices())
     time_chunks(rng, fields, unit, unit, args.seed)  # compile (block count is an argument)
     for n in sorted(args.draws):
         chunk = effective_chunk(n, args.chunk_size)
@@ -249,7 +257,7 @@ def main(argv=None) -> int:
         log(f"rng     N={n:>9,}  {s:9.2f} s")
 
     if args.profile:
-        fn = on_devices(sim_only_fn(priors, args.years, start_year))
+        fn = on_devices(sim_only_fn(priors, args.years, start_year, turn), turn)
         time_chunks(fn, fields, unit, unit, args.seed)  # compile
         for n in sorted(args.draws):
             chunk = effective_chunk(n, args.chunk_size)

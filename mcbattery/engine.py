@@ -33,6 +33,10 @@ from .sampling import make_sampler, prior_fields, structure
 BLOCK = 256  # draws per on-device reduction block
 GROUP = 16  # blocks whose moments the device merges into one tree node; chunks are whole groups per device
 FLUSH_GROUPS = 15  # uint16 histogram counts are emptied into int32 after this many groups (15 x 16 x 256 < 2**16)
+# Groups simulated side by side per loop turn, by platform: 0 = one block at a time, which keeps a
+# CPU core's working set in cache; accelerators need many draws at once to fill their cores.
+WAVE_GROUPS = {"cpu": 0}
+ACCELERATOR_WAVE_GROUPS = 16  # 16 groups = 65,536 draws per turn on GPUs (and TPUs)
 HIST_LIMIT = 2**31 - 1  # device histogram totals are int32: read back before any bin could pass this
 UNROLLED_THREEFRY = unrolled_threefry()  # same random numbers, generated faster on CPUs
 
@@ -253,7 +257,7 @@ def draw_randomness(key, n_years: int, dtype=jnp.float32):
 
 
 def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32,
-                narrow_counts: bool = False) -> Callable:
+                narrow_counts: bool = False, wave_groups: int = 0) -> Callable:
     """Build ``kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws)``.
 
     Runs draws ``first + [0, n_blocks * BLOCK)`` (``first`` a multiple of GROUP * BLOCK) as
@@ -267,6 +271,8 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     narrow_counts: count histogram hits in uint16 and add them into ``hist`` every FLUSH_GROUPS
     groups. The counts are the same; on CPUs the scatter into a half-size table is about twice
     as fast (it stays in cache). GPUs have no 16-bit atomic add, so they count in int32.
+    wave_groups: 0 runs one block at a time (CPUs: a block's working set stays in cache);
+    n > 0 runs n groups side by side per loop turn (accelerators; int32 counts).
     """
     sampler = make_sampler(struct, dtype)
     history = jnp.asarray(deployment_history(start_year), dtype)
@@ -278,24 +284,30 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     n_hist = n_cols * (BINS + 2)
     group, flush_groups = GROUP, FLUSH_GROUPS
     assert group & (group - 1) == 0, "GROUP must be a power of two"
+    narrow_counts = narrow_counts and not wave_groups
     assert not narrow_counts or flush_groups * group * BLOCK < 2**16, "uint16 counts could overflow"
 
     def one(key, fields):
         kp, normals, uniforms = draw_randomness(key, n_years, dtype)
         return model.simulate(sampler(kp, fields), normals, uniforms, history, start_year)
 
-    def block(carry, indices, base_key, n_valid, fields):
-        """Simulate and reduce one block of BLOCK draws (always the same shapes)."""
-        hist, vmin, vmax, exceed, invalid = carry
+    def simulate_rows(indices, base_key, fields):
+        """Draws ``indices`` -> outputs (rows, columns)."""
         keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(indices)
-        x = _flatten(jax.vmap(one, in_axes=(0, None))(keys, fields), layout)  # (BLOCK, columns)
-        finite = jnp.all(jnp.isfinite(x), axis=1)
-        real = indices < n_valid
+        return _flatten(jax.vmap(one, in_axes=(0, None))(keys, fields), layout)
+
+    def block_moments(x, valid):
+        """Count, mean and M2 over the draw axis (-2) of x (..., BLOCK, columns)."""
+        v = valid[..., None]
+        nb = jnp.sum(valid, axis=-1, dtype=dtype)
+        mean = jnp.where(v, x, 0.0).sum(axis=-2) / jnp.maximum(nb, 1.0)[..., None]
+        m2 = jnp.sum(jnp.where(v, x - mean[..., None, :], 0.0) ** 2, axis=-2)  # a reduce, not a dot
+        return nb, mean, m2
+
+    def count_rows(carry, x, finite, real):
+        """Add rows x (rows, columns) to the running extrema and the integer counts."""
+        hist, vmin, vmax, exceed, invalid = carry
         valid = finite & real
-        nb = jnp.sum(valid, dtype=dtype)
-        xv = jnp.where(valid[:, None], x, 0.0)
-        mean = xv.sum(axis=0) / jnp.maximum(nb, 1.0)
-        m2 = jnp.sum(jnp.where(valid[:, None], x - mean, 0.0) ** 2, axis=0)  # a reduce, not a dot
         vmin = jnp.minimum(vmin, jnp.min(jnp.where(valid[:, None], x, jnp.inf), axis=0))
         vmax = jnp.maximum(vmax, jnp.max(jnp.where(valid[:, None], x, -jnp.inf), axis=0))
         # histogram: bin 0 = underflow, BINS + 1 = overflow; invalid rows carry zero weight
@@ -309,20 +321,56 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
                  for a, b, t in layout.thr_segments]
         exceed = exceed + (jnp.concatenate(above) if above else jnp.zeros(0, jnp.int32))
         invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
-        return (hist, vmin, vmax, exceed, invalid), (nb, mean, m2, x)
+        return hist, vmin, vmax, exceed, invalid
+
+    def block(carry, indices, base_key, n_valid, fields):
+        """Simulate and reduce one block of BLOCK draws (always the same shapes)."""
+        x = simulate_rows(indices, base_key, fields)  # (BLOCK, columns)
+        finite = jnp.all(jnp.isfinite(x), axis=1)
+        real = indices < n_valid
+        carry = count_rows(carry, x, finite, real)
+        return carry, (*block_moments(x, finite & real), x)
+
+    def init_carry(hist):
+        return (hist, jnp.full(n_cols, jnp.inf, dtype), jnp.full(n_cols, -jnp.inf, dtype),
+                jnp.zeros(n_thr, jnp.int32), jnp.zeros((), jnp.int32))
+
+    def wave_kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws):
+        """Like ``kernel``, but each loop turn simulates ``wave_groups`` whole groups side by side
+        (one vmapped computation of wave_groups * GROUP * BLOCK draws), for accelerators that a
+        single block cannot fill. Every turn has the same shapes (groups past ``n_blocks`` are
+        computed and given zero weight), so results do not depend on the chunk size."""
+        wb = wave_groups * group  # blocks per turn
+        rows = -(-chunk_groups // wave_groups) * wave_groups
+        nodes = (jnp.zeros(rows, dtype), jnp.zeros((rows, n_cols), dtype), jnp.zeros((rows, n_cols), dtype))
+        xs = jnp.zeros((rows * group if with_draws else 1, BLOCK, n_cols), dtype)
+        local = jnp.arange(wb * BLOCK, dtype=jnp.int32)
+
+        def body(w, state):
+            c, nodes, xs = state
+            idx = first + w * wb * BLOCK + local
+            x = simulate_rows(idx, base_key, fields)  # (wb * BLOCK, columns)
+            finite = jnp.all(jnp.isfinite(x), axis=1)
+            real = (idx < n_valid) & (w * wb + local // BLOCK < n_blocks)
+            c = count_rows(c, x, finite, real)
+            nb, mean, m2 = block_moments(x.reshape(wb, BLOCK, n_cols), (finite & real).reshape(wb, BLOCK))
+            merge = jax.vmap(lambda n, a, b: tree_merge(n, a, b, xp=jnp))
+            root = merge(nb.reshape(wave_groups, group), mean.reshape(wave_groups, group, n_cols),
+                         m2.reshape(wave_groups, group, n_cols))
+            nodes = tuple(jax.lax.dynamic_update_slice_in_dim(buf, r, w * wave_groups, 0) for buf, r in zip(nodes, root))
+            if with_draws:
+                xs = jax.lax.dynamic_update_slice_in_dim(xs, x.reshape(wb, BLOCK, n_cols), w * wb, 0)
+            return c, nodes, xs
+
+        c, (nb, mean, m2), xs = jax.lax.fori_loop(0, (n_blocks + wb - 1) // wb, body, (init_carry(hist), nodes, xs))
+        vmin, vmax, exceed, invalid = c[1:]
+        return nb, mean, m2, vmin, vmax, c[0], exceed, invalid, xs.reshape(-1, n_cols)
 
     def kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws):
         """``n_blocks`` is traced, so XLA compiles the loop bodies once and never unrolls or
         inlines them: every block and every group merge runs the same arithmetic whatever the
         chunk size."""
-        counts = jnp.zeros(n_hist + 1, jnp.uint16) if narrow_counts else hist
-        carry = (
-            counts,
-            jnp.full(n_cols, jnp.inf, dtype),
-            jnp.full(n_cols, -jnp.inf, dtype),
-            jnp.zeros(n_thr, jnp.int32),
-            jnp.zeros((), jnp.int32),
-        )
+        carry = init_carry(jnp.zeros(n_hist + 1, jnp.uint16) if narrow_counts else hist)
         nodes = (jnp.zeros(chunk_groups, dtype), jnp.zeros((chunk_groups, n_cols), dtype), jnp.zeros((chunk_groups, n_cols), dtype))
         xs = jnp.zeros((chunk_groups * group if with_draws else 1, BLOCK, n_cols), dtype)
         n_groups = (n_blocks + group - 1) // group
@@ -357,7 +405,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         )
         return nb, mean, m2, vmin, vmax, total if narrow_counts else counts, exceed, invalid, xs.reshape(-1, n_cols)
 
-    return kernel
+    return wave_kernel if wave_groups else kernel
 
 
 class Compiled(NamedTuple):
@@ -371,10 +419,16 @@ class Compiled(NamedTuple):
         return jax.device_put(np.zeros((n_dev, self.hist_size), np.int32), self.hist_sharding)
 
 
+def wave_groups(platform: str) -> int:
+    """Groups run side by side per loop turn on ``platform`` (0: one block at a time)."""
+    return WAVE_GROUPS.get(platform, ACCELERATOR_WAVE_GROUPS)
+
+
 @lru_cache(maxsize=16)
-def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple) -> Compiled:
-    """One jitted kernel per (prior structure, horizon, output layout, dtype, devices), reused
-    across scenarios and calls. Each device runs its own contiguous range of whole groups
+def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple,
+                    waves: int = 0) -> Compiled:
+    """One jitted kernel per (prior structure, horizon, output layout, dtype, devices, wave
+    width), reused across scenarios and calls. Each device runs its own contiguous range of whole groups
     (``shard_map``; ``firsts`` and ``n_blocks`` hold one value per device) and keeps its own
     histogram totals, so the block and group arithmetic, and hence every number, is the same
     for 1, 2 or N devices."""
@@ -382,7 +436,7 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     from jax.sharding import PartitionSpec as P
 
     layout = make_layout(n_years, start_year, dict(layout_key))
-    kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu")
+    kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu", wave_groups=waves)
     mesh = Mesh(np.array(devices), ("d",))
 
     def sharded(firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
@@ -433,7 +487,7 @@ def run(
     unit = group_draws * n_dev
     chunk = max(unit, int(math.ceil(min(chunk_size, max(draws - first, 1)) / unit)) * unit)
     chunk_groups = chunk // unit
-    compiled = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices)
+    compiled = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices, wave_groups(devices[0].platform))
     fields = prior_fields(priors, dtype)
     base_key = jax.random.PRNGKey(seed)
     acc = Accumulator(layout.n_columns, layout.thr_cols.size)
