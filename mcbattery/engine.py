@@ -7,7 +7,9 @@ variances are reduced per block and merged along one fixed binary tree over the 
 with Chan's formula: on the device inside aligned groups of ``GROUP`` blocks, on the host
 above them. Histograms and exceedances are integer counts. Summaries are therefore
 bit-identical for any chunk size and device count; chunk sizes are rounded up to whole groups
-on every device, and the last chunk runs only the blocks it needs.
+on every device, and the last chunk runs only the blocks it needs. A CPU core runs one block per
+loop turn; accelerators run ``ACCELERATOR_WAVE_GROUPS`` whole groups side by side per turn,
+always with the same shapes, so the same holds there.
 """
 
 from __future__ import annotations
