@@ -4,7 +4,7 @@
 
 The engine sends the host, per chunk, one tree node (count, mean, M2 per output column) per
 group of ``engine.GROUP`` blocks plus per-device extrema and exceedance counts; histogram totals
-stay on the devices and are read back once. This script feeds :class:`mcbattery.engine.Accumulator`
+stay on the devices and are read back once. This script feeds :class:`mcbattery.streaming.Accumulator`
 exactly those arrays, with the real column count, for a run of N draws cut in chunks, and times
 the host work alone (no simulation). On an accelerator that simulates N draws in T seconds, the
 host work overlaps the next chunk (the engine dispatches it first) as long as it stays below T.
@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from mcbattery import engine
+from mcbattery.streaming import Accumulator
 from mcbattery.outputs import BINS, OUTPUTS
 
 
@@ -44,7 +45,7 @@ def merge_time(draws: int, chunk: int, draws_per_node: int, cols: int, n_thr: in
     vmin, vmax = np.zeros((n_dev, cols), np.float32), np.ones((n_dev, cols), np.float32)
     exceed, invalid = np.zeros((n_dev, n_thr), np.int32), np.zeros(n_dev, np.int32)
     hist = np.zeros((n_dev, cols * (BINS + 2) + 1), np.int32)
-    acc = engine.Accumulator(cols, n_thr)
+    acc = Accumulator(cols, n_thr)
     nodes = 0
     t0 = time.perf_counter()
     for start in range(0, draws, chunk):

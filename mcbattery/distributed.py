@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from .engine import BLOCK, GROUP, Accumulator, RunResult, run
+from .engine import BLOCK, GROUP, RunResult, run
+from .streaming import Accumulator
 
 
 def share(draws: int, n_processes: int, index: int) -> tuple[int, int]:

@@ -178,44 +178,6 @@ def test_narrow_histogram_counts_flush_exactly(monkeypatch):
     np.testing.assert_array_equal(hist, expected)
 
 
-def test_block_moments_merge_the_same_whatever_the_cuts():
-    """The host merge of block moments depends only on the block sequence: any split into
-    chunks, and any number of trailing empty (padding) blocks, gives bit-identical moments,
-    equal to the exact moments of the pooled draws."""
-    from mcbattery.engine import Accumulator
-
-    rng = np.random.default_rng(1)
-    n_blocks, cols = 300, 5
-    n = rng.integers(0, 257, n_blocks).astype(np.float32)
-    n[[7, 100]] = 0  # blocks whose draws were all invalid
-    n[-23:] = 0  # padding
-    mean = (rng.normal(5.0, 2.0, (n_blocks, cols)) * (n[:, None] > 0)).astype(np.float32)
-    m2 = (rng.random((n_blocks, cols)) * 300.0 * (n[:, None] > 0)).astype(np.float32)
-
-    def merged(cuts):
-        acc = Accumulator(cols, 0)
-        for lo, hi in zip(cuts[:-1], cuts[1:]):
-            acc.add_moments(n[lo:hi], mean[lo:hi], m2[lo:hi])
-        return acc
-
-    ref = merged(list(range(n_blocks + 1)))  # one block at a time
-    for step in (2, 3, 64, 100, 128, n_blocks):
-        acc = merged(list(range(0, n_blocks, step)) + [n_blocks])
-        assert acc.count == ref.count
-        np.testing.assert_array_equal(acc.mean, ref.mean, err_msg=str(step))
-        np.testing.assert_array_equal(acc.m2, ref.m2, err_msg=str(step))
-    less_padding = merged([0, 150, n_blocks - 20])
-    np.testing.assert_array_equal(less_padding.mean, ref.mean)
-    np.testing.assert_array_equal(less_padding.m2, ref.m2)
-
-    w = n.astype(np.float64)[:, None]
-    exact_mean = (w * mean).sum(axis=0) / w.sum()
-    exact_m2 = (m2 + w * (mean - exact_mean) ** 2).sum(axis=0)
-    assert ref.count == int(w.sum())
-    np.testing.assert_allclose(ref.mean, exact_mean, rtol=1e-12)
-    np.testing.assert_allclose(ref.m2, exact_m2, rtol=1e-12)
-
-
 def test_side_by_side_groups_give_the_same_numbers_for_any_chunk_size(monkeypatch):
     """Accelerators simulate several groups per loop turn (``engine.WAVE_GROUPS``; forced on
     the CPU here with 2 groups per turn): results are bit-identical for any chunk size and
