@@ -51,8 +51,14 @@ def main():
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
 @click.option("--float64", is_flag=True, help="Simulate in double precision.")
 @click.option("--cpu-devices", type=click.IntRange(min=0), default=0, show_default=True, help="Without a GPU: split draws over this many CPU devices (0: one per core). Results do not depend on it.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="OUTPUT=VALUE",
+              help="Also report P(OUTPUT > VALUE), e.g. lithium_price=40000 (repeatable; added to the defaults).")
+@click.option("--target-mcse", "targets", multiple=True, metavar="STATISTIC=VALUE",
+              help="Stop drawing (at most --draws) once this Monte Carlo standard error is reached, e.g. "
+                   "shortage_exceedance=0.002 or lithium_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
-def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64, cpu_devices, quiet):
+def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64,
+             cpu_devices, thresholds, targets, quiet):
     """Run a forecast and write its summary (and kept draws) to OUT."""
     from .devices import use_cpu_cores
 
@@ -61,6 +67,12 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
     from .export import check_output_path, write
 
     check_output_path(out)
+    extra = _name_values(thresholds, "--threshold")
+    from .outputs import OUTPUTS
+
+    unknown = sorted(set(extra) - set(OUTPUTS))
+    if unknown:
+        raise InputError(f"unknown output {unknown[0]!r}; expected one of {sorted(OUTPUTS)}", field="--threshold")
     result = run_forecast(
         scenario,
         draws=draws,
@@ -72,6 +84,8 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
         posterior=None if no_posterior else (posterior or "default"),
         progress=not quiet,
         dtype="float64" if float64 else "float32",
+        thresholds={k: tuple(sorted(set(OUTPUTS[k].thresholds) | set(v))) for k, v in extra.items()},
+        target_mcse={k: v[-1] for k, v in _name_values(targets, "--target-mcse").items()} or None,
     )
     write(result, out)
     s = result.summary
@@ -91,6 +105,28 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
             f"cell utilisation median {float(q.utilization_quantile.sel(quantile=0.5, stage='cells')):.0%}, "
             f"average pack cost median {float(q.pack_cost_average_quantile.sel(quantile=0.5)):.0f} USD/kWh"
         )
+        if "achieved_mcse" in s.attrs:
+            import json
+
+            got, want = json.loads(s.attrs["achieved_mcse"]), json.loads(s.attrs["target_mcse"])
+            met = all(got[k] <= t for k, t in want.items())
+            click.echo(f"{'targets met' if met else 'targets NOT met (draw cap reached)'} after {s.attrs['valid_draws']} draws: "
+                       + ", ".join(f"{k} MCSE {got[k]:.4g} (target {want[k]:.4g})" for k in want))
+
+
+def _name_values(items, option: str) -> dict[str, list[float]]:
+    """Parse repeated NAME=NUMBER options into {name: [numbers]}."""
+    out: dict[str, list[float]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name.strip() or number != number or number in (float("inf"), float("-inf")):
+            raise InputError(f"expected NAME=NUMBER, got {item!r}", field=option)
+        out.setdefault(name.strip(), []).append(number)
+    return out
 
 
 @main.command()

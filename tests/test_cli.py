@@ -84,3 +84,30 @@ def test_bad_scenario_file_one_line(tmp_path):
     assert len(lines) == 1 and "bad.toml" in lines[0] and "price_volatility" in lines[0]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_forecast_extra_thresholds_and_stop_when_precise(tmp_path):
+    out = tmp_path / "f.nc"
+    r = run("forecast", "--draws", "9000", "--seed", "2", "--out", str(out), "--chunk-size", "4096", "--end-year", "2031",
+            "--threshold", "lithium_price=40000", "--threshold", "shortage=0.3", "--target-mcse", "shortage_exceedance=0.05")
+    assert r.exit_code == 0, r.output
+    ds = xr.open_dataset(out)
+    assert list(ds.lithium_price_threshold.values) == [20000.0, 30000.0, 40000.0, 50000.0]  # added to the defaults
+    assert 0.3 in ds.shortage_threshold.values and 0.1 in ds.shortage_threshold.values
+    n = int(ds.attrs["valid_draws"])  # met after the first chunk (4,096 draws per CPU device): it stopped there
+    assert n < 9000 and n % 4096 == 0
+    assert f"targets met after {n} draws" in r.output and "shortage_exceedance MCSE" in r.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--threshold", "lithium_price"), "--threshold: expected NAME=NUMBER"),
+    (("--threshold", "lithium_price=abc"), "--threshold: expected NAME=NUMBER"),
+    (("--threshold", "nonsense=3"), "--threshold: unknown output 'nonsense'"),
+    (("--target-mcse", "lithium_price_median=3"), "target_mcse.lithium_price_median"),
+    (("--target-mcse", "shortage_exceedance=-1"), "expected a positive number"),
+])
+def test_forecast_bad_threshold_or_target_is_one_line_and_exit_2(tmp_path, args, message):
+    out = tmp_path / "f.nc"
+    r = run("forecast", "--draws", "100", "--out", str(out), "--quiet", *args)
+    assert r.exit_code == 2 and message in r.output, r.output
+    assert not out.exists() and not list(tmp_path.iterdir())
