@@ -51,6 +51,8 @@ def main():
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
 @click.option("--float64", is_flag=True, help="Simulate in double precision.")
 @click.option("--cpu-devices", type=click.IntRange(min=0), default=0, show_default=True, help="Without a GPU: split draws over this many CPU devices (0: one per core). Results do not depend on it.")
+@click.option("--draws-store", type=click.Path(dir_okay=True, path_type=Path), default=None,
+              help="Stream the kept draws (all draws unless --keep-draws is given) chunk by chunk to this .zarr store instead of memory.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="OUTPUT=VALUE",
               help="Also report P(OUTPUT > VALUE), e.g. lithium_price=40000 (repeatable; added to the defaults).")
 @click.option("--target-mcse", "targets", multiple=True, metavar="STATISTIC=VALUE",
@@ -58,7 +60,7 @@ def main():
                    "shortage_exceedance=0.002 or lithium_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
 def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64,
-             cpu_devices, thresholds, targets, quiet):
+             cpu_devices, draws_store, thresholds, targets, quiet):
     """Run a forecast and write its summary (and kept draws) to OUT."""
     from .devices import use_cpu_cores
 
@@ -67,6 +69,8 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
     from .export import check_output_path, write
 
     check_output_path(out)
+    if draws_store is not None and keep_draws == 0:
+        keep_draws = draws
     extra = _name_values(thresholds, "--threshold")
     from .outputs import OUTPUTS
 
@@ -86,6 +90,7 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
         dtype="float64" if float64 else "float32",
         thresholds={k: tuple(sorted(set(OUTPUTS[k].thresholds) | set(v))) for k, v in extra.items()},
         target_mcse={k: v[-1] for k, v in _name_values(targets, "--target-mcse").items()} or None,
+        draws_store=draws_store,
     )
     write(result, out)
     s = result.summary
@@ -97,6 +102,8 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
             f"priors {s.attrs['priors_hash']}, posterior {s.attrs['posterior_file']}, "
             f"{s.attrs['seconds']:.1f} s on {s.attrs['device']})"
         )
+        if draws_store is not None:
+            click.echo(f"wrote {min(keep_draws, int(s.attrs['draws']))} full draws to {draws_store}")
         y = min(2030, int(s.year[-1]))
         q = s.sel(year=y)
         click.echo(

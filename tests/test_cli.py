@@ -111,3 +111,16 @@ def test_forecast_bad_threshold_or_target_is_one_line_and_exit_2(tmp_path, args,
     r = run("forecast", "--draws", "100", "--out", str(out), "--quiet", *args)
     assert r.exit_code == 2 and message in r.output, r.output
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_forecast_streams_draws_to_zarr(tmp_path):
+    out, store = tmp_path / "f.nc", tmp_path / "draws.zarr"
+    r = run("forecast", "--draws", "700", "--seed", "3", "--end-year", "2029", "--out", str(out), "--draws-store", str(store))
+    assert r.exit_code == 0, r.output
+    d = xr.open_zarr(store)
+    assert d.sizes["draw"] == 700 and list(d.year.values) == list(range(2025, 2030))
+    assert not (tmp_path / "f_draws.nc").exists()  # the draws went to the store, not beside --out
+    ref = xr.open_dataset(out)
+    assert float(d.lithium_price.max()) == float(ref.lithium_price_max.max())
+    bad = run("forecast", "--draws", "10", "--out", str(tmp_path / "g.nc"), "--draws-store", str(tmp_path / "d.txt"), "--quiet")
+    assert bad.exit_code == 2 and "expected a .zarr path" in bad.output and not (tmp_path / "g.nc").exists()
