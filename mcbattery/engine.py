@@ -220,6 +220,10 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         carry = count_rows(carry, x, finite, real)
         return carry, (*block_moments(x, finite & real), x)
 
+    def empty_nodes(k):
+        """k empty tree nodes: count, mean and M2 all zero (merging with them changes nothing)."""
+        return jnp.zeros(k, dtype), jnp.zeros((k, n_cols), dtype), jnp.zeros((k, n_cols), dtype)
+
     def init_carry(hist):
         return (hist, jnp.full(n_cols, jnp.inf, dtype), jnp.full(n_cols, -jnp.inf, dtype),
                 jnp.zeros(n_thr, jnp.int32), jnp.zeros((), jnp.int32))
@@ -231,7 +235,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         computed and given zero weight), so results do not depend on the chunk size."""
         wb = wave_groups * group  # blocks per turn
         rows = -(-chunk_groups // wave_groups) * wave_groups
-        nodes = (jnp.zeros(rows, dtype), jnp.zeros((rows, n_cols), dtype), jnp.zeros((rows, n_cols), dtype))
+        nodes = empty_nodes(rows)
         xs = jnp.zeros((rows * group if with_draws else 1, BLOCK, n_cols), dtype)
         local = jnp.arange(wb * BLOCK, dtype=jnp.int32)
 
@@ -260,7 +264,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         inlines them: every block and every group merge runs the same arithmetic whatever the
         chunk size."""
         carry = init_carry(jnp.zeros(n_hist + 1, jnp.uint16) if narrow_counts else hist)
-        nodes = (jnp.zeros(chunk_groups, dtype), jnp.zeros((chunk_groups, n_cols), dtype), jnp.zeros((chunk_groups, n_cols), dtype))
+        nodes = empty_nodes(chunk_groups)
         xs = jnp.zeros((chunk_groups * group if with_draws else 1, BLOCK, n_cols), dtype)
         n_groups = (n_blocks + group - 1) // group
 
@@ -278,8 +282,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
                 stats = (nbs.at[j].set(nb), means.at[j].set(mean), m2s.at[j].set(m2))
                 return c, stats, xs.at[k].set(x) if with_draws else xs
 
-            empty = (jnp.zeros(group, dtype), jnp.zeros((group, n_cols), dtype), jnp.zeros((group, n_cols), dtype))
-            c, stats, xs = jax.lax.fori_loop(0, jnp.minimum(group, n_blocks - g * group), block_body, (c, empty, xs))
+            c, stats, xs = jax.lax.fori_loop(0, jnp.minimum(group, n_blocks - g * group), block_body, (c, empty_nodes(group), xs))
             root = tree_merge(*stats, xp=jnp)  # blocks not run are empty: they change nothing
             nodes = tuple(buf.at[g].set(r) for buf, r in zip(nodes, root))
             if narrow_counts:  # empty the uint16 table before any count can pass 65535
@@ -295,6 +298,17 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         return nb, mean, m2, vmin, vmax, total if narrow_counts else counts, exceed, invalid, xs.reshape(-1, n_cols)
 
     return wave_kernel if wave_groups else kernel
+
+
+class _Job(NamedTuple):
+    """A dispatched chunk: its first draw, draws, groups per device, whether its draws are
+    kept, and the kernel's (possibly still running) results."""
+
+    start: int
+    n: int
+    groups: int
+    want: bool
+    res: tuple
 
 
 class Compiled(NamedTuple):
@@ -397,7 +411,7 @@ def run(
         want = start < keep_draws  # the full draws leave the device only when they are kept
         res = compiled.call(jnp.asarray(firsts, jnp.int32), jnp.asarray(n_blocks, jnp.int32), jnp.int32(draws),
                             fields, base_key, hist, chunk_groups=chunk_groups, with_draws=want)
-        return start, n_here, per_dev // GROUP, want, res
+        return _Job(start, n_here, per_dev // GROUP, want, res)
 
     def absorb(job):
         """Merge a finished chunk's group moments (in global order) and counts on the host."""
@@ -428,7 +442,7 @@ def run(
             read_hist(hist)
             hist, since = zero, 0
         job = launch(start, hist)
-        hist, since = job[4][5], since + job[1]
+        hist, since = job.res[5], since + job.n
         if stop is None:
             if pending is not None:
                 absorb(pending)
@@ -437,7 +451,7 @@ def run(
         absorb(job)
         read_hist(hist)
         hist, since = zero, 0
-        done = start + job[1]
+        done = start + job.n
         if done < draws and stop(acc, layout):
             draws = done
             break
