@@ -92,10 +92,8 @@ def device_info() -> dict:
 
 
 def effective_chunk(draws: int, chunk_size: int) -> int:
-    """Draws per engine call: chunk_size capped at N, rounded up to whole groups of blocks on
-    every device (the last call of a run is trimmed to the blocks it needs)."""
-    unit = engine.GROUP * BLOCK * len(jax.local_devices())
-    return max(unit, -(-min(chunk_size, max(draws, 1)) // unit) * unit)
+    """Draws per engine call for N draws on this machine's devices (``engine.chunk_draws``)."""
+    return engine.chunk_draws(draws, chunk_size, len(jax.local_devices()))
 
 
 def time_engine(priors, draws, seed, chunk_size, end_year, keep_draws=0):

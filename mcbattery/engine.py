@@ -322,6 +322,13 @@ class Compiled(NamedTuple):
         return jax.device_put(np.zeros((n_dev, self.hist_size), np.int32), self.hist_sharding)
 
 
+def chunk_draws(draws: int, chunk_size: int, n_dev: int) -> int:
+    """Draws per device call for a run of ``draws``: ``chunk_size`` capped at ``draws`` and
+    rounded up to whole groups on every device (the last call is trimmed to the blocks it needs)."""
+    unit = GROUP * BLOCK * n_dev
+    return max(unit, -(-min(chunk_size, max(draws, 1)) // unit) * unit)
+
+
 def wave_groups(platform: str) -> int:
     """Groups run side by side per loop turn on ``platform`` (0: one block at a time)."""
     return WAVE_GROUPS.get(platform, ACCELERATOR_WAVE_GROUPS)
@@ -387,9 +394,8 @@ def run(
     group_draws = GROUP * BLOCK
     if first % group_draws and first < draws:
         raise ValueError(f"first must be a multiple of {group_draws} draws (whole groups of blocks), got {first}")
-    unit = group_draws * n_dev
-    chunk = max(unit, int(math.ceil(min(chunk_size, max(draws - first, 1)) / unit)) * unit)
-    chunk_groups = chunk // unit
+    chunk = chunk_draws(draws - first, chunk_size, n_dev)
+    chunk_groups = chunk // (group_draws * n_dev)
     compiled = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices, wave_groups(devices[0].platform))
     fields = prior_fields(priors, dtype)
     base_key = jax.random.PRNGKey(seed)
