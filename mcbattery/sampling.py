@@ -104,6 +104,30 @@ def _transform(dist: str, f: dict[str, jax.Array], e: jax.Array) -> jax.Array:
     return jnp.where(e < fc, left, right)
 
 
+def _gamma_ratio_matrices(g_slot, dists, shapes, n_rows):
+    """0/1 matrices (gamma variates x outputs) and each parameter's output slots, such that
+    ``(g @ num) / (g @ den)`` is every beta (G_a / (G_a + G_b)) and Dirichlet (G_i / sum over
+    the last axis) value."""
+    n_out = sum(size for _, size in g_slot.values())
+    num = np.zeros((n_rows, max(n_out, 1)), np.float32)
+    den = np.zeros_like(num)
+    out_slot, at = {}, 0
+    for name, (start, size) in g_slot.items():
+        cols = at + np.arange(size)
+        num[start + np.arange(size), cols] = 1.0
+        if dists[name] == "beta":
+            den[start + np.arange(size), cols] = 1.0
+            den[start + size + np.arange(size), cols] = 1.0
+        else:  # sums over the last axis, the Dirichlet's components
+            k = shapes[name][-1]
+            idx = np.arange(size).reshape(-1, k)
+            for row in idx:
+                den[np.ix_(start + row, at + row)] = 1.0
+        out_slot[name] = (at, size)
+        at += size
+    return num, den, out_slot
+
+
 def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Fields], Params]:
     """Return ``sample(key, fields) -> {name: array(shape)}`` for one draw.
 
@@ -134,6 +158,7 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
         for d, names in groups.items()
         if names
     }
+    num, den, g_out = _gamma_ratio_matrices(g_slot, dists, shapes, max(n_g, 1))
 
     def gamma_shapes(fields: Fields) -> jax.Array:
         parts = []
@@ -149,6 +174,11 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
         _, ku, kg = jax.random.split(key, 3)
         u = jax.random.uniform(ku, (max(n_u, 1),), dtype, minval=1e-7, maxval=1 - 1e-7)
         g = gamma_variates(kg, gamma_shapes(fields).astype(dtype))
+        # every beta / Dirichlet value at once: numerator over its group's sum, as two small
+        # products with fixed 0/1 matrices. One consumer of g: per-parameter slices of g would
+        # each recompute the gamma proposals' random bits inside their own fused loop.
+        exact = jax.lax.Precision.HIGHEST  # 0/1 weights: exact sums in float32 on every device
+        ratio = jnp.dot(g, num, precision=exact) / jnp.maximum(jnp.dot(g, den, precision=exact), 1e-30)
         # one posterior sample index per draw, shared by every empirical parameter
         row_u = jax.random.uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
         out: Params = {}
@@ -171,13 +201,8 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
             elif dist == "fixed":
                 out[name] = f["value"]
             elif dist in ("beta", "dirichlet"):
-                start, size = g_slot[name]
-                ga = g[start : start + size].reshape(shapes[name])
-                if dist == "beta":
-                    gb = g[start + size : start + 2 * size].reshape(shapes[name])
-                    out[name] = ga / jnp.maximum(ga + gb, 1e-30)
-                else:
-                    out[name] = ga / jnp.maximum(ga.sum(axis=-1, keepdims=True), 1e-30)
+                start, size = g_out[name]
+                out[name] = ratio[start : start + size].reshape(shapes[name])
             elif dist not in ELEMENTWISE:  # pragma: no cover - validated in priors
                 raise ValueError(dist)
         return {k: jnp.broadcast_to(out[k], shapes[k]).astype(dtype) for k, _, _ in struct}
