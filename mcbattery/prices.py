@@ -95,17 +95,19 @@ def step(p, t, log_price, boom, tightness, eps, u_regime):
     slope = p["lithium_cost_anchor_trend"]
 
     def month(state, xs):
-        log_price, boom = state
+        log_price, boom, price_sum, boom_sum = state
         offset, e, u = xs
         boom = jnp.where(boom > 0.5, u < stay, u < enter).astype(log_price.dtype)
         log_a = log_a0 + slope * offset
         # the boom's push fades as the price nears boom_ceiling x anchor
         room = jnp.clip(1.0 - (log_price - log_a) / log_ceiling, 0.0, 1.0)
         log_price = log_price + k_m * (log_a + premium - log_price) + d_m * boom * room + s_m * e
-        return (log_price, boom), (log_price, boom)
+        return (log_price, boom, price_sum + jnp.exp(log_price), boom_sum + boom), None
 
     # a loop, not twelve unrolled months: unrolled, XLA re-derives the chain of earlier months
-    # inside every later month's fused loop
+    # inside every later month's fused loop. The year's sums ride in the carry (no stacked
+    # monthly path to write and read back).
     offsets = month_offset(jnp.arange(MONTHS, dtype=log_price.dtype))
-    (log_price, boom), (path, regime) = jax.lax.scan(month, (log_price, boom), (offsets, eps, u_regime))
-    return log_price, boom, jnp.exp(path).mean(axis=0), regime.mean(axis=0)
+    zero = jnp.zeros_like(log_price)
+    (log_price, boom, price_sum, boom_sum), _ = jax.lax.scan(month, (log_price, boom, zero, zero), (offsets, eps, u_regime))
+    return log_price, boom, price_sum / MONTHS, boom_sum / MONTHS
