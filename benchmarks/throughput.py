@@ -17,6 +17,8 @@ rng_bound_s       time to generate only the random numbers the model consumes fo
                   result: a floor for any implementation that draws the same numbers.
 peak_rss_mb       the process's maximum resident set size after the engine run for N (engine runs
                   come first, NumPy inputs later, so it is not inflated by the NumPy baseline).
+wave_groups       groups of 4,096 draws the engine simulates side by side per loop turn (0: one
+                  256-draw block per turn, the CPU default; --wave-groups sets it, e.g. to tune a GPU).
 threefry_unrolled whether the threefry cipher was compiled straight-line on CPUs (JAX's own
                   choice is a slower rolled loop; docs/scaling.md); the numbers are the same.
 load_avg_1m       the machine's 1-minute load average before and after the engine timing: other
@@ -88,7 +90,7 @@ def device_info() -> dict:
     d = jax.devices()
     # threefry_unrolled: whether CPUs run the straight-line cipher (mcbattery.devices.unrolled_threefry)
     return {"device": f"{len(d)} x {d[0].device_kind}", "platform": d[0].platform,
-            "threefry_unrolled": engine.UNROLLED_THREEFRY}
+            "threefry_unrolled": engine.UNROLLED_THREEFRY, "wave_groups": engine.wave_groups(d[0].platform)}
 
 
 def effective_chunk(draws: int, chunk_size: int) -> int:
@@ -206,10 +208,17 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="one JSON line per N")
     ap.add_argument("--cpu-devices", type=int, default=0,
                     help="without a GPU: run the engine (and the bounds) on this many CPU devices (0: one per core)")
+    ap.add_argument("--wave-groups", type=int, default=None,
+                    help="groups of 4,096 draws simulated side by side per loop turn on this platform "
+                         "(0: one block per turn; default: the engine's choice, engine.wave_groups)")
     args = ap.parse_args(argv)
     use_cpu_cores(args.cpu_devices or None)  # effective only if JAX has not started yet
     if min(args.draws) < 1 or args.years < 1:
         ap.error("--draws and --years must be positive")
+    if args.wave_groups is not None:
+        if args.wave_groups < 0:
+            ap.error("--wave-groups must be 0 or more")
+        engine.WAVE_GROUPS[jax.local_devices()[0].platform] = args.wave_groups
 
     priors = load_scenario(args.scenario)
     start_year = int(round(float(priors["start_year"].fields["value"])))
