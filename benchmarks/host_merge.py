@@ -4,7 +4,7 @@
 
 The engine sends the host, per chunk, one tree node (count, mean, M2 per output column) per
 group of ``engine.GROUP`` blocks plus per-device extrema and exceedance counts; histogram totals
-stay on the devices and are read back once. This script feeds :class:`mcbattery.streaming.Accumulator`
+stay on the devices and are read back once. This script feeds :class:`mcbattery.engine.streaming.Accumulator`
 exactly those arrays, with the real column count, for a run of N draws cut in chunks, and times
 the host work alone (no simulation). On an accelerator that simulates N draws in T seconds, the
 host work overlaps the next chunk (the engine dispatches it first) as long as it stays below T.
@@ -25,12 +25,13 @@ import time
 import numpy as np
 
 from mcbattery import engine
-from mcbattery.streaming import Accumulator
-from mcbattery.outputs import BINS, OUTPUTS
+from mcbattery.engine.layout import make_layout
+from mcbattery.engine.streaming import Accumulator
+from mcbattery.model.outputs import BINS, OUTPUTS
 
 
 def n_columns(years: int) -> tuple[int, int]:
-    layout = engine.make_layout(years, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
+    layout = make_layout(years, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
     return layout.n_columns, layout.thr_cols.size
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mcbattery import hindcast, learning
+from mcbattery.calibration import hindcast
+from mcbattery.calibration import learning
 
 HERE = Path(__file__).resolve().parent
 PANEL = HERE / "data" / "technology_panel.csv"

@@ -26,10 +26,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit, gammaln
 
-from mcbattery import model as _model
-from mcbattery import pipeline as _pipeline
-from mcbattery import recycling as _recycling
-from mcbattery.coords import CHEMISTRIES, REGIONS, STAGES
+from mcbattery.model import simulate as _model
+from mcbattery.model import pipeline as _pipeline
+from mcbattery.model import recycling as _recycling
+from mcbattery.model.coords import CHEMISTRIES, REGIONS, STAGES
 
 NORMAL_OFFSETS = _model.NORMAL_OFFSETS
 UNIFORM_OFFSETS = _model.UNIFORM_OFFSETS
@@ -507,7 +507,7 @@ def _input_generator(struct: tuple, n_years: int, dtype_name: str):
     import jax
     import jax.numpy as jnp
 
-    from mcbattery.sampling import make_sampler
+    from mcbattery.engine.sampling import make_sampler
 
     dt = jnp.dtype(dtype_name)
     sampler = make_sampler(struct, dt)
@@ -537,8 +537,8 @@ def sample_inputs(priors, n: int, seed: int, *, first: int = 0, end_year: int = 
     import jax
     import jax.numpy as jnp
 
-    from mcbattery.engine import deployment_history
-    from mcbattery.sampling import prior_fields, structure
+    from mcbattery.engine.kernel import deployment_history
+    from mcbattery.engine.sampling import prior_fields, structure
 
     dt = jnp.dtype(dtype)
     start_year = int(round(float(priors["start_year"].fields["value"])))
@@ -555,7 +555,7 @@ def _sampler_draw_counts(struct, dtype):
     """How many uniforms ("u") and gamma variates ("g") one draw of ``make_sampler(struct)``
     consumes and the gamma shape function, as the sampler declares them; and whether it draws
     the posterior-row uniform."""
-    from mcbattery.sampling import make_sampler
+    from mcbattery.engine.sampling import make_sampler
 
     sample = make_sampler(struct, dtype)
     counts = {"u": sample.n_uniform, "g": sample.n_gamma}
@@ -574,8 +574,8 @@ def rng_bound_fn(priors, n_years: int, dtype="float32", block: int = 256):
     import jax
     import jax.numpy as jnp
 
-    from mcbattery import sampling
-    from mcbattery.sampling import structure
+    from mcbattery.engine import sampling
+    from mcbattery.engine.sampling import structure
 
     dt = jnp.dtype(dtype)
     counts, gamma_shapes, row_uniform = _sampler_draw_counts(structure(priors), dt)

@@ -51,7 +51,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mcbattery.devices import use_cpu_cores  # noqa: E402
+from mcbattery.engine.devices import use_cpu_cores  # noqa: E402
 
 
 def _cpu_devices(argv) -> int:
@@ -68,9 +68,11 @@ import jax.numpy as jnp  # noqa: E402
 
 from numpy_model import OUTPUT_NAMES, rng_bound_fn, sample_inputs, simulate_numpy  # noqa: E402
 
-from mcbattery import engine, model  # noqa: E402
-from mcbattery.priors import load_scenario  # noqa: E402
-from mcbattery.sampling import make_sampler, prior_fields, structure  # noqa: E402
+from mcbattery import engine  # noqa: E402
+from mcbattery.engine import kernel, runner  # noqa: E402
+from mcbattery.model import simulate as model  # noqa: E402
+from mcbattery.inputs.priors import load_scenario  # noqa: E402
+from mcbattery.engine.sampling import make_sampler, prior_fields, structure  # noqa: E402
 
 BLOCK = engine.BLOCK
 CHECK_DRAWS = 64
@@ -90,7 +92,7 @@ def device_info() -> dict:
     d = jax.devices()
     # threefry_unrolled: whether CPUs run the straight-line cipher (mcbattery.devices.unrolled_threefry)
     return {"device": f"{len(d)} x {d[0].device_kind}", "platform": d[0].platform,
-            "threefry_unrolled": engine.UNROLLED_THREEFRY, "wave_groups": engine.wave_groups(d[0].platform)}
+            "threefry_unrolled": kernel.UNROLLED_THREEFRY, "wave_groups": runner.wave_groups(d[0].platform)}
 
 
 def effective_chunk(draws: int, chunk_size: int) -> int:
@@ -106,8 +108,8 @@ def time_engine(priors, draws, seed, chunk_size, end_year, keep_draws=0):
 
 def turn_draws() -> int:
     """Draws the engine simulates per loop turn on this platform: one block on CPUs, a wave of
-    whole groups side by side on accelerators (``engine.wave_groups``)."""
-    waves = engine.wave_groups(jax.local_devices()[0].platform)
+    whole groups side by side on accelerators (``engine.runner.wave_groups``)."""
+    waves = runner.wave_groups(jax.local_devices()[0].platform)
     return waves * engine.GROUP * BLOCK if waves else BLOCK
 
 
@@ -151,10 +153,10 @@ def sim_only_fn(priors, n_years, start_year, turn=BLOCK):
     """Sampler + model in the engine's layout (``turn`` draws vmapped per loop turn), reduced
     by a plain sum: the engine minus its streaming reductions."""
     sampler = make_sampler(structure(priors), jnp.float32)
-    history = jnp.asarray(engine.deployment_history(start_year), jnp.float32)
+    history = jnp.asarray(kernel.deployment_history(start_year), jnp.float32)
 
     def one(key, fields):
-        kp, normals, uniforms = engine.draw_randomness(key, n_years, jnp.float32)
+        kp, normals, uniforms = kernel.draw_randomness(key, n_years, jnp.float32)
         out = model.simulate(sampler(kp, fields), normals, uniforms, history, start_year)
         return sum(jnp.sum(v) for v in out.values())
 
@@ -210,7 +212,7 @@ def main(argv=None) -> int:
                     help="without a GPU: run the engine (and the bounds) on this many CPU devices (0: one per core)")
     ap.add_argument("--wave-groups", type=int, default=None,
                     help="groups of 4,096 draws simulated side by side per loop turn on this platform "
-                         "(0: one block per turn; default: the engine's choice, engine.wave_groups)")
+                         "(0: one block per turn; default: the engine's choice, engine.runner.wave_groups)")
     args = ap.parse_args(argv)
     use_cpu_cores(args.cpu_devices or None)  # effective only if JAX has not started yet
     if min(args.draws) < 1 or args.years < 1:
@@ -218,7 +220,7 @@ def main(argv=None) -> int:
     if args.wave_groups is not None:
         if args.wave_groups < 0:
             ap.error("--wave-groups must be 0 or more")
-        engine.WAVE_GROUPS[jax.local_devices()[0].platform] = args.wave_groups
+        runner.WAVE_GROUPS[jax.local_devices()[0].platform] = args.wave_groups
 
     priors = load_scenario(args.scenario)
     start_year = int(round(float(priors["start_year"].fields["value"])))

@@ -10,20 +10,31 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .errors import InputError
+from mcbattery.common.errors import InputError
 
 _LAZY = {
     "forecast": "mcbattery.api",
+    "forecast_distributed": "mcbattery.api",
     "Forecast": "mcbattery.api",
-    "load_priors": "mcbattery.priors",
-    "load_scenario": "mcbattery.priors",
-    "list_scenarios": "mcbattery.priors",
+    "load_priors": "mcbattery.inputs.priors",
+    "load_scenario": "mcbattery.inputs.priors",
+    "list_scenarios": "mcbattery.inputs.priors",
 }
 
 __all__ = ["__version__", "InputError", *_LAZY]
 
 
+def __dir__():
+    return sorted({*globals(), *_LAZY, *_MODULES})
+
+
+#: Subpackages and modules reachable as attributes after ``import mcbattery``.
+_MODULES = ("api", "calibration", "cli", "common", "engine", "inputs", "learning", "model", "research", "results", "sensitivity")
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _MODULES:
+        return importlib.import_module(f"mcbattery.{name}")
     raise AttributeError(f"module 'mcbattery' has no attribute {name!r}")

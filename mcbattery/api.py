@@ -9,10 +9,10 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import __version__
-from .errors import InputError, check_int
-from .priors import Priors, load_scenario
-from .summary import DEFAULT_QUANTILES, build_draws, build_summary
+from mcbattery import __version__
+from mcbattery.common.errors import InputError, check_int
+from mcbattery.inputs.priors import Priors, load_scenario
+from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary
 
 
 @dataclass
@@ -26,12 +26,12 @@ class Forecast:
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write atomically: the summary, and the kept draws beside it (``*_draws.nc``)."""
-        from .export import write
+        from mcbattery.results.export import write
 
         return write(self, path)
 
     def to_csv(self, path: str | Path) -> Path:
-        from .export import write
+        from mcbattery.results.export import write
 
         return write(self, Path(path).with_suffix(".csv"))
 
@@ -72,7 +72,7 @@ def forecast(
     draws_store: a ``.zarr`` path to stream the ``keep_draws`` full draws to, chunk by chunk,
     instead of holding them in memory.
     """
-    from .outputs import OUTPUTS
+    from mcbattery.model.outputs import OUTPUTS
 
     draws = check_int("draws", draws, 1)
     seed = check_int("seed", seed, 0, 2**31 - 1)
@@ -86,12 +86,12 @@ def forecast(
             raise InputError(f"unknown output {name!r}; expected one of {sorted(OUTPUTS)}", field="thresholds")
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
             raise InputError("thresholds must be finite numbers", field=f"thresholds.{name}")
-    from .precision import achieved, parse_targets, stopping_rule
+    from mcbattery.engine.precision import achieved, parse_targets, stopping_rule
 
     targets = parse_targets(target_mcse)
     sink = None
     if draws_store is not None:
-        from .export import ZarrDrawSink
+        from mcbattery.results.export import ZarrDrawSink
 
         sink = ZarrDrawSink(draws_store)
     if dtype not in ("float32", "float64"):
@@ -100,7 +100,7 @@ def forecast(
         resolved = scenario
     else:
         if isinstance(posterior, str) and posterior == "default":
-            from .posterior import default_posterior
+            from mcbattery.inputs.posterior import default_posterior
 
             posterior = default_posterior()
         resolved = load_scenario(scenario, priors, posterior)
@@ -111,9 +111,10 @@ def forecast(
     import jax
     import jax.numpy as jnp
 
-    from .engine import _x64, run
+    from mcbattery.engine.direct import x64
+    from mcbattery.engine.runner import run
 
-    with _x64(dtype):  # local: never flips the process-wide setting
+    with x64(dtype):  # local: never flips the process-wide setting
         result = (_runner or run)(
             resolved,
             draws=draws,
@@ -173,3 +174,12 @@ def provenance(priors: Priors, result, dtype: str) -> dict:
         "seconds": round(result.seconds, 3),
         "quantile_method": "fixed-grid histograms merged across chunks (see quantile_error_bound)",
     }
+
+
+def forecast_distributed(scenario="baseline", draws: int = 10**7, seed: int = 0, **kwargs) -> Forecast:
+    """:func:`forecast` across all JAX processes; call ``jax.distributed.initialize()`` first.
+    Every process simulates a contiguous share of the draws (:mod:`mcbattery.engine.hosts`)
+    and returns the same merged :class:`Forecast`."""
+    from mcbattery.engine.hosts import run_all_hosts
+
+    return forecast(scenario, draws=draws, seed=seed, _runner=run_all_hosts, **kwargs)

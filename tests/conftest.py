@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import mcbattery
-from mcbattery.priors import PRIORS_DIR
+from mcbattery.inputs.priors import PRIORS_DIR
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mcbattery import chemistry, costs, demand, pipeline, prices, ramp, recycling, trade
+from mcbattery.model import chemistry
+from mcbattery.model import costs
+from mcbattery.model import demand
+from mcbattery.model import pipeline
+from mcbattery.model import prices
+from mcbattery.model import ramp
+from mcbattery.model import recycling
+from mcbattery.model import trade
 
 
 

@@ -18,13 +18,15 @@ import xarray as xr
 from click.testing import CliRunner
 
 from mcbattery import calibration as cal
-from mcbattery import learning, prices
-from mcbattery.cli import _Group
-from mcbattery.cli_calibration import calibrate as calibrate_cmd
-from mcbattery.cli_calibration import hindcast as hindcast_cmd
-from mcbattery.coords import COORDS
-from mcbattery.errors import InputError
-from mcbattery.params import REGISTRY, SUPPORTS
+from mcbattery.calibration import driver
+from mcbattery.calibration import learning
+from mcbattery.model import prices
+from mcbattery.cli.group import Group
+from mcbattery.cli.calibration import calibrate as calibrate_cmd
+from mcbattery.cli.calibration import hindcast as hindcast_cmd
+from mcbattery.model.coords import COORDS
+from mcbattery.common.errors import InputError
+from mcbattery.model.params import REGISTRY, SUPPORTS
 
 az = pytest.importorskip("arviz")
 
@@ -38,7 +40,7 @@ def small_idata():
 
 
 def _cli():
-    return _Group(name="mcbattery", commands={"calibrate": calibrate_cmd, "hindcast": hindcast_cmd})
+    return Group(name="mcbattery", commands={"calibrate": calibrate_cmd, "hindcast": hindcast_cmd})
 
 
 def _inside(x, truth, level=0.99):
@@ -54,7 +56,7 @@ def test_until_truncates_every_series(small_idata):
     assert cal.learning_data(2018)["year"].min() == 2010
     months = pd.DatetimeIndex(cal.price_data(2019)["month"])
     assert months.max() == pd.Timestamp("2019-12-01") and months.min() == pd.Timestamp("2017-05-01")
-    assert cal.demand_data(2020)["year"].tolist() == list(range(cal.DEMAND_FIRST_YEAR, 2021))
+    assert cal.demand_data(2020)["year"].tolist() == list(range(driver.DEMAND_FIRST_YEAR, 2021))
     assert cal.demand_data(2016, first_year=2010)["year"].tolist() == list(range(2010, 2017))
     obs = small_idata.observed_data
     assert int(obs["learning__year"].max()) == UNTIL and int(obs["demand__year"].max()) == UNTIL
@@ -83,8 +85,8 @@ def test_inference_data_groups_and_shared_draws(small_idata):
     d = cal.learning_data(UNTIL)
     q0, s = float(post["learning__q0"][0, 0]), float(post["learning__nonev_scale"][0, 0])
     b, sig, rho = (float(post[f"learning__{k}"][0, 0]) for k in ("exponent", "noise_scale", "noise_autocorrelation"))
-    dx, dy = cal.learning_increments(q0, s, d["cum_ev"], d["log_cost"])
-    gaps, mask, first = cal._first_mask(dy.shape[0])
+    dx, dy = driver.learning_increments(q0, s, d["cum_ev"], d["log_cost"])
+    gaps, mask, first = driver._first_mask(dy.shape[0])
     total = float(learning._log_likelihood(b, sig, rho, dx, gaps, dy, mask, first))
     pointwise = small_idata.log_likelihood["learning__log_cost_increment"].values[0, 0]
     assert pointwise.sum() == pytest.approx(total, rel=1e-4, abs=1e-3)
@@ -153,9 +155,9 @@ def test_engine_price_block_is_the_fitted_monthly_process():
                                                   jnp.asarray(eps[t], jnp.float32), jnp.asarray(u[t], jnp.float32))
         months = []
         for j in range(12):
-            tau = first_year + t - cal.ANCHOR_YEAR + (j - 5.5) / 12
+            tau = first_year + t - driver.ANCHOR_YEAR + (j - 5.5) / 12
             bm = np.where(bm > 0.5, u[t, j] < 1 - truth["price__exit_monthly"], u[t, j] < truth["price__entry_monthly"])
-            mean0, d_m, s_m = (np.asarray(a, float) for a in cal.price_step_terms(sites, jnp.asarray(y), tau))
+            mean0, d_m, s_m = (np.asarray(a, float) for a in driver.price_step_terms(sites, jnp.asarray(y), tau))
             y = mean0 + d_m * bm + s_m * eps[t, j]
             months.append(np.exp(y))
         np.testing.assert_allclose(np.asarray(lp_e), y, rtol=1e-4, atol=1e-4)
@@ -192,7 +194,7 @@ def test_price_ceiling_follows_the_engine_and_is_optional():
 
 
 def test_origins_parsing():
-    from mcbattery.cli_calibration import _parse_origins
+    from mcbattery.cli.calibration import _parse_origins
 
     assert _parse_origins(["2012", "2015,2018", "2015"]) == (2012, 2015, 2018)
     assert _parse_origins([]) is None
@@ -312,7 +314,7 @@ def test_diagnostics_failure_path(small_idata):
 
 
 def test_save_posterior_roundtrip(small_idata, tmp_path):
-    from mcbattery.posterior import load_engine_samples
+    from mcbattery.inputs.posterior import load_engine_samples
 
     post_path, eng_path = cal.save_posterior(small_idata, tmp_path / "posterior.nc")
     assert eng_path == tmp_path / "engine_samples.nc"

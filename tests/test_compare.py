@@ -9,8 +9,8 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from mcbattery.compare import compare, resolve_scenario, sample_rows, simulate_rows
-from mcbattery.errors import InputError
+from mcbattery.research.compare import compare, resolve_scenario, sample_rows, simulate_rows
+from mcbattery.common.errors import InputError
 
 OUTS = ["lithium_price", "shortage", "cell_cost", "demand", "utilization"]
 
@@ -170,7 +170,7 @@ def test_cli_card(tmp_path, baseline_small):
 
 
 def test_streaming_difference_statistics_are_chunk_invariant():
-    from mcbattery.compare import _PairStats
+    from mcbattery.research.compare import _PairStats
 
     rng = np.random.default_rng(0)
     n = 3000

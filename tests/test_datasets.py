@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mcbattery import datasets as ds
+from mcbattery.inputs import datasets as ds
 
-DATA_DIR = resources.files("mcbattery").joinpath("data")
+DATA_DIR = resources.files("mcbattery.inputs").joinpath("data")
 NAMES = ds.list_datasets()
 
 # Columns where NaN/NA is legitimate (withheld values, one-sided bounds, timeless parameters).
@@ -85,7 +85,7 @@ def test_unknown_name_lists_valid_names():
 
 
 def test_module_imports_only_pandas_numpy_and_stdlib():
-    src = resources.files("mcbattery").joinpath("datasets.py").read_text(encoding="utf-8")
+    src = resources.files("mcbattery.inputs").joinpath("datasets.py").read_text(encoding="utf-8")
     roots = set()
     for node in ast.walk(ast.parse(src)):
         if isinstance(node, ast.Import):

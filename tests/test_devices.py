@@ -36,7 +36,7 @@ def test_results_identical_across_device_counts():
 
 CORES_SCRIPT = textwrap.dedent(
     """
-    from mcbattery.devices import use_cpu_cores
+    from mcbattery.engine.devices import use_cpu_cores
     print("asked", use_cpu_cores(3))
     import jax
     print("cpu devices", len(jax.devices("cpu")))
@@ -65,7 +65,7 @@ def test_unrolled_threefry_gives_the_same_random_numbers():
     import jax.numpy as jnp
     import numpy as np
 
-    from mcbattery.devices import unrolled_threefry
+    from mcbattery.engine.devices import unrolled_threefry
 
     @jax.jit
     def draw(key):
@@ -96,7 +96,7 @@ def test_compilation_cache_makes_the_second_run_reuse_the_program(tmp_path):
     import numpy as np
     import xarray as xr
 
-    from mcbattery.devices import use_compilation_cache
+    from mcbattery.engine.devices import use_compilation_cache
 
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env.update(MCBATTERY_CACHE_DIR=str(tmp_path / "cache"), JAX_PLATFORMS="cpu")
@@ -112,7 +112,7 @@ def test_compilation_cache_makes_the_second_run_reuse_the_program(tmp_path):
             assert any(e.startswith("jit_sharded") for e in entries), entries
     for v in outs[0].data_vars:
         np.testing.assert_array_equal(outs[0][v].values, outs[1][v].values, err_msg=v)
-    probe = "from mcbattery.devices import use_compilation_cache; print(use_compilation_cache())"
+    probe = "from mcbattery.engine.devices import use_compilation_cache; print(use_compilation_cache())"
     off = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(env, MCBATTERY_CACHE_DIR=""), timeout=120)
     assert off.stdout.strip() == "None", off.stderr[-2000:]
     assert use_compilation_cache() == os.environ.get("JAX_COMPILATION_CACHE_DIR")  # the test session's own cache is kept

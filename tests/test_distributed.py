@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import mcbattery
-from mcbattery.distributed import merge, run_share, share
+from mcbattery.engine.hosts import merge, run_share, share
 from mcbattery.engine import BLOCK, GROUP, run
 
 
@@ -37,7 +37,7 @@ def test_merged_shares_match_single_run():
 
 
 def test_forecast_distributed_single_process_equals_forecast():
-    from mcbattery.distributed import forecast_distributed
+    from mcbattery import forecast_distributed
 
     a = forecast_distributed("baseline", draws=600, seed=1, chunk_size=512)
     b = mcbattery.forecast("baseline", draws=600, seed=1, chunk_size=512)

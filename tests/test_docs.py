@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mcbattery.params import REGISTRY
-from mcbattery.priors import PRIORS_DIR
+from mcbattery.model.params import REGISTRY
+from mcbattery.inputs.priors import PRIORS_DIR
 
 MODEL_DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 SCENARIO_FILES = sorted((PRIORS_DIR / "scenarios").glob("*.toml"))
@@ -48,7 +48,7 @@ def test_every_scenario_file_is_documented(doc):
 def test_parameter_tables_show_the_shipped_priors(doc):
     """§5 is exactly what `mcbattery.doctable.tables()` prints for the shipped priors
     (regenerate it with that function after editing a prior)."""
-    from mcbattery.doctable import tables
+    from mcbattery.inputs.doctable import tables
 
     start = doc.index("### horizon (`priors/horizon.toml`)")
     end = doc.index("## 6. Scenarios")

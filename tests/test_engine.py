@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mcbattery
-from mcbattery.outputs import BINS, OUTPUTS
+from mcbattery.model.outputs import BINS, OUTPUTS
 
 
 def test_outputs_present_labelled_and_finite(baseline_small):
@@ -137,14 +137,15 @@ def test_narrow_histogram_counts_flush_exactly(monkeypatch):
     import jax
     import jax.numpy as jnp
 
-    from mcbattery import engine
-    from mcbattery.priors import load_scenario
-    from mcbattery.sampling import prior_fields, structure
+    from mcbattery.engine import kernel as engine
+    from mcbattery.engine.layout import make_layout
+    from mcbattery.engine.sampling import prior_fields, structure
+    from mcbattery.inputs.priors import load_scenario
 
     monkeypatch.setattr(engine, "GROUP", 2)
     monkeypatch.setattr(engine, "FLUSH_GROUPS", 2)
     p = load_scenario("baseline")
-    layout = engine.make_layout(6, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
+    layout = make_layout(6, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
     kernel = engine.make_kernel(structure(p), 6, 2025, layout, narrow_counts=True)
     run = jax.jit(kernel, static_argnames=("chunk_groups", "with_draws"))
     n_blocks, n_valid = 5, 5 * engine.BLOCK - 100
@@ -179,17 +180,18 @@ def test_narrow_histogram_counts_flush_exactly(monkeypatch):
 
 
 def test_side_by_side_groups_give_the_same_numbers_for_any_chunk_size(monkeypatch):
-    """Accelerators simulate several groups per loop turn (``engine.WAVE_GROUPS``; forced on
+    """Accelerators simulate several groups per loop turn (``engine.runner.WAVE_GROUPS``; forced on
     the CPU here with 2 groups per turn): results are bit-identical for any chunk size and
     device split, and agree with the one-block-at-a-time CPU path to float32 rounding (XLA
     vectorises the model differently for 512 and 8,192 draws at once)."""
     from mcbattery import engine
-    from mcbattery.priors import load_scenario
+    from mcbattery.engine import runner
+    from mcbattery.inputs.priors import load_scenario
 
     p = load_scenario("baseline")
     n = 3 * engine.GROUP * engine.BLOCK + 900  # a wave and a half: the second wave partly empty
     one_block = engine.run(p, n, seed=3, chunk_size=4096, keep_draws=n, end_year=2030)
-    monkeypatch.setattr(engine, "WAVE_GROUPS", {"cpu": 2})
+    monkeypatch.setattr(runner, "WAVE_GROUPS", {"cpu": 2})
     runs = [engine.run(p, n, seed=3, chunk_size=c, keep_draws=n, end_year=2030) for c in (4096, 3 * 4096)]
     a, b = (r.acc for r in runs)
     for k in one_block.kept:
@@ -207,12 +209,13 @@ def test_histogram_totals_read_back_before_they_could_overflow(monkeypatch):
     before any bin could pass HIST_LIMIT; forcing a tiny limit (a read-back every chunk) gives
     the same histogram as one read at the end."""
     from mcbattery import engine
-    from mcbattery.priors import load_scenario
+    from mcbattery.engine import runner
+    from mcbattery.inputs.priors import load_scenario
 
     p = load_scenario("baseline")
     n = 2 * engine.GROUP * engine.BLOCK + 300
     ref = engine.run(p, n, seed=6, chunk_size=4096, end_year=2028)
-    monkeypatch.setattr(engine, "HIST_LIMIT", engine.GROUP * engine.BLOCK + 1)
+    monkeypatch.setattr(runner, "HIST_LIMIT", engine.GROUP * engine.BLOCK + 1)
     low = engine.run(p, n, seed=6, chunk_size=4096, end_year=2028)
     assert ref.acc.hist.sum() == low.acc.hist.sum() == n * ref.layout.n_columns
     np.testing.assert_array_equal(ref.acc.hist, low.acc.hist)

@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from mcbattery import InputError
-from mcbattery.export import atomic, check_output_path, tidy, write_netcdf
+from mcbattery.results.export import atomic, check_output_path, tidy, write_netcdf
 
 
 def _ds():

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mcbattery.compare import resolve_scenario
-from mcbattery.errors import InputError
-from mcbattery.gsa import model_sobol, one_at_a_time, parameter_groups, parse_outputs
-from mcbattery.params import REGISTRY
+from mcbattery.research.compare import resolve_scenario
+from mcbattery.common.errors import InputError
+from mcbattery.research.sensitivity import model_sobol, one_at_a_time, parameter_groups, parse_outputs
+from mcbattery.model.params import REGISTRY
 
 # Sizes: 512 base samples everywhere, so the compiled sampler and simulator (one shape per
 # power of two) are shared with test_compare.py.

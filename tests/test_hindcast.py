@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from mcbattery import hindcast, learning
-from mcbattery.errors import InputError
+from mcbattery.calibration import hindcast
+from mcbattery.calibration import learning
+from mcbattery.common.errors import InputError
 
 FAST = dict(num_warmup=200, num_samples=200, num_chains=2)
 

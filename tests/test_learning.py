@@ -8,8 +8,8 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from mcbattery import learning
-from mcbattery.errors import InputError
+from mcbattery.calibration import learning
+from mcbattery.common.errors import InputError
 
 FAST = dict(num_warmup=200, num_samples=200, num_chains=2)
 

@@ -33,8 +33,8 @@ import jax
 import numpy as np
 import pytest
 
-from mcbattery import model
-from mcbattery.priors import load_scenario
+from mcbattery.model import simulate as model
+from mcbattery.inputs.priors import load_scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from numpy_model import OUTPUT_NAMES, sample_inputs, simulate_numpy, tie_years  # noqa: E402

@@ -11,8 +11,8 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from mcbattery import plots  # noqa: E402
-from mcbattery.errors import InputError  # noqa: E402
+from mcbattery.research import plots  # noqa: E402
+from mcbattery.common.errors import InputError  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +105,7 @@ def test_fan_chart_of_a_paired_difference():
 
 
 def _sobol():
-    from mcbattery.sensitivity import sobol_indices
+    from mcbattery.research.sobol import sobol_indices
 
     ds = sobol_indices(lambda x: np.stack([x[:, 0] + 0.5 * x[:, 1] ** 2, x[:, 1]], axis=1), [(0, 1)] * 3, 64,
                        names=["demand", "supply", "prices"], bootstrap=50)
@@ -173,7 +173,7 @@ def test_plant_ramp_from_given_parameters():
 
 
 def test_forecast_card(baseline_small, tmp_path):
-    from mcbattery.card import forecast_card, quantile_mcse, write_card
+    from mcbattery.research.card import forecast_card, quantile_mcse, write_card
 
     s = baseline_small.summary
     text = forecast_card(baseline_small)
@@ -203,7 +203,7 @@ def test_forecast_card(baseline_small, tmp_path):
 def test_zarr_and_parquet_exports(baseline_small, tmp_path):
     pytest.importorskip("zarr")
     pq = pytest.importorskip("pyarrow.parquet")
-    from mcbattery.card import to_parquet, to_zarr
+    from mcbattery.research.card import to_parquet, to_zarr
 
     s = baseline_small.summary
     path = to_zarr(baseline_small, tmp_path / "f.zarr")

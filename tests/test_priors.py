@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mcbattery import InputError, list_scenarios, load_priors, load_scenario
-from mcbattery.params import REGISTRY
+from mcbattery.model.params import REGISTRY
 
 
 def test_shipped_priors_cover_registry_with_units_and_sources():

@@ -10,7 +10,7 @@ import scipy.stats as st
 
 import mcbattery
 from mcbattery.engine import sample_params
-from mcbattery.sampling import gamma_variates
+from mcbattery.engine.sampling import gamma_variates
 
 N = 20000
 
@@ -61,7 +61,7 @@ def test_distribution_moments(draws):
 def test_beta_and_dirichlet_normalise_their_own_gamma_variates():
     """The sampler's grouped normalisation (two 0/1 matrix products) equals normalising each
     parameter's gamma variates directly: beta G_a / (G_a + G_b), Dirichlet G_i / sum."""
-    from mcbattery.sampling import make_sampler, prior_fields, structure
+    from mcbattery.engine.sampling import make_sampler, prior_fields, structure
 
     pri = mcbattery.load_scenario("baseline")
     struct, fields = structure(pri), prior_fields(pri)

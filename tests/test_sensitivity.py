@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mcbattery.sensitivity import saltelli_design, sobol_from_samples, sobol_indices
+from mcbattery.research.sobol import saltelli_design, sobol_from_samples, sobol_indices
 
 # --------------------------------------------------------------------------------------
 # Ishigami function and its analytic indices

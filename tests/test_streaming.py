@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcbattery.streaming import Accumulator, chan_merge, tree_merge
+from mcbattery.engine.streaming import Accumulator, chan_merge, tree_merge
 
 
 def test_block_moments_merge_the_same_whatever_the_cuts():

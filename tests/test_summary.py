@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcbattery.outputs import BINS, OUTPUTS, edges, quantile_error_bound
-from mcbattery.summary import histogram_quantiles
+from mcbattery.model.outputs import BINS, OUTPUTS, edges, quantile_error_bound
+from mcbattery.results.summary import histogram_quantiles
 
 
 def _hist(x, e):

@@ -1,0 +1,135 @@
+"""Commands ``mcbattery forecast``, ``scenarios`` and ``priors``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mcbattery.common.errors import InputError
+
+
+@click.command()
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name (see `mcbattery scenarios`) or a .toml file.")
+@click.option("--draws", type=click.IntRange(min=1), default=100_000, show_default=True, help="Monte Carlo draws.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=16384, show_default=True, help="Draws per device call (memory bound; results do not depend on it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file: .nc (NetCDF) or .csv (tidy).")
+@click.option("--keep-draws", type=click.IntRange(min=0), default=0, show_default=True, help="Also write the first K draws in full, beside --out.")
+@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder laid out like the shipped one.")
+@click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: the shipped calibrated posterior).")
+@click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
+@click.option("--float64", is_flag=True, help="Simulate in double precision.")
+@click.option("--cpu-devices", type=click.IntRange(min=0), default=0, show_default=True, help="Without a GPU: split draws over this many CPU devices (0: one per core). Results do not depend on it.")
+@click.option("--draws-store", type=click.Path(dir_okay=True, path_type=Path), default=None,
+              help="Stream the kept draws (all draws unless --keep-draws is given) chunk by chunk to this .zarr store instead of memory.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="OUTPUT=VALUE",
+              help="Also report P(OUTPUT > VALUE), e.g. lithium_price=40000 (repeatable; added to the defaults).")
+@click.option("--target-mcse", "targets", multiple=True, metavar="STATISTIC=VALUE",
+              help="Stop drawing (at most --draws) once this Monte Carlo standard error is reached, e.g. "
+                   "shortage_exceedance=0.002 or lithium_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
+def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64,
+             cpu_devices, draws_store, thresholds, targets, quiet):
+    """Run a forecast and write its summary (and kept draws) to OUT."""
+    from mcbattery.engine.devices import use_cpu_cores
+
+    use_cpu_cores(cpu_devices or None)
+    from mcbattery.api import forecast as run_forecast
+    from mcbattery.results.export import check_output_path, write
+
+    check_output_path(out)
+    if draws_store is not None and keep_draws == 0:
+        keep_draws = draws
+    extra = _name_values(thresholds, "--threshold")
+    from mcbattery.model.outputs import OUTPUTS
+
+    unknown = sorted(set(extra) - set(OUTPUTS))
+    if unknown:
+        raise InputError(f"unknown output {unknown[0]!r}; expected one of {sorted(OUTPUTS)}", field="--threshold")
+    result = run_forecast(
+        scenario,
+        draws=draws,
+        seed=seed,
+        chunk_size=chunk_size,
+        keep_draws=keep_draws,
+        end_year=end_year,
+        priors=priors_dir,
+        posterior=None if no_posterior else (posterior or "default"),
+        progress=not quiet,
+        dtype="float64" if float64 else "float32",
+        thresholds={k: tuple(sorted(set(OUTPUTS[k].thresholds) | set(v))) for k, v in extra.items()},
+        target_mcse={k: v[-1] for k, v in _name_values(targets, "--target-mcse").items()} or None,
+        draws_store=draws_store,
+    )
+    write(result, out)
+    s = result.summary
+    if s.attrs["invalid_draws"]:
+        click.echo(f"warning: {s.attrs['invalid_draws']} draws had non-finite values and were left out of the summary", err=True)
+    if not quiet:
+        click.echo(
+            f"wrote {out} ({s.attrs['valid_draws']} draws, scenario {s.attrs['scenario']}, "
+            f"priors {s.attrs['priors_hash']}, posterior {s.attrs['posterior_file']}, "
+            f"{s.attrs['seconds']:.1f} s on {s.attrs['device']})"
+        )
+        if draws_store is not None:
+            click.echo(f"wrote {min(keep_draws, int(s.attrs['draws']))} full draws to {draws_store}")
+        y = min(2030, int(s.year[-1]))
+        q = s.sel(year=y)
+        click.echo(
+            f"{y}: lithium price median {float(q.lithium_price_quantile.sel(quantile=0.5)):,.0f} USD/t, "
+            f"P(shortage > 10%) = {float(q.shortage_exceedance.sel(shortage_threshold=0.1)):.1%}, "
+            f"cell utilisation median {float(q.utilization_quantile.sel(quantile=0.5, stage='cells')):.0%}, "
+            f"average pack cost median {float(q.pack_cost_average_quantile.sel(quantile=0.5)):.0f} USD/kWh"
+        )
+        if "achieved_mcse" in s.attrs:
+            import json
+
+            got, want = json.loads(s.attrs["achieved_mcse"]), json.loads(s.attrs["target_mcse"])
+            met = all(got[k] <= t for k, t in want.items())
+            click.echo(f"{'targets met' if met else 'targets NOT met (draw cap reached)'} after {s.attrs['valid_draws']} draws: "
+                       + ", ".join(f"{k} MCSE {got[k]:.4g} (target {want[k]:.4g})" for k in want))
+
+
+def _name_values(items, option: str) -> dict[str, list[float]]:
+    """Parse repeated NAME=NUMBER options into {name: [numbers]}."""
+    out: dict[str, list[float]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name.strip() or number != number or number in (float("inf"), float("-inf")):
+            raise InputError(f"expected NAME=NUMBER, got {item!r}", field=option)
+        out.setdefault(name.strip(), []).append(number)
+    return out
+
+
+@click.command()
+@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder.")
+def scenarios(priors_dir):
+    """List scenarios with one-line descriptions."""
+    from mcbattery.inputs.priors import PRIORS_DIR, list_scenarios
+
+    root = priors_dir or PRIORS_DIR
+    if not Path(root).is_dir():
+        raise InputError("priors folder not found", file=str(root), field="priors")
+    for name, desc in list_scenarios(root).items():
+        click.echo(f"{name:28s} {desc}")
+
+
+@click.command(name="priors")
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file.")
+@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder.")
+def show_priors(scenario, priors_dir):
+    """Validate the priors (and scenario) and print every parameter with its source."""
+    import pandas as pd
+
+    from mcbattery.inputs.priors import load_scenario
+
+    p = load_scenario(scenario, priors_dir)
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
+        click.echo(p.table()[["block", "dims", "dist", "units", "source"]].to_string())
+    click.echo(f"{len(p.params)} parameters, scenario {p.scenario}, hash {p.hash()}")

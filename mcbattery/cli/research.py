@@ -1,0 +1,160 @@
+"""Research commands: ``mcbattery sensitivity | compare | card``.
+
+Standalone click commands; the main CLI group registers them (``main.add_command``, or
+:func:`register`). Bad input raises :class:`mcbattery.errors.InputError`, which the group
+turns into one line and exit status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mcbattery.common.errors import InputError
+
+__all__ = ["sensitivity", "compare", "card"]
+
+
+def _parse_select(items) -> dict:
+    """``stage=cells`` / ``region=EU`` pairs to a dict (numbers stay strings except year)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"expected DIM=LABEL, got {item!r}", field="--select")
+        k, v = (x.strip() for x in item.split("=", 1))
+        if not k or not v:
+            raise InputError(f"expected DIM=LABEL, got {item!r}", field="--select")
+        if k == "year":
+            raise InputError("give the year with --year", field="--select")
+        out[k] = v
+    return out
+
+
+def _check_out(path: Path, suffixes: tuple[str, ...]) -> Path:
+    if path.suffix not in suffixes:
+        raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(suffixes)}",
+                         file=str(path), field="--out")
+    if not path.parent.is_dir():
+        raise InputError("output folder does not exist", file=str(path.parent), field="--out")
+    if path.is_dir():
+        raise InputError("is a folder; expected a file name", file=str(path), field="--out")
+    return path
+
+
+def _posterior_arg(posterior, no_posterior):
+    if no_posterior:
+        return None
+    return posterior if posterior is not None else "default"
+
+
+@click.command()
+@click.option("--output", "output", required=True, help="Model output, e.g. lithium_price, utilization, cell_cost (see mcbattery.outputs).")
+@click.option("--year", type=click.IntRange(1901, 2200), required=True, help="Year of the output.")
+@click.option("--select", "select", multiple=True, metavar="DIM=LABEL", help="Label of another dim, e.g. stage=cells or region=EU (repeatable; unselected dims give one row each).")
+@click.option("--n", "n", type=click.IntRange(min=2), default=1024, show_default=True, help="Base samples; cost n x (groups + 2) model runs.")
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file.")
+@click.option("--groups", default="block", show_default=True, help="'block', 'parameter', or comma-separated parameter/block names.")
+@click.option("--noise", type=click.Choice(["common", "group"]), default="common", show_default=True, help="Process-noise convention (see docs/research.md).")
+@click.option("--log", "log_transform", is_flag=True, help="Indices of the log of the output (steadier for heavy-tailed prices).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="Seed of the draws and the bootstrap.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True, help="Bootstrap replicates for the intervals.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: priors only).")
+@click.option("--calibrated", is_flag=True, help="Use the shipped calibrated posterior (its parameters form one group).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .csv (tidy) or .nc.")
+def sensitivity(output, year, select, n, scenario, groups, noise, log_transform, seed, bootstrap, posterior, calibrated, out):
+    """Sobol' indices of one output/year to groups of parameters, written to OUT."""
+    from mcbattery.research.sensitivity import model_sobol
+
+    _check_out(out, (".csv", ".nc"))
+    sel = {"year": year, **_parse_select(select)}
+    if groups not in ("block", "parameter"):
+        groups = [g.strip() for g in groups.split(",") if g.strip()]
+        if not groups:
+            raise InputError("expected 'block', 'parameter' or names", field="--groups")
+    post = str(posterior) if posterior is not None else ("default" if calibrated else None)
+    ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
+                     transform="log" if log_transform else None, bootstrap=bootstrap)
+    from mcbattery.results.export import atomic, write_netcdf
+
+    if out.suffix == ".nc":
+        write_netcdf(ds, out)
+    else:
+        df = ds.drop_vars([v for v in ("noise_closed_S1",) if v in ds]).to_dataframe().reset_index()
+        df["scenario"] = ds.attrs["scenario"]
+        df["n"] = n
+        df["noise"] = noise
+        with atomic(out) as tmp:
+            df.to_csv(tmp, index=False)
+    for label in ds["output"].values:
+        one = ds.sel(output=label).sortby("ST", ascending=False)
+        click.echo(f"{label} (scenario {ds.attrs['scenario']}, n = {n}):")
+        for g in one["input"].values:
+            r = one.sel(input=g)
+            click.echo(f"  {g:16s} S1 {float(r.S1):6.3f} [{float(r.S1_low):6.3f}, {float(r.S1_high):6.3f}]"
+                       f"   ST {float(r.ST):6.3f} [{float(r.ST_low):6.3f}, {float(r.ST_high):6.3f}]")
+    click.echo(f"wrote {out}")
+
+
+@click.command()
+@click.argument("scenario_a")
+@click.argument("scenario_b")
+@click.option("--draws", type=click.IntRange(min=2), default=20_000, show_default=True, help="Paired draws.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed shared by both scenarios.")
+@click.option("--output", "outputs", multiple=True, help="Output name(s) to compare (repeatable; default all).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=4096, show_default=True, help="Draws per device call (memory bound; results do not depend on it).")
+@click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: the shipped calibrated posterior).")
+@click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .nc or .csv (tidy).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
+def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, posterior, no_posterior, out, quiet):
+    """Paired difference SCENARIO_B - SCENARIO_A on common random numbers, written to OUT."""
+    from mcbattery.research.compare import compare as run_compare
+    from mcbattery.research.compare import write
+
+    _check_out(out, (".nc", ".csv"))
+    ds = run_compare(
+        scenario_a, scenario_b, draws=draws, seed=seed, outputs=list(outputs) or None, chunk_size=chunk_size,
+        end_year=end_year, posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),
+        progress=not quiet,
+    )
+    write(ds, out)
+    if not quiet:
+        click.echo(f"wrote {out} ({ds.attrs['valid_draws']} paired draws, {ds.attrs['scenario_b']} - {ds.attrs['scenario_a']}; "
+                   f"changed parameters: {ds.attrs['changed_parameters']})")
+        y = min(2030, int(ds.year[-1]))
+        if "lithium_price_diff_mean" in ds:
+            m = float(ds.lithium_price_diff_mean.sel(year=y))
+            e = float(ds.lithium_price_diff_mcse.sel(year=y))
+            click.echo(f"{y}: lithium price difference, mean {m:,.0f} ± {e:,.0f} USD/t (MC s.e.)")
+        if "shortage_exceedance_change_mean" in ds and 0.1 in [round(float(t), 6) for t in ds.shortage_threshold.values]:
+            c = ds.shortage_exceedance_change_mean.sel(year=y).sel(shortage_threshold=0.1, method="nearest")
+            e = ds.shortage_exceedance_change_mcse.sel(year=y).sel(shortage_threshold=0.1, method="nearest")
+            click.echo(f"{y}: change in P(shortage > 10%) {100 * float(c):+.1f} ± {100 * float(e):.1f} pp")
+
+
+@click.command()
+@click.argument("forecast", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Markdown file to write.")
+@click.option("--hindcast", type=click.Path(path_type=Path), default=None, help="Hindcast CSV (rolling_hindcast frame or its summary) for a coverage table.")
+def card(forecast, out, hindcast):
+    """Write a Markdown forecast card for a forecast summary FORECAST.nc."""
+    from mcbattery.research.card import load_summary, write_card
+
+    _check_out(out, (".md", ".markdown", ".txt"))
+    summary = load_summary(forecast)
+    h = None
+    if hindcast is not None:
+        import pandas as pd
+
+        if not hindcast.is_file():
+            raise InputError("hindcast file not found", file=str(hindcast), field="--hindcast")
+        try:
+            h = pd.read_csv(hindcast)
+        except Exception as exc:
+            raise InputError(f"cannot read CSV ({exc.__class__.__name__})", file=str(hindcast), field="--hindcast") from None
+        if not ({"method", "horizon"} <= set(h.columns)):
+            raise InputError("expected a rolling_hindcast frame or summary (columns method, horizon, ...)", file=str(hindcast), field="--hindcast")
+    write_card(summary, out, h)
+    click.echo(f"wrote {out}")

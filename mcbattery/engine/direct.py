@@ -1,0 +1,114 @@
+"""Run the model on given parameters, outside the streaming driver: parameters of given draw
+indices, and outputs for given parameters with the process noise of given draw indices
+(common random numbers for scenario comparison and sensitivity analysis). Compiled once per
+prior structure, horizon and shape."""
+
+from __future__ import annotations
+
+import contextlib
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mcbattery.engine.kernel import deployment_history, draw_randomness
+from mcbattery.engine.sampling import make_sampler, prior_fields, structure
+from mcbattery.inputs.priors import Priors
+from mcbattery.model import simulate as model
+
+# Cached kernels for running the model on given parameters (scenario comparison, sensitivity
+# analysis): seed and draw indices are arguments, so a chunked loop compiles once per prior
+# structure, horizon and shape.
+
+def _jnp_dtype(dtype: str):
+    return getattr(jnp, dtype)
+
+
+@lru_cache(maxsize=16)
+def _sampler(struct: tuple, dtype: str):
+    sample = make_sampler(struct, _jnp_dtype(dtype))
+
+    @jax.jit
+    def go(seed, idx, fields):
+        base = jax.random.PRNGKey(seed)
+        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
+        return jax.vmap(lambda k: sample(jax.random.split(k, 3)[0], fields))(keys)
+
+    return go
+
+
+@lru_cache(maxsize=16)
+def _simulator(n_years: int, start_year: int, dtype: str):
+    dt = _jnp_dtype(dtype)
+
+    @jax.jit
+    def go(seed, idx, params, history):
+        base = jax.random.PRNGKey(seed)
+
+        def one(i, p):
+            _, normals, uniforms = draw_randomness(jax.random.fold_in(base, i), n_years, dt)
+            return model.simulate(p, normals, uniforms, history, start_year)
+
+        return jax.vmap(one)(idx, params)
+
+    return go
+
+
+@lru_cache(maxsize=8)
+def _history(start_year: int):
+    return deployment_history(start_year)
+
+
+def x64(dtype: str):
+    """A context that enables float64 inside it when ``dtype`` is "float64" (never process-wide)."""
+    return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
+
+
+def sample_draws(priors, indices, seed: int = 0, dtype: str = "float32") -> dict[str, np.ndarray]:
+    """Parameters of the given draw indices (name -> (len(indices), *dims)); the same numbers
+    as ``engine.sample_params`` for those indices. Compiled once per prior structure and
+    number of indices."""
+    with x64(dtype):
+        fn = _sampler(structure(priors), dtype)
+        out = fn(jnp.uint32(seed), jnp.asarray(indices, jnp.int32), prior_fields(priors, _jnp_dtype(dtype)))
+        return {k: np.asarray(v) for k, v in out.items()}
+
+
+def simulate_draws(
+    params: dict[str, np.ndarray], noise_indices, seed: int, start_year: int, end_year: int, dtype: str = "float32"
+) -> dict[str, np.ndarray]:
+    """Run the model on given parameters, row ``j`` with the process noise of draw index
+    ``noise_indices[j]`` (as ``engine.simulate_params``, but any index per row). Returns
+    outputs name -> (rows, years, *dims)."""
+    n_years = end_year - start_year + 1
+    with x64(dtype):
+        dt = _jnp_dtype(dtype)
+        fn = _simulator(n_years, start_year, dtype)
+        p = {k: jnp.asarray(v, dt) for k, v in params.items()}
+        out = fn(jnp.uint32(seed), jnp.asarray(noise_indices, jnp.int32), p, jnp.asarray(_history(start_year), dt))
+        return {k: np.asarray(v) for k, v in out.items()}
+
+
+
+def sample_params(priors: Priors, n: int, seed: int = 0, start: int = 0, dtype=jnp.float32) -> dict[str, np.ndarray]:
+    """The parameters of draws ``start .. start + n - 1`` (name -> (n, *dims)), exactly as
+    :func:`run` samples them for the same seed."""
+    return sample_draws(priors, np.arange(start, start + n), seed, jnp.dtype(dtype).name)
+
+
+def simulate_params(
+    priors: Priors, params: dict[str, np.ndarray], seed: int = 0, start: int = 0, end_year: int = 2040, dtype=jnp.float32
+) -> dict[str, np.ndarray]:
+    """Run the model for given parameters (name -> (n, *dims)) with the process noise of
+    draws ``start .. start + n - 1`` for ``seed``. Returns outputs name -> (n, years, *dims).
+
+    Used for sensitivity analysis and scenario comparison: the same draw indices give the
+    same process noise (common random numbers) whatever the parameters.
+    """
+    start_year = int(round(float(priors["start_year"].fields["value"])))
+    n = next(iter(params.values())).shape[0]
+    missing = set(priors.params) - set(params)
+    if missing:
+        params = {**sample_params(priors, n, seed, start, dtype), **params}
+    return simulate_draws(params, np.arange(start, start + n), seed, start_year, end_year, jnp.dtype(dtype).name)

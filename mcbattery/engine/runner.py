@@ -1,0 +1,251 @@
+"""The Monte Carlo driver: chunks of draws, one jitted kernel, streaming reductions.
+
+A draw's randomness is ``fold_in(PRNGKey(seed), draw_index)`` and draws are always computed
+in blocks of ``BLOCK`` (a loop over blocks with a traced trip count), so every draw sees the
+same compiled arithmetic whatever the chunk size: same seed, bit-identical draws. Means and
+variances are reduced per block and merged along one fixed binary tree over the block index
+with Chan's formula: on the device inside aligned groups of ``GROUP`` blocks, on the host
+above them. Histograms and exceedances are integer counts. Summaries are therefore
+bit-identical for any chunk size and device count; chunk sizes are rounded up to whole groups
+on every device, and the last chunk runs only the blocks it needs. A CPU core runs one block per
+loop turn; accelerators run ``ACCELERATOR_WAVE_GROUPS`` whole groups side by side per turn,
+always with the same shapes, so the same holds there.
+"""
+
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mcbattery.engine.kernel import BLOCK, GROUP, make_kernel
+from mcbattery.engine.layout import Layout, make_layout
+from mcbattery.engine.sampling import prior_fields, structure
+from mcbattery.engine.streaming import Accumulator
+from mcbattery.inputs.priors import Priors
+from mcbattery.model.outputs import BINS, OUTPUTS
+
+# Groups simulated side by side per loop turn, by platform: 0 = one block at a time, which keeps a
+# CPU core's working set in cache; accelerators need many draws at once to fill their cores.
+WAVE_GROUPS = {"cpu": 0}
+ACCELERATOR_WAVE_GROUPS = 16  # 16 groups = 65,536 draws per turn on GPUs (and TPUs)
+HIST_LIMIT = 2**31 - 1  # device histogram totals are int32: read back before any bin could pass this
+
+
+@dataclass
+class RunResult:
+    """Raw results of a run: merged statistics, kept draws and bookkeeping."""
+
+    layout: Layout
+    acc: Accumulator
+    kept: dict[str, np.ndarray]
+    draws: int
+    seed: int
+    chunk_size: int
+    seconds: float
+    device: str
+    thresholds: dict[str, tuple[float, ...]]
+    extra: dict = field(default_factory=dict)
+
+
+class _Job(NamedTuple):
+    """A dispatched chunk: its first draw, draws, groups per device, whether its draws are
+    kept, and the kernel's (possibly still running) results."""
+
+    start: int
+    n: int
+    groups: int
+    want: bool
+    res: tuple
+
+
+class Compiled(NamedTuple):
+    """A jitted, sharded kernel and what the driver needs to feed it."""
+
+    call: Callable  # (firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws)
+    hist_sharding: object  # where the per-device histogram totals live
+    hist_size: int  # columns * (BINS + 2) + 1 per device
+
+    def zero_hist(self, n_dev: int) -> jax.Array:
+        return jax.device_put(np.zeros((n_dev, self.hist_size), np.int32), self.hist_sharding)
+
+
+def chunk_draws(draws: int, chunk_size: int, n_dev: int) -> int:
+    """Draws per device call for a run of ``draws``: ``chunk_size`` capped at ``draws`` and
+    rounded up to whole groups on every device (the last call is trimmed to the blocks it needs)."""
+    unit = GROUP * BLOCK * n_dev
+    return max(unit, -(-min(chunk_size, max(draws, 1)) // unit) * unit)
+
+
+def wave_groups(platform: str) -> int:
+    """Groups run side by side per loop turn on ``platform`` (0: one block at a time)."""
+    return WAVE_GROUPS.get(platform, ACCELERATOR_WAVE_GROUPS)
+
+
+@lru_cache(maxsize=16)
+def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple,
+                    waves: int = 0) -> Compiled:
+    """One jitted kernel per (prior structure, horizon, output layout, dtype, devices, wave
+    width), reused across scenarios and calls. Each device runs its own contiguous range of whole groups
+    (``shard_map``; ``firsts`` and ``n_blocks`` hold one value per device) and keeps its own
+    histogram totals, so the block and group arithmetic, and hence every number, is the same
+    for 1, 2 or N devices."""
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    layout = make_layout(n_years, start_year, dict(layout_key))
+    kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu", wave_groups=waves)
+    mesh = Mesh(np.array(devices), ("d",))
+
+    def sharded(firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
+        def per_device(first, n_blocks, n_valid, fields, base_key, hist):
+            res = kernel(base_key, first[0], n_blocks[0], n_valid, fields, hist[0], chunk_groups, with_draws)
+            return tuple(r[None] for r in res)
+
+        f = jax.shard_map(
+            per_device, mesh=mesh, in_specs=(P("d"), P("d"), P(), P(), P(), P("d")), out_specs=P("d"), check_vma=False
+        )
+        return f(firsts, n_blocks, n_valid, fields, base_key, hist)
+
+    call = jax.jit(sharded, static_argnames=("chunk_groups", "with_draws"))
+    return Compiled(call, NamedSharding(mesh, P("d")), layout.n_columns * (BINS + 2) + 1)
+
+
+def run(
+    priors: Priors,
+    draws: int,
+    seed: int = 0,
+    chunk_size: int = 16384,
+    keep_draws: int = 0,
+    end_year: int = 2040,
+    thresholds: dict[str, tuple[float, ...]] | None = None,
+    progress: bool | Callable | None = None,
+    dtype=jnp.float32,
+    devices=None,
+    on_draws: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+    stop: Callable[["Accumulator", Layout], bool] | None = None,
+    first: int = 0,
+) -> RunResult:
+    """Run ``draws`` draws in chunks and return merged statistics plus the first
+    ``keep_draws`` draws in full. ``devices``: the JAX devices to shard draws over (default:
+    all local devices; on a multi-host cluster initialise ``jax.distributed`` first).
+    ``on_draws(start, outputs)`` receives every chunk's full draws (for streaming them to a
+    store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
+    run early when it returns True (``draws`` is then a maximum). ``first``: run only draws
+    ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.distributed`)."""
+    start_year = int(round(float(priors["start_year"].fields["value"])))
+    n_years = end_year - start_year + 1
+    thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
+    layout = make_layout(n_years, start_year, thresholds)
+    devices = tuple(devices) if devices is not None else tuple(jax.local_devices())
+    n_dev = len(devices)
+    group_draws = GROUP * BLOCK
+    if first % group_draws and first < draws:
+        raise ValueError(f"first must be a multiple of {group_draws} draws (whole groups of blocks), got {first}")
+    chunk = chunk_draws(draws - first, chunk_size, n_dev)
+    chunk_groups = chunk // (group_draws * n_dev)
+    compiled = compiled_kernel(structure(priors), n_years, start_year, layout.key, dtype, devices, wave_groups(devices[0].platform))
+    fields = prior_fields(priors, dtype)
+    base_key = jax.random.PRNGKey(seed)
+    acc = Accumulator(layout.n_columns, layout.thr_cols.size)
+    n_cols = layout.n_columns
+    kept_rows: list[np.ndarray] = []
+    keep_draws = min(keep_draws, draws)
+    t0 = time.perf_counter()
+    bar = _progress_bar(progress, draws - first)
+
+    def launch(start, hist):
+        """Dispatch the chunk at ``start`` (asynchronously): whole groups per device, devices
+        filled in order, so the last chunk runs only the blocks it needs."""
+        n_here = min(chunk, draws - start)
+        blocks = -(-n_here // BLOCK)
+        per_dev = -(-blocks // (GROUP * n_dev)) * GROUP  # blocks per device this chunk
+        firsts = [start + d * per_dev * BLOCK for d in range(n_dev)]
+        n_blocks = [min(per_dev, max(0, blocks - d * per_dev)) for d in range(n_dev)]
+        want = start < keep_draws  # the full draws leave the device only when they are kept
+        res = compiled.call(jnp.asarray(firsts, jnp.int32), jnp.asarray(n_blocks, jnp.int32), jnp.int32(draws),
+                            fields, base_key, hist, chunk_groups=chunk_groups, with_draws=want)
+        return _Job(start, n_here, per_dev // GROUP, want, res)
+
+    def absorb(job):
+        """Merge a finished chunk's group moments (in global order) and counts on the host."""
+        start, n_here, g, want, res = job
+        nb, mean, m2, vmin, vmax, _, exceed, invalid = (np.asarray(a) for a in res[:8])
+        acc.add_moments(nb[:, :g].reshape(-1), mean[:, :g].reshape(-1, n_cols), m2[:, :g].reshape(-1, n_cols))
+        acc.add_counts(vmin.min(axis=0), vmax.max(axis=0), exceed.sum(axis=0, dtype=np.int64), int(invalid.sum()))
+        if want:
+            rows = np.asarray(res[8])[:, : g * GROUP * BLOCK].reshape(-1, n_cols)[: keep_draws - start]
+            if on_draws is not None:
+                on_draws(start, {k: rows[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names})
+            else:
+                kept_rows.append(rows)
+        if bar is not None:
+            bar.update(n_here)
+
+    def read_hist(hist):
+        counts = np.asarray(hist)[:, :-1].sum(axis=0, dtype=np.int64)
+        acc.add_hist(counts.reshape(n_cols, BINS + 2))
+
+    # Histogram totals stay on the devices (int32) and are read back at the end, before they
+    # could overflow, or after every chunk when a stopping rule needs them. Without a stopping
+    # rule the next chunk is dispatched before the previous one is merged on the host.
+    zero = compiled.zero_hist(n_dev)
+    hist, since, pending = zero, 0, None
+    for start in range(first, draws, chunk):
+        if since + min(chunk, draws - start) > HIST_LIMIT:
+            read_hist(hist)
+            hist, since = zero, 0
+        job = launch(start, hist)
+        hist, since = job.res[5], since + job.n
+        if stop is None:
+            if pending is not None:
+                absorb(pending)
+            pending = job
+            continue
+        absorb(job)
+        read_hist(hist)
+        hist, since = zero, 0
+        done = start + job.n
+        if done < draws and stop(acc, layout):
+            draws = done
+            break
+    if pending is not None:
+        absorb(pending)
+    if since:
+        read_hist(hist)
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    kept = {}
+    if kept_rows:
+        flat = np.concatenate(kept_rows)
+        kept = {k: flat[:, layout.slices[k]].reshape((-1, *layout.shapes[k])) for k in layout.names}
+    return RunResult(
+        layout=layout,
+        acc=acc,
+        kept=kept,
+        draws=draws,
+        seed=seed,
+        chunk_size=chunk,
+        seconds=seconds,
+        device=f"{n_dev} x {devices[0].device_kind} ({devices[0].platform})",
+        thresholds=thresholds,
+    )
+
+
+def _progress_bar(progress, total):
+    if not progress:
+        return None
+    if callable(progress) and not isinstance(progress, bool):
+        return progress(total)
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="draw", unit_scale=True, desc="simulating", smoothing=0.1)
+
+

@@ -1,0 +1,69 @@
+"""Read calibrated posterior samples for the engine.
+
+The calibration writes ``engine_samples.nc`` (NetCDF3, readable with scipy alone) beside the
+ArviZ posterior: one variable per engine parameter, dims ``(sample, *dims)``. An ArviZ file
+(NetCDF4 with a ``posterior`` group) is also accepted when h5netcdf or netCDF4 is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from mcbattery.model.coords import COORDS
+from mcbattery.common.errors import InputError
+from mcbattery.model.params import REGISTRY
+from mcbattery.inputs.priors import PRIORS_DIR
+
+DEFAULT_POSTERIOR = PRIORS_DIR / "posterior" / "engine_samples.nc"
+
+
+def default_posterior() -> Path | None:
+    """The shipped posterior samples, if present."""
+    return DEFAULT_POSTERIOR if DEFAULT_POSTERIOR.is_file() else None
+
+
+def _open(path: Path) -> xr.Dataset:
+    try:
+        return xr.open_dataset(path, engine="scipy").load()
+    except Exception:  # not NetCDF3: try an ArviZ NetCDF4 file's posterior group
+        pass
+    try:
+        ds = xr.open_dataset(path, group="posterior").load()
+    except Exception as exc:
+        raise InputError(f"cannot read posterior ({exc.__class__.__name__}); expected engine_samples.nc or an ArviZ NetCDF file", file=str(path), field="posterior") from None
+    stacked = ds.stack(sample=("chain", "draw")).transpose("sample", ...)
+    return stacked.drop_vars(["chain", "draw", "sample"], errors="ignore")
+
+
+def load_engine_samples(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """``(name -> array (samples, *dims), info)`` for every variable named like a model parameter."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("posterior file not found", file=str(path), field="posterior")
+    ds = _open(path)
+    out = {}
+    for name, da in ds.data_vars.items():
+        if name not in REGISTRY:
+            continue
+        dims = REGISTRY[name].dims
+        if da.dims[0] != "sample" or tuple(da.dims[1:]) != dims:
+            raise InputError(f"expected dims ('sample', {', '.join(dims)}), got {da.dims}", file=str(path), field=name)
+        for d in dims:
+            if list(da[d].values) != list(COORDS[d]):
+                raise InputError(f"coordinate {d} must be {list(COORDS[d])}", file=str(path), field=name)
+        out[name] = np.asarray(da.values, dtype=np.float64)
+    if not out:
+        raise InputError("no variable is named like a model parameter", file=str(path), field="posterior")
+    digest = hashlib.sha256(b"".join(out[k].tobytes() for k in sorted(out))).hexdigest()[:16]
+    info = {
+        "file": path.name,
+        "hash": digest,
+        "data_vintage": str(ds.attrs.get("data_vintage", "unknown")),
+        "created_at": str(ds.attrs.get("created_at", "unknown")),
+        "parameters": ",".join(sorted(out)),
+    }
+    return out, info

@@ -1,0 +1,437 @@
+"""Read, validate and edit priors and scenarios (TOML files under ``priors/``).
+
+A prior file holds one table per parameter::
+
+    [demand_growth_rate]
+    dims = ["segment"]
+    dist = "truncnormal"
+    mean = { EV = 0.30, storage = 0.35, other = 0.08 }
+    sd = 0.06
+    low = 0.01
+    high = 1.0
+    units = "1/yr"
+    source = "DOMAIN 2.5 ...; calibrated in docs/calibration.md"
+
+A scenario file (``priors/scenarios/NAME.toml``) only *shifts* or *sets* parameters of the
+priors; it never copies them. Every problem raises :class:`InputError` naming file and field.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mcbattery.model.coords import COORDS, shape_of
+from mcbattery.common.errors import InputError
+from mcbattery.model.params import REGISTRY, SUPPORTS
+
+PRIORS_DIR = Path(__file__).resolve().parent / "data" / "priors"
+
+# distribution -> (required fields, location-like fields that a scenario shift moves)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "fixed": (("value",), ("value",)),
+    "normal": (("mean", "sd"), ("mean",)),
+    "truncnormal": (("mean", "sd", "low", "high"), ("mean", "low", "high")),
+    "lognormal": (("median", "sigma"), ("median",)),
+    "uniform": (("low", "high"), ("low", "high")),
+    "triangular": (("low", "mode", "high"), ("low", "mode", "high")),
+    "beta": (("mean", "concentration"), ("mean",)),
+    "dirichlet": (("mean", "concentration"), ()),
+}
+META_FIELDS = ("dims", "dist", "units", "source", "note")
+SCALE_FIELDS = ("sd", "sigma", "concentration")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One parameter's resolved prior: distribution name and numeric fields as arrays."""
+
+    name: str
+    dims: tuple[str, ...]
+    dist: str
+    fields: dict[str, np.ndarray]
+    units: str
+    source: str
+    file: str
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        if self.dist == "empirical":
+            digest = hashlib.sha256(np.ascontiguousarray(self.fields["samples"], dtype=np.float64).tobytes()).hexdigest()
+            return {"dims": list(self.dims), "dist": self.dist, "samples_sha256": digest, "units": self.units}
+        return {
+            "dims": list(self.dims),
+            "dist": self.dist,
+            "fields": {k: np.asarray(v).tolist() for k, v in sorted(self.fields.items())},
+            "units": self.units,
+        }
+
+
+@dataclass(frozen=True)
+class Priors:
+    """All parameters of the model plus provenance (which files, which scenario)."""
+
+    params: dict[str, Prior]
+    directory: str
+    scenario: str = "baseline"
+    scenario_description: str = ""
+    scenario_file: str = ""
+    shifted: tuple[str, ...] = field(default_factory=tuple)
+    posterior: dict[str, str] = field(default_factory=dict)
+
+    def hash(self) -> str:
+        """Short sha256 of the resolved priors (distributions and numbers, not prose)."""
+        blob = json.dumps({k: p.to_json() for k, p in sorted(self.params.items())}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def __getitem__(self, name: str) -> Prior:
+        return self.params[name]
+
+    def with_posterior(self, samples: dict[str, np.ndarray], info: dict[str, str] | None = None) -> "Priors":
+        """Replace priors by joint posterior samples (``name -> (S, *dims)``). All replaced
+        parameters share one sample index per draw, so posterior correlations are kept."""
+        import dataclasses
+
+        params = dict(self.params)
+        n = {np.shape(v)[0] for v in samples.values()}
+        if len(n) != 1:
+            raise InputError(f"posterior variables have different sample counts {sorted(n)}", field="posterior")
+        for name, arr in samples.items():
+            arr = np.asarray(arr, dtype=np.float64)
+            if name not in REGISTRY:
+                raise InputError("posterior variable is not a model parameter", field=f"posterior.{name}")
+            old = params[name]
+            if arr.shape[1:] != shape_of(old.dims):
+                raise InputError(f"expected shape (samples, {shape_of(old.dims)}), got {arr.shape}", field=f"posterior.{name}")
+            if not np.all(np.isfinite(arr)):
+                raise InputError("posterior samples must be finite", field=f"posterior.{name}")
+            lo, hi = SUPPORTS[REGISTRY[name].support]
+            if np.any(arr < lo) or np.any(arr > hi):
+                raise InputError(f"posterior samples outside the parameter's {REGISTRY[name].support} range", field=f"posterior.{name}")
+            src = (info or {}).get("file", "posterior")
+            params[name] = Prior(name, old.dims, "empirical", {"samples": arr}, old.units, f"posterior {src}; prior: {old.source}", src)
+        return dataclasses.replace(self, params=params, posterior=dict(info or {}))
+
+    def table(self):
+        """A pandas table of every parameter: dims, distribution, location, units, source."""
+        import pandas as pd
+
+        rows = []
+        for p in self.params.values():
+            rows.append(
+                {
+                    "parameter": p.name,
+                    "block": REGISTRY[p.name].block,
+                    "dims": ",".join(p.dims),
+                    "dist": p.dist,
+                    **{k: _short(v) for k, v in p.fields.items()},
+                    "units": p.units,
+                    "source": p.source,
+                }
+            )
+        return pd.DataFrame(rows).set_index("parameter")
+
+
+def _short(v: np.ndarray) -> str | float:
+    v = np.asarray(v)
+    return float(v) if v.ndim == 0 else np.array2string(v, precision=4, separator=",")
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file ({exc.__class__.__name__})", file=str(path)) from None
+    if not text.strip():
+        raise InputError("file is empty; expected TOML tables of parameters", file=str(path))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+
+
+def _number(x: Any, file: str, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise InputError(f"expected a number, got {x!r}", file=file, field=where)
+    if not math.isfinite(x):
+        raise InputError(f"expected a finite number, got {x!r}", file=file, field=where)
+    return float(x)
+
+
+def _array(value: Any, dims: tuple[str, ...], file: str, where: str) -> np.ndarray:
+    """A scalar broadcasts; a table keyed by coordinate labels gives one value per label."""
+    if not isinstance(value, dict):
+        return np.full(shape_of(dims), _number(value, file, where), dtype=np.float64)
+    if not dims:
+        raise InputError("expected a number for a parameter without dims", file=file, field=where)
+    labels = COORDS[dims[0]]
+    unknown = sorted(set(value) - set(labels))
+    missing = [lab for lab in labels if lab not in value]
+    if unknown:
+        raise InputError(
+            f"unknown {dims[0]} label(s) {unknown}; expected {list(labels)}", file=file, field=where
+        )
+    if missing:
+        raise InputError(f"missing {dims[0]} label(s) {missing}", file=file, field=where)
+    return np.stack([_array(value[lab], dims[1:], file, f"{where}.{lab}") for lab in labels])
+
+
+def _check_fields(name: str, dist: str, fields: dict[str, np.ndarray], support: str, file: str):
+    """Scale > 0, bounds ordered, and the distribution's support inside the parameter's."""
+    for k in SCALE_FIELDS:
+        if k in fields and np.any(fields[k] <= 0):
+            raise InputError(f"must be > 0 (use dist = \"fixed\" for no uncertainty)", file=file, field=f"{name}.{k}")
+    lo_s, hi_s = SUPPORTS[support]
+    if dist in ("truncnormal", "uniform", "triangular"):
+        low, high = fields["low"], fields["high"]
+        if np.any(low > high):
+            raise InputError("bounds inverted: low must be <= high (equal bounds fix the value)", file=file, field=f"{name}.low")
+        if dist == "triangular" and np.any((fields["mode"] < low) | (fields["mode"] > high)):
+            raise InputError("mode must lie within [low, high]", file=file, field=f"{name}.mode")
+        if dist == "truncnormal" and np.any((fields["mean"] < low) | (fields["mean"] > high)):
+            raise InputError("mean must lie within [low, high]", file=file, field=f"{name}.mean")
+        lo, hi = low, high
+    elif dist == "fixed":
+        lo = hi = fields["value"]
+    elif dist == "normal":
+        lo, hi = -np.inf, np.inf
+    elif dist == "lognormal":
+        if np.any(fields["median"] <= 0):
+            raise InputError("median must be > 0", file=file, field=f"{name}.median")
+        lo, hi = 0.0, np.inf
+    else:  # beta, dirichlet
+        m = fields["mean"]
+        if np.any((m <= 0) | (m >= 1)):
+            raise InputError("mean must lie strictly between 0 and 1", file=file, field=f"{name}.mean")
+        lo, hi = 0.0, 1.0
+    if support == "positive" and dist in ("fixed", "uniform", "truncnormal", "triangular"):
+        if np.any(np.asarray(lo) <= 0):
+            raise InputError("must be > 0 (parameter is positive)", file=file, field=name)
+    if np.any(np.asarray(lo) < lo_s) or np.any(np.asarray(hi) > hi_s):
+        raise InputError(
+            f"{dist} support exceeds the parameter's {support} range [{lo_s}, {hi_s}]"
+            + ("; use truncnormal or lognormal" if dist == "normal" else ""),
+            file=file,
+            field=name,
+        )
+    if support == "simplex":
+        if dist == "dirichlet":
+            total = fields["mean"].sum(axis=-1)
+        elif dist == "fixed":
+            total = fields["value"].sum(axis=-1)
+        else:
+            raise InputError("a share vector needs dist = \"dirichlet\" or \"fixed\"", file=file, field=name)
+        if np.any(np.abs(total - 1.0) > 1e-6):
+            raise InputError("shares must sum to 1 over the last dimension", file=file, field=name)
+
+
+def _parse_param(name: str, table: Any, file: str) -> Prior:
+    if name not in REGISTRY:
+        close = _close_names(name)
+        raise InputError(
+            "unknown parameter" + (f"; did you mean {close}?" if close else ""), file=file, field=name
+        )
+    if not isinstance(table, dict):
+        raise InputError("expected a table of fields", file=file, field=name)
+    spec = REGISTRY[name]
+    dist = table.get("dist")
+    if dist is None:
+        raise InputError("missing field 'dist'", file=file, field=name)
+    if dist not in DISTRIBUTIONS:
+        raise InputError(f"unknown distribution {dist!r}; expected one of {sorted(DISTRIBUTIONS)}", file=file, field=f"{name}.dist")
+    required, _ = DISTRIBUTIONS[dist]
+    allowed = set(required) | set(META_FIELDS)
+    for k in table:
+        if k not in allowed:
+            raise InputError(f"unknown field {k!r} for dist {dist!r}; expected {sorted(allowed)}", file=file, field=f"{name}.{k}")
+    for k in ("units", "source"):
+        if not isinstance(table.get(k), str) or not table[k].strip():
+            raise InputError(f"missing field {k!r} (every parameter states its {k})", file=file, field=name)
+    dims = tuple(table.get("dims", ()))
+    if dims != spec.dims:
+        raise InputError(f"dims must be {list(spec.dims)}, got {list(dims)}", file=file, field=f"{name}.dims")
+    if dist == "dirichlet" and not dims:
+        raise InputError("dirichlet needs at least one dim", file=file, field=name)
+    fields = {}
+    for k in required:
+        if k not in table:
+            raise InputError(f"missing field {k!r} for dist {dist!r}", file=file, field=name)
+        fields[k] = _array(table[k], dims, file, f"{name}.{k}")
+    _check_fields(name, dist, fields, spec.support, file)
+    return Prior(name, dims, dist, fields, table["units"], table["source"], file, table.get("note", ""))
+
+
+def _close_names(name: str) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(name, REGISTRY, n=2)
+
+
+def load_priors(directory: str | Path | None = None) -> Priors:
+    """Read every ``*.toml`` in a priors folder (not ``scenarios/``); check all model parameters are there."""
+    root = Path(directory) if directory is not None else PRIORS_DIR
+    if not root.is_dir():
+        raise InputError("priors folder not found", file=str(root))
+    params: dict[str, Prior] = {}
+    files = sorted(root.glob("*.toml"))
+    if not files:
+        raise InputError("no prior files (*.toml) in folder", file=str(root))
+    for path in files:
+        doc = _read_toml(path)
+        for name, table in doc.items():
+            if name == "meta":
+                continue
+            if name in params:
+                raise InputError(f"defined twice (also in {params[name].file})", file=str(path), field=name)
+            params[name] = _parse_param(name, table, str(path))
+    missing = sorted(set(REGISTRY) - set(params))
+    if missing:
+        raise InputError(f"missing parameter(s) {missing}", file=str(root))
+    return Priors(params=params, directory=str(root))
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def list_scenarios(directory: str | Path | None = None) -> dict[str, str]:
+    """Scenario name -> one-line description for every file in ``<priors>/scenarios``."""
+    root = (Path(directory) if directory is not None else PRIORS_DIR) / "scenarios"
+    out = {}
+    for path in sorted(root.glob("*.toml")):
+        meta = _read_toml(path).get("meta", {})
+        out[path.stem] = str(meta.get("description", "")).strip().splitlines()[0] if meta.get("description") else ""
+    return out
+
+
+def _resolve_scenario_path(scenario: str | Path, directory: Path) -> Path:
+    s = str(scenario)
+    if s.endswith(".toml") or "/" in s or Path(s).is_file():
+        return Path(s)
+    path = directory / "scenarios" / f"{s}.toml"
+    if not path.is_file():
+        names = sorted(list_scenarios(directory))
+        raise InputError(f"unknown scenario {s!r}; expected one of {names} or a .toml file", field="scenario")
+    return path
+
+
+def load_scenario(
+    scenario: str | Path = "baseline",
+    priors: str | Path | Priors | None = None,
+    posterior: str | Path | None = None,
+) -> Priors:
+    """Priors (optionally replaced by posterior samples) with a scenario's shifts and sets
+    applied on top. ``scenario`` is a name or a file path; ``posterior`` a samples file."""
+    base = priors if isinstance(priors, Priors) else load_priors(priors)
+    if posterior is not None:
+        from mcbattery.inputs.posterior import load_engine_samples
+
+        samples, info = load_engine_samples(posterior)
+        base = base.with_posterior(samples, info)
+    path = _resolve_scenario_path(scenario, Path(base.directory))
+    file = str(path)
+    doc = _read_toml(path)
+    meta = doc.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("description"), str):
+        raise InputError("missing [meta] table with a 'description' string", file=file, field="meta")
+    unknown = set(doc) - {"meta", "shift", "set"}
+    if unknown:
+        raise InputError(f"unknown table(s) {sorted(unknown)}; expected meta, shift, set", file=file, field=sorted(unknown)[0])
+    params = dict(base.params)
+    touched = []
+    for name, table in doc.get("set", {}).items():
+        params[name] = _apply_set(params, name, table, file)
+        touched.append(name)
+    for name, table in doc.get("shift", {}).items():
+        params[name] = _apply_shift(params, name, table, file)
+        touched.append(name)
+    return Priors(
+        params=params,
+        directory=base.directory,
+        scenario=str(meta.get("name", path.stem)),
+        scenario_description=meta["description"].strip(),
+        scenario_file=file,
+        shifted=tuple(touched),
+        posterior=base.posterior,
+    )
+
+
+def _existing(params: dict[str, Prior], name: str, file: str, kind: str) -> Prior:
+    if name not in params:
+        close = _close_names(name)
+        raise InputError(
+            f"{kind} of unknown parameter" + (f"; did you mean {close}?" if close else ""), file=file, field=f"{kind}.{name}"
+        )
+    return params[name]
+
+
+def _apply_set(params: dict[str, Prior], name: str, table: Any, file: str) -> Prior:
+    old = _existing(params, name, file, "set")
+    if not isinstance(table, dict):
+        raise InputError("expected a table", file=file, field=f"set.{name}")
+    merged: dict[str, Any] = {"dims": list(old.dims), "units": old.units, "source": old.source}
+    if old.dist == "empirical" and "dist" not in table:
+        raise InputError("replacing a posterior parameter needs a full distribution with 'dist'", file=file, field=f"set.{name}")
+    if "dist" not in table or table["dist"] == old.dist:
+        merged["dist"] = old.dist
+        merged.update({k: _to_toml_value(v, old.dims) for k, v in old.fields.items()})
+    merged.update(copy.deepcopy(table))
+    if "source" not in table:
+        merged["source"] = f"scenario {Path(file).stem}; base: {old.source}"
+    return _parse_param(name, merged, file)
+
+
+def _to_toml_value(v: np.ndarray, dims: tuple[str, ...]):
+    if not dims:
+        return float(v)
+    return {lab: _to_toml_value(v[i], dims[1:]) for i, lab in enumerate(COORDS[dims[0]])}
+
+
+def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str) -> Prior:
+    old = _existing(params, name, file, "shift")
+    where = f"shift.{name}"
+    if not isinstance(table, dict) or not table or set(table) - {"scale", "add"}:
+        raise InputError("expected a table with 'scale' and/or 'add'", file=file, field=where)
+    locs = ("samples",) if old.dist == "empirical" else DISTRIBUTIONS[old.dist][1]
+    if not locs:
+        raise InputError(f"a {old.dist} prior cannot be shifted; use [set.{name}]", file=file, field=where)
+    scale = _partial(table.get("scale", 1.0), old.dims, 1.0, file, f"{where}.scale")
+    add = _partial(table.get("add", 0.0), old.dims, 0.0, file, f"{where}.add")
+    fields = dict(old.fields)
+    for k in locs:
+        fields[k] = fields[k] * scale + add
+    spec = REGISTRY[name]
+    if old.dist == "empirical":
+        lo, hi = SUPPORTS[spec.support]
+        if np.any(fields["samples"] < lo) or np.any(fields["samples"] > hi):
+            raise InputError(f"shift moves posterior samples outside the {spec.support} range", file=file, field=where)
+    else:
+        _check_fields(name, old.dist, fields, spec.support, file)
+    return Prior(name, old.dims, old.dist, fields, old.units, old.source, old.file, f"shifted by {Path(file).stem}")
+
+
+def _partial(value: Any, dims: tuple[str, ...], default: float, file: str, where: str) -> np.ndarray:
+    """Like _array, but labels left out keep the neutral value (1 for scale, 0 for add)."""
+    if not isinstance(value, dict):
+        return np.full(shape_of(dims), _number(value, file, where))
+    if not dims:
+        raise InputError("expected a number for a parameter without dims", file=file, field=where)
+    labels = COORDS[dims[0]]
+    unknown = sorted(set(value) - set(labels))
+    if unknown:
+        raise InputError(f"unknown {dims[0]} label(s) {unknown}; expected {list(labels)}", file=file, field=where)
+    return np.stack(
+        [_partial(value.get(lab, default), dims[1:], default, file, f"{where}.{lab}") for lab in labels]
+    )

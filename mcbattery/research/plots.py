@@ -1,0 +1,685 @@
+"""Figures of forecasts, comparisons and sensitivity results (matplotlib, imported on use).
+
+Every function returns a ``matplotlib.figure.Figure`` that reads without the code: a title,
+axis labels with units, a legend, and a small note under the axes with the scenario, draws,
+seed, posterior and package version taken from the dataset's attributes. Pass ``ax=`` to
+draw into an existing axes (the note is then left out unless ``note=True``).
+
+Inputs are the package's own datasets: a forecast ``summary`` (``X_quantile`` etc., see
+:mod:`mcbattery.summary`), kept ``draws`` (dims ``draw, year, ...``), a comparison from
+:func:`mcbattery.compare.compare` (``X_diff_quantile``: pass ``var="X_diff"``), Sobol' results
+from :func:`mcbattery.gsa.model_sobol` or :func:`mcbattery.sensitivity.sobol_indices`, swings
+from :func:`mcbattery.gsa.one_at_a_time`, and hindcast summaries from
+:func:`mcbattery.hindcast.summarise_hindcast`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from mcbattery.common.errors import InputError
+
+__all__ = [
+    "fan_chart",
+    "exceedance_curve",
+    "scenario_comparison",
+    "tornado",
+    "sobol_bars",
+    "hindcast_plot",
+    "plant_ramp",
+    "plant_scrap_paths",
+    "provenance_note",
+    "add_note",
+]
+
+DEFAULT_BANDS = ((0.05, 0.95), (0.25, 0.75))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _plt():
+    import matplotlib.pyplot as plt  # lazy: matplotlib is an optional dependency
+
+    return plt
+
+
+def provenance_note(attrs: Mapping) -> str:
+    """One line: scenario, draws, seed, posterior (or 'priors only'), version, creation time."""
+    parts = []
+    if attrs.get("scenario_a") and attrs.get("scenario_b"):
+        parts.append(f"difference {attrs['scenario_b']} - {attrs['scenario_a']} (paired draws)")
+    elif attrs.get("scenario"):
+        parts.append(f"scenario {attrs['scenario']}")
+    n = attrs.get("valid_draws", attrs.get("draws"))
+    if n is not None:
+        parts.append(f"{int(n):,} draws")
+    elif attrs.get("n") is not None:
+        parts.append(f"n = {int(attrs['n']):,} base samples")
+    seed = attrs.get("seed", attrs.get("engine_seed"))
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    post = attrs.get("posterior_file")
+    if post is not None:
+        calibrated = post and not str(post).startswith("none")
+        parts.append(f"posterior {post}" + (f" ({attrs['data_vintage']})" if calibrated and attrs.get("data_vintage") else "")
+                     if calibrated else "priors only (uncalibrated)")
+    if attrs.get("mcbattery_version"):
+        parts.append(f"mcbattery {attrs['mcbattery_version']}")
+    if attrs.get("created_at"):
+        parts.append(str(attrs["created_at"])[:10])
+    return "Source: mcbattery Monte Carlo; " + " · ".join(parts) if parts else "Source: mcbattery"
+
+
+def add_note(fig, note) -> None:
+    """Put a source note (a string, or a dataset's attrs turned into one) at the bottom of
+    ``fig``, wrapped to its width; constrained layout makes room for it."""
+    import textwrap
+
+    text = note if isinstance(note, str) else provenance_note(note)
+    width = max(60, int(fig.get_figwidth() * 19))  # characters per line at 7 pt
+    fig.supxlabel("\n".join(textwrap.wrap(text, width)), x=0.01, ha="left", fontsize=7, color="0.35")
+
+
+def _finish(fig, ax_given: bool, attrs: Mapping, note) -> None:
+    if note is None:
+        note = not ax_given
+    if note:
+        add_note(fig, note if isinstance(note, str) else attrs)
+
+
+def _new_axes(ax, figsize=(8, 4.8)):
+    plt = _plt()
+    if ax is not None:
+        return ax.figure, ax, True
+    fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+    return fig, ax, False
+
+
+def _select(da: xr.DataArray, sel: Mapping | None, what: str) -> xr.DataArray:
+    sel = dict(sel or {})
+    unknown = set(sel) - set(da.dims)
+    if unknown:
+        raise InputError(f"{what} has no dim(s) {sorted(unknown)}; dims are {list(da.dims)}", field="sel")
+    for d, v in sel.items():
+        labels = list(da[d].values.tolist())
+        want = v if isinstance(v, (list, tuple, np.ndarray)) else [v]
+        missing = [w for w in want if w not in labels]
+        if missing:
+            raise InputError(f"{what}: {d}={missing} not available; expected some of {labels}", field="sel")
+    return da.sel(sel)
+
+
+def _units(da: xr.DataArray) -> str:
+    units = da.attrs.get("units", "")
+    if units == "see stage_units" and "stage_units" in da.coords and da["stage_units"].size == 1:
+        units = str(da["stage_units"].values)
+    return "fraction" if units == "1" else units
+
+
+def _base_long_name(da: xr.DataArray, var: str, attrs: Mapping | None = None) -> str:
+    ln = da.attrs.get("long_name", var)
+    for prefix in ("quantiles of the ", "quantiles of ", "mean "):
+        if ln.startswith(prefix):
+            ln = ln[len(prefix):]
+            break
+    return ln
+
+
+def _diff_names(attrs: Mapping) -> tuple[str, str] | None:
+    if attrs.get("scenario_a") and attrs.get("scenario_b"):
+        return str(attrs["scenario_a"]), str(attrs["scenario_b"])
+    return None
+
+
+def _sel_text(sel: Mapping | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (sel or {}).items())
+
+
+def _band_label(lo: float, hi: float) -> str:
+    return f"{(hi - lo) * 100:g}% interval ({lo * 100:g}-{hi * 100:g}th pct.)"
+
+
+def _quantiles_of(data, var: str, sel, levels) -> tuple[xr.DataArray, xr.DataArray, Mapping]:
+    """(quantiles with dim ``quantile``, the variable for labels, attrs) from a summary,
+    draws dataset or draws DataArray."""
+    if isinstance(data, xr.DataArray):
+        if "draw" not in data.dims:
+            raise InputError("expected a DataArray of draws (dim 'draw')", field="data")
+        da = _select(data, sel, data.name or var)
+        q = da.quantile(list(levels), dim="draw")
+        return q, da, dict(data.attrs)
+    if not isinstance(data, xr.Dataset):
+        raise InputError(f"expected an xarray Dataset or DataArray, got {type(data).__name__}", field="data")
+    if f"{var}_quantile" in data:
+        qa = _select(data[f"{var}_quantile"], sel, f"{var}_quantile")
+        have = np.asarray(qa["quantile"].values, float)
+        idx = []
+        for lv in levels:
+            hit = np.flatnonzero(np.isclose(have, lv, atol=1e-9))
+            if not hit.size:
+                raise InputError(
+                    f"quantile {lv:g} is not in the summary; available {have.tolist()}", field="bands"
+                )
+            idx.append(int(hit[0]))
+        return qa.isel(quantile=idx), qa, dict(data.attrs)
+    if var in data and "draw" in data[var].dims:
+        da = _select(data[var], sel, var)
+        return da.quantile(list(levels), dim="draw"), da, dict(data.attrs)
+    choices = sorted({k[: -len("_quantile")] for k in data.data_vars if k.endswith("_quantile")} | {
+        k for k in data.data_vars if "draw" in data[k].dims})
+    raise InputError(f"no {var!r} quantiles or draws in the dataset; expected one of {choices}", field="var")
+
+
+# ----------------------------------------------------------------------------- fan chart
+
+
+def fan_chart(
+    summary,
+    var: str,
+    sel: Mapping | None = None,
+    bands=DEFAULT_BANDS,
+    *,
+    ax=None,
+    title: str | None = None,
+    label: str | None = None,
+    color=None,
+    logy: bool = False,
+    note=None,
+):
+    """Median and central intervals of ``var`` over the years.
+
+    summary: a forecast summary (uses ``{var}_quantile``), a comparison (``var="X_diff"``),
+    a draws Dataset or a DataArray of draws (quantiles computed). sel: labels for the other
+    dims (``{"region": "EU", "chemistry": "LFP"}``); one dim may stay unselected, and then
+    every label gets its own fan (e.g. cell cost by chemistry). bands: (low, high) quantile
+    pairs, widest first; they must be in the summary's quantiles.
+    """
+    plt = _plt()
+    bands = tuple(tuple(float(x) for x in b) for b in bands)
+    levels = sorted({0.5, *(x for b in bands for x in b)})
+    q, da, attrs = _quantiles_of(summary, var, sel, levels)
+    other = [d for d in q.dims if d not in ("quantile", "year")]
+    if "year" not in q.dims:
+        raise InputError("fan charts need a 'year' dimension; do not select a single year", field="sel")
+    if len(other) > 1:
+        raise InputError(f"select labels for all but one of the dims {other}", field="sel")
+    fig, ax, given = _new_axes(ax)
+    series = [(None, q)] if not other else [(lab, q.sel({other[0]: lab})) for lab in q[other[0]].values.tolist()]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    years = q["year"].values
+    alphas = np.linspace(0.18, 0.4, len(bands)) if bands else []
+    for i, (lab, s) in enumerate(series):
+        c = color if (color is not None and len(series) == 1) else colors[i % len(colors)]
+        name = label if (label and lab is None) else (f"{label} {lab}" if label else (str(lab) if lab is not None else None))
+        for (lo, hi), a in zip(bands, alphas):
+            ax.fill_between(
+                years, s.sel(quantile=lo, method="nearest").values, s.sel(quantile=hi, method="nearest").values,
+                color=c, alpha=a, lw=0,
+                label=None if len(series) > 1 else (f"{name}: " if name else "") + _band_label(lo, hi),
+            )
+        ax.plot(years, s.sel(quantile=0.5, method="nearest").values, color=c, lw=2,
+                label=(f"{name} median" if name else "median"))
+    if attrs.get("scenario_a") and var.endswith("_diff"):
+        ax.axhline(0.0, color="black", lw=0.8)
+    if len(series) > 1:  # band legend in grey once
+        for (lo, hi), a in zip(bands, alphas):
+            ax.fill_between([], [], [], color="0.3", alpha=a, lw=0, label=_band_label(lo, hi))
+    ln = _base_long_name(da, var, attrs)
+    units = _units(da)
+    where = _sel_text(sel)
+    pair = _diff_names(attrs) if ln.startswith("difference b - a of ") else None
+    if pair:
+        ln = ln[len("difference b - a of "):]
+        ylabel = f"difference, {pair[1]} minus {pair[0]}" + (f" [{units}]" if units else "")
+        default_title = (f"{ln[0].upper() + ln[1:]}" + (f" ({where})" if where else "")
+                         + f": {pair[1]} minus {pair[0]}, paired draws")
+    else:
+        ylabel = f"{ln} [{units}]" if units else ln
+        default_title = ln[0].upper() + ln[1:] + (f" ({where})" if where else "") + ": median and intervals"
+    ax.set_xlabel("year")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or default_title)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    _finish(fig, given, attrs, note)
+    return fig
+
+
+# ----------------------------------------------------------------------------- exceedance
+
+
+def exceedance_curve(
+    draws_or_summary,
+    var: str,
+    year: int,
+    sel: Mapping | None = None,
+    *,
+    ax=None,
+    below: bool = False,
+    logx: bool | None = None,
+    title: str | None = None,
+    note=None,
+):
+    """P(X > x) for ``var`` in ``year`` (or P(X < x) with ``below=True``).
+
+    draws_or_summary: kept draws (exact empirical curve), a summary (points at its quantile
+    levels plus its exceedance thresholds with Monte Carlo error bars), or a dict
+    ``{label: dataset}`` to overlay scenarios. sel: labels for the output's other dims.
+    """
+    plt = _plt()
+    multi = isinstance(draws_or_summary, Mapping) and not isinstance(draws_or_summary, xr.Dataset)
+    items = draws_or_summary.items() if multi else [(None, draws_or_summary)]
+    fig, ax, given = _new_axes(ax)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    sel = dict(sel or {})
+    sel_year = {**sel, "year": year}
+    ref_da, attrs, xs_all = None, {}, []
+    for i, (lab, ds) in enumerate(items):
+        if not isinstance(ds, xr.Dataset):
+            raise InputError(f"expected an xarray Dataset, got {type(ds).__name__}", field="draws_or_summary")
+        c = colors[i % len(colors)]
+        attrs = attrs or dict(ds.attrs)
+        if var in ds and "draw" in ds[var].dims:
+            da = _select(ds[var], sel_year, var)
+            if set(da.dims) != {"draw"}:
+                raise InputError(f"select labels for the dims {[d for d in da.dims if d != 'draw']}", field="sel")
+            x = np.sort(da.values[np.isfinite(da.values)])
+            n = x.size
+            p = (np.arange(1, n + 1)) / n if below else 1.0 - np.arange(n) / n
+            ax.step(x, p, where="post" if below else "pre", color=c, lw=1.8,
+                    label=f"{lab + ': ' if lab else ''}kept draws (n = {n:,})")
+            ref_da, xs_all = da, xs_all + [x]
+        elif f"{var}_quantile" in ds:
+            qa = _select(ds[f"{var}_quantile"], sel_year, f"{var}_quantile")
+            if set(qa.dims) != {"quantile"}:
+                raise InputError(f"select labels for the dims {[d for d in qa.dims if d != 'quantile']}", field="sel")
+            levels = qa["quantile"].values
+            x = qa.values
+            p = levels if below else 1.0 - levels
+            ax.plot(x, p, "o-", color=c, ms=4, lw=1.5, label=f"{lab + ': ' if lab else ''}summary quantiles")
+            ex = f"{var}_exceedance"
+            if ex in ds:
+                ea = _select(ds[ex], sel_year, ex)
+                tdim = [d for d in ea.dims if d.endswith("_threshold")][0]
+                pe = ea.values if not below else 1.0 - ea.values
+                err = _select(ds[f"{ex}_mcse"], sel_year, ex).values * 1.96 if f"{ex}_mcse" in ds else None
+                ax.errorbar(ea[tdim].values, pe, yerr=err, fmt="s", color=c, ms=6, mfc="white", capsize=3,
+                            label=f"{lab + ': ' if lab else ''}P at thresholds (±1.96 MC s.e.)")
+            ref_da, xs_all = ds[f"{var}_quantile"], xs_all + [x]
+        else:
+            raise InputError(f"no {var!r} draws or quantiles in the dataset", field="var")
+    allx = np.concatenate(xs_all) if xs_all else np.array([1.0])
+    if logx is None:
+        pos = allx[allx > 0]
+        logx = bool(allx.size and np.all(allx > 0) and pos.max() / max(pos.min(), 1e-300) > 20)
+    if logx:
+        ax.set_xscale("log")
+    ln = _base_long_name(ref_da, var, attrs)
+    units = _units(ref_da)
+    where = _sel_text(sel)
+    ax.set_xlabel(f"{ln} in {year}" + (f", {where}" if where else "") + (f" [{units}]" if units else ""))
+    ax.set_ylabel("P(X < x)" if below else "P(X > x)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title or f"{'Probability below' if below else 'Exceedance probability'}: {ln} in {year}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if multi and note is None and not given:
+        note = provenance_note({k: v for k, v in attrs.items() if k != "scenario"}) + " · scenarios: " + ", ".join(
+            str(k) for k in draws_or_summary)
+    _finish(fig, given, attrs, note)
+    return fig
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def scenario_comparison(
+    summaries: Mapping[str, xr.Dataset],
+    var: str,
+    sel: Mapping | None = None,
+    *,
+    bands=((0.05, 0.95),),
+    ax=None,
+    title: str | None = None,
+    note=None,
+):
+    """Several scenarios' forecasts of ``var`` side by side.
+
+    summaries: ``{scenario name: summary}``. With ``year`` in ``sel``: one row per scenario,
+    median dot and interval whiskers; otherwise median lines and the widest band over years.
+    Each scenario's own draws are independent of the others': for the *difference* between two
+    scenarios with its own interval use :func:`mcbattery.compare.compare`.
+    """
+    plt = _plt()
+    if not isinstance(summaries, Mapping) or isinstance(summaries, xr.Dataset) or not summaries:
+        raise InputError("expected a dict {name: summary Dataset}", field="summaries")
+    sel = dict(sel or {})
+    bands = tuple(tuple(float(x) for x in b) for b in bands)
+    levels = sorted({0.5, *(x for b in bands for x in b)})
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax, given = _new_axes(ax)
+    names = list(summaries)
+    da = None
+    notes = []
+    for i, name in enumerate(names):
+        q, da, attrs = _quantiles_of(summaries[name], var, sel, levels)
+        notes.append(f"{name}: {int(attrs.get('valid_draws', attrs.get('draws', 0))):,} draws")
+        c = colors[i % len(colors)]
+        if "year" in sel:
+            if q.ndim != 1:
+                raise InputError(f"select labels for the dims {[d for d in q.dims if d != 'quantile']}", field="sel")
+            y = len(names) - 1 - i
+            for j, (lo, hi) in enumerate(bands):
+                ax.plot([float(q.sel(quantile=lo)), float(q.sel(quantile=hi))], [y, y], color=c,
+                        lw=2 + 3 * j, alpha=0.6, solid_capstyle="butt",
+                        label=_band_label(lo, hi) if i == 0 else None)
+            ax.plot(float(q.sel(quantile=0.5)), y, "o", color="black", ms=6, label="median" if i == 0 else None)
+        else:
+            other = [d for d in q.dims if d not in ("quantile", "year")]
+            if other:
+                raise InputError(f"select labels for the dims {other}", field="sel")
+            years = q["year"].values
+            lo, hi = bands[0]
+            ax.fill_between(years, q.sel(quantile=lo).values, q.sel(quantile=hi).values, color=c, alpha=0.15, lw=0)
+            ax.plot(years, q.sel(quantile=0.5).values, color=c, lw=2, label=f"{name} median ({_band_label(lo, hi)} shaded)")
+    ln = _base_long_name(da, var)
+    units = _units(da)
+    label = f"{ln} [{units}]" if units else ln
+    where = _sel_text({k: v for k, v in sel.items()})
+    if "year" in sel:
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names[::-1])
+        ax.set_xlabel(label)
+        ax.set_ylabel("scenario")
+    else:
+        ax.set_xlabel("year")
+        ax.set_ylabel(label)
+    ax.set_title(title or f"{ln[0].upper() + ln[1:]} by scenario" + (f" ({where})" if where else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    first = summaries[names[0]].attrs
+    text = (
+        provenance_note({k: v for k, v in first.items() if k not in ("scenario", "draws", "valid_draws")})
+        + " · " + "; ".join(notes) + " · scenarios sampled independently"
+    )
+    if note is None:
+        note = False if given else text
+    elif note is True:
+        note = text
+    _finish(fig, given, first, note)
+    return fig
+
+
+# ----------------------------------------------------------------------------- sensitivity
+
+
+def _pick_output(ds: xr.Dataset, output):
+    if "output" not in ds.dims:
+        return ds, None
+    labels = [str(x) for x in ds["output"].values.tolist()]
+    if output is None:
+        if len(labels) > 1:
+            raise InputError(f"several outputs; choose one with output= from {labels}", field="output")
+        output = labels[0]
+    if isinstance(output, int) and output not in labels:
+        return ds.isel(output=output), labels[output]
+    if str(output) not in labels:
+        raise InputError(f"unknown output {output!r}; expected one of {labels}", field="output")
+    return ds.isel(output=labels.index(str(output))), str(output)
+
+
+def _output_units(ds: xr.Dataset) -> str:
+    if "output_units" in ds.coords and ds["output_units"].size == 1:
+        return str(ds["output_units"].values)
+    return ""
+
+
+def tornado(
+    data,
+    *,
+    output=None,
+    baseline: float | None = None,
+    ax=None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    max_bars: int = 15,
+    note=None,
+):
+    """Tornado chart: one bar per input, longest on top.
+
+    data: a one-at-a-time result (:func:`mcbattery.gsa.one_at_a_time`: bars from ``base`` to
+    ``low`` and ``high``), a Sobol' result (bars of the total-order index ``ST`` with its
+    interval), or a mapping / DataFrame ``{input: (low, high)}`` with an optional ``baseline``.
+    output: which output of a multi-output result.
+    """
+    plt = _plt()
+    fig, ax, given = _new_axes(ax, figsize=(8, 5))
+    attrs: Mapping = {}
+    if isinstance(data, xr.Dataset) and "ST" in data:
+        ds, out = _pick_output(data, output)
+        order = np.argsort(np.nan_to_num(ds["ST"].values, nan=-1))[::-1][:max_bars]
+        names = [str(ds["input"].values[i]) for i in order]
+        st = ds["ST"].values[order]
+        err = None
+        if "ST_low" in ds and np.isfinite(ds["ST_low"].values).all():
+            err = np.vstack([st - ds["ST_low"].values[order], ds["ST_high"].values[order] - st])
+            err = np.maximum(err, 0)
+        y = np.arange(len(names))[::-1]
+        ax.barh(y, st, color="C3", alpha=0.8, label="total-order index ST")
+        if err is not None:
+            ax.errorbar(st, y, xerr=err, fmt="none", ecolor="black", capsize=3, label=f"{data.attrs.get('level', 0.95) * 100:g}% bootstrap interval")
+        if "S1" in ds:
+            ax.plot(ds["S1"].values[order], y, "D", color="black", ms=5, label="first-order index S1")
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+        ax.set_xlabel(xlabel or "share of output variance")
+        ax.set_title(title or f"What drives {out or 'the output'}: Sobol' total-order indices")
+        ax.axvline(0, color="0.3", lw=0.8)
+        attrs = data.attrs
+    else:
+        if isinstance(data, xr.Dataset) and {"low", "high"} <= set(data.data_vars):
+            ds, out = _pick_output(data, output)
+            names_all = [str(x) for x in ds["input"].values]
+            low, high = ds["low"].values, ds["high"].values
+            base = float(ds["base"].values) if "base" in ds and baseline is None else baseline
+            units = _output_units(ds)
+            attrs = data.attrs
+            default_x = f"{out} [{units}]" if units else str(out)
+            levels = str(data.attrs.get("levels", "0.1, 0.9")).split(",")
+            lo_lab = f"group at its {levels[0].strip()} quantile"
+            hi_lab = f"group at its {levels[-1].strip()} quantile"
+        else:
+            try:
+                import pandas as pd
+
+                if isinstance(data, pd.DataFrame):
+                    items = {str(k): (float(r["low"]), float(r["high"])) for k, r in data.iterrows()}
+                else:
+                    items = {str(k): (float(v[0]), float(v[1])) for k, v in dict(data).items()}
+            except (TypeError, ValueError, KeyError, IndexError):
+                raise InputError("expected a Sobol' or one-at-a-time Dataset, or {input: (low, high)}", field="data") from None
+            names_all = list(items)
+            low = np.array([v[0] for v in items.values()])
+            high = np.array([v[1] for v in items.values()])
+            base = baseline
+            default_x, out = "output", None
+            lo_lab, hi_lab = "low input value", "high input value"
+        if base is None:
+            base = float(np.median((low + high) / 2))
+        swing = np.abs(high - low)
+        order = np.argsort(swing)[::-1][:max_bars]
+        y = np.arange(len(order))[::-1]
+        ax.barh(y, low[order] - base, left=base, color="C0", alpha=0.8, label=lo_lab)
+        ax.barh(y, high[order] - base, left=base, color="C1", alpha=0.8, label=hi_lab)
+        ax.axvline(base, color="black", lw=1, label=f"baseline {base:,.4g}")
+        ax.set_yticks(y)
+        ax.set_yticklabels([names_all[i] for i in order])
+        ax.set_xlabel(xlabel or default_x)
+        ax.set_title(title or f"One-at-a-time swings of {out or 'the output'}")
+    ax.set_ylabel("input (parameter group)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
+    _finish(fig, given, attrs, note)
+    return fig
+
+
+def sobol_bars(ds: xr.Dataset, output=None, *, ax=None, sort: bool = True, title: str | None = None, note=None):
+    """First-order (S1) and total-order (ST) Sobol' indices with their bootstrap intervals.
+
+    ds: from :func:`mcbattery.gsa.model_sobol` or :mod:`mcbattery.sensitivity`. With several
+    outputs and ``output=None`` every output gets its own panel.
+    """
+    plt = _plt()
+    if not isinstance(ds, xr.Dataset) or not {"S1", "ST"} <= set(ds.data_vars):
+        raise InputError("expected a Sobol' result with S1 and ST", field="ds")
+    if "output" in ds.dims and output is None and ds.sizes["output"] > 1:
+        outs = [str(x) for x in ds["output"].values]
+        if ax is not None:
+            raise InputError("several outputs: pass output= to draw one into ax", field="output")
+        fig, axes = plt.subplots(len(outs), 1, figsize=(8, 3.2 * len(outs)), constrained_layout=True, squeeze=False)
+        for a, o in zip(axes[:, 0], outs):
+            sobol_bars(ds, o, ax=a, sort=sort, note=False)
+        _finish(fig, False, ds.attrs, note)
+        return fig
+    one, out = _pick_output(ds, output)
+    fig, ax, given = _new_axes(ax)
+    names = [str(x) for x in one["input"].values]
+    order = np.argsort(np.nan_to_num(one["ST"].values, nan=-1))[::-1] if sort else np.arange(len(names))
+    x = np.arange(len(order))
+    w = 0.38
+    level = ds.attrs.get("level", 0.95)
+    for k, (var, off, c) in enumerate((("S1", -w / 2, "C0"), ("ST", w / 2, "C3"))):
+        v = one[var].values[order]
+        ax.bar(x + off, v, width=w, color=c, alpha=0.85,
+               label={"S1": "first order S1", "ST": "total order ST"}[var])
+        if f"{var}_low" in one and np.isfinite(one[f"{var}_low"].values).any():
+            lo = one[f"{var}_low"].values[order]
+            hi = one[f"{var}_high"].values[order]
+            ax.errorbar(x + off, v, yerr=np.maximum(np.vstack([v - lo, hi - v]), 0), fmt="none", ecolor="black",
+                        capsize=2, lw=1, label=f"{level * 100:g}% bootstrap interval" if k == 0 else None)
+    ax.set_xticks(x)
+    ax.set_xticklabels([names[i] for i in order], rotation=30, ha="right")
+    ax.set_ylabel("Sobol' index (share of output variance)")
+    ax.set_xlabel("input (parameter group)")
+    ax.axhline(0, color="0.3", lw=0.8)
+    # indices live in [0, 1]; bootstrap intervals of heavy-tailed outputs can run far beyond
+    lows = [float(np.nanmin(one[v].values)) for v in ("S1", "S1_low") if v in one and np.isfinite(one[v].values).any()]
+    ax.set_ylim(max(-0.25, min([-0.05, *lows]) - 0.02), 1.1)
+    units = str(one["output_units"].values) if "output_units" in one.coords else ""
+    ax.set_title(title or f"Sobol' indices of {out or 'the output'}" + (f" [{units}]" if units else ""))
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    _finish(fig, given, ds.attrs, note)
+    return fig
+
+
+# ----------------------------------------------------------------------------- hindcast
+
+
+def hindcast_plot(summary, *, title: str | None = None, note: str | None = None):
+    """Coverage, CRPS and log score by horizon: :func:`mcbattery.hindcast.plot_hindcast` with a
+    title and a source note. Accepts the summary of ``summarise_hindcast`` or the raw frame of
+    ``rolling_hindcast`` (summarised here)."""
+    from mcbattery.calibration.hindcast import plot_hindcast, summarise_hindcast
+
+    if "metric" in getattr(summary, "columns", ()):
+        summary = summarise_hindcast(summary)
+    fig = plot_hindcast(summary)
+    n = int(summary["n"].sum()) if "n" in summary else None
+    fig.suptitle(title or "Rolling-origin hindcast of learning-curve forecasts (log unit cost)")
+    add_note(fig, note or ("Source: mcbattery.hindcast" + (f"; {n} scored forecasts" if n else "")))
+    return fig
+
+
+# ----------------------------------------------------------------------------- factory ramp-up
+
+
+def plant_scrap_paths(
+    scenario="baseline",
+    regions=("CN", "US", "EU"),
+    years: int = 8,
+    utilization: float = 0.8,
+    draws: int = 2000,
+    seed: int = 0,
+    *,
+    params: Mapping | None = None,
+    posterior=None,
+) -> xr.DataArray:
+    """Scrap-rate paths of one new plant per region over its first ``years`` years, from
+    :func:`mcbattery.ramp.plant_trajectory` with the engine's sampled ``scrap_new_plant``,
+    ``scrap_floor`` and ``scrap_learning_rate`` (draws ``0..draws-1`` of ``seed``, or the given
+    ``params`` from ``engine.sample_params``). Returns a DataArray (draw, age, region)."""
+    from mcbattery.model.coords import REGIONS
+    from mcbattery.model.ramp import plant_trajectory
+
+    bad = [r for r in regions if r not in REGIONS]
+    if bad:
+        raise InputError(f"unknown region(s) {bad}; expected some of {list(REGIONS)}", field="regions")
+    if not 0 <= float(utilization) <= 1:
+        raise InputError("expected a utilisation between 0 and 1", field="utilization")
+    if params is None:
+        from mcbattery.research.compare import check_int, resolve_scenario, sample_rows
+
+        draws = check_int("draws", draws, 1)
+        pri = resolve_scenario(scenario, None, posterior)
+        params = sample_rows(pri, np.arange(draws), seed)
+    idx = [REGIONS.index(r) for r in regions]
+    new = np.asarray(params["scrap_new_plant"])[:, idx]
+    floor = np.asarray(params["scrap_floor"])[:, idx]
+    rate = np.asarray(params["scrap_learning_rate"])[:, idx]
+    traj = np.asarray(plant_trajectory(new, floor, rate, float(utilization), int(years)))  # (age, draw, region)
+    return xr.DataArray(
+        np.moveaxis(traj, 0, 1),
+        coords={"draw": np.arange(traj.shape[1]), "age": np.arange(int(years)), "region": list(regions)},
+        dims=("draw", "age", "region"),
+        name="scrap_rate",
+        attrs={"units": "1", "long_name": "scrap rate of a new plant (share of gross output)",
+               "utilization": float(utilization), "scenario": getattr(scenario, "scenario", str(scenario))},
+    )
+
+
+def plant_ramp(
+    scenario="baseline",
+    regions=("CN", "US", "EU"),
+    years: int = 8,
+    utilization: float = 0.8,
+    draws: int = 2000,
+    seed: int = 0,
+    *,
+    params: Mapping | None = None,
+    paths: xr.DataArray | None = None,
+    bands=((0.1, 0.9),),
+    ax=None,
+    note=None,
+):
+    """Fan chart of a new plant's scrap rate by age for each region (see
+    :func:`plant_scrap_paths`; pass ``paths`` to plot precomputed ones)."""
+    plt = _plt()
+    if paths is None:
+        paths = plant_scrap_paths(scenario, regions, years, utilization, draws, seed, params=params)
+    fig, ax, given = _new_axes(ax)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    ages = paths["age"].values
+    for i, r in enumerate(paths["region"].values.tolist()):
+        p = paths.sel(region=r)
+        c = colors[i % len(colors)]
+        for lo, hi in bands:
+            ax.fill_between(ages, p.quantile(lo, "draw").values, p.quantile(hi, "draw").values, color=c, alpha=0.2, lw=0)
+        ax.plot(ages, p.median("draw").values, color=c, lw=2, marker="o", ms=3,
+                label=f"{r} median ({', '.join(_band_label(lo, hi) for lo, hi in bands)} shaded)")
+    ax.set_xlabel("plant age [years since start of production]")
+    ax.set_ylabel("scrap rate [share of gross cell output]")
+    ax.set_ylim(0, None)
+    u = paths.attrs.get("utilization")
+    ax.set_title(f"Ramp-up of a new cell plant: scrap rate by age" + (f" (running at {u:.0%} utilisation)" if u is not None else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    attrs = {"scenario": paths.attrs.get("scenario", ""), "draws": paths.sizes["draw"], "seed": seed}
+    _finish(fig, given, attrs, note)
+    return fig
