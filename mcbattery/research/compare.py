@@ -475,9 +475,9 @@ def compare(
                 extra_dims=(tdim,), extra_coords=ex,
             )
     ds = xr.Dataset(data)
-    from mcbattery.results.summary import _label
+    from mcbattery.results.summary import label_coords
 
-    ds = _label(ds)
+    ds = label_coords(ds)
     import jax
 
     ds.attrs = {

@@ -110,7 +110,7 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
                 attrs={"units": "1", "long_name": f"Monte Carlo standard error of P({name} > threshold)"},
             )
     ds = xr.Dataset(data)
-    return _label(ds)
+    return label_coords(ds)
 
 
 def build_draws(result) -> xr.Dataset | None:
@@ -123,10 +123,11 @@ def build_draws(result) -> xr.Dataset | None:
         coords = _coords(spec.dims, result.layout.years)
         coords["draw"] = np.arange(arr.shape[0])
         data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs=_attrs(name))
-    return _label(xr.Dataset(data))
+    return label_coords(xr.Dataset(data))
 
 
-def _label(ds: xr.Dataset) -> xr.Dataset:
+def label_coords(ds: xr.Dataset) -> xr.Dataset:
+    """Long names and units on the coordinates of a summary, draws or comparison dataset."""
     for d in ds.dims:
         if d in LONG_NAMES:
             ds[d].attrs["long_name"] = LONG_NAMES[d]

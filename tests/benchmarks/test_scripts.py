@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 # Installed here for the CLI, I/O, calibration diagnostics and plots, but absent on GPU nodes
 # (which have jax, numpy, scipy, pandas, xarray, numpyro and what those need; tqdm comes with

@@ -36,7 +36,7 @@ import pytest
 from mcbattery.model import simulate as model
 from mcbattery.inputs.priors import load_scenario
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from numpy_model import OUTPUT_NAMES, sample_inputs, simulate_numpy, tie_years  # noqa: E402
 
 SCENARIOS = ("baseline", "lithium_supply_shock")
