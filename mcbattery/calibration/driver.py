@@ -59,7 +59,8 @@ from mcbattery import __version__
 from mcbattery.inputs import datasets
 from mcbattery.calibration import learning
 from mcbattery.model import prices
-from mcbattery.model.coords import COORDS
+from mcbattery.inputs.priors import shipped_coords
+from mcbattery.model.params import block as params_block
 from mcbattery.common.errors import InputError
 from mcbattery.model.params import REGISTRY
 from mcbattery.inputs.priors import PRIORS_DIR
@@ -579,6 +580,7 @@ def simulate_price_annual(engine: dict, years: int, log_price0, first_year: int,
     p = {k: jnp.repeat(jnp.asarray(np.broadcast_to(engine.get(k, 0.0), np.shape(engine["price_reversion"])),
                                    jnp.float32), paths_per_sample) for k in _PRICE_ENGINE}
     n = p["price_reversion"].shape[0]
+    p = params_block("prices", p, jnp.zeros(n, jnp.float32))
     key = jax.random.PRNGKey(seed)
     kz, ku = jax.random.split(key)
     eps = jax.random.normal(kz, (years, prices.MONTHS, n))
@@ -811,7 +813,7 @@ def _engine_view(samples: dict, fill: dict, shape: tuple[int, int]) -> dict[str,
             arr = samples[var]
         else:
             arr = base
-            coord = list(COORDS[dims[0]])
+            coord = list(shipped_coords()[dims[0]])
             for lab in labels:
                 arr[..., coord.index(lab)] = samples[var]
         if labels is None:
@@ -820,8 +822,8 @@ def _engine_view(samples: dict, fill: dict, shape: tuple[int, int]) -> dict[str,
             calibrated, from_prior = "none", "all"
         else:
             calibrated = ",".join(labels)
-            from_prior = ",".join(c for c in COORDS[dims[0]] if c not in labels)
-        coords = {d: list(COORDS[d]) for d in dims}
+            from_prior = ",".join(c for c in shipped_coords()[dims[0]] if c not in labels)
+        coords = {d: list(shipped_coords()[d]) for d in dims}
         out[name] = xr.DataArray(arr, dims=("chain", "draw", *dims), coords=coords,
                                  attrs={"model": ENGINE_MAP[name][0], "model_variable": var,
                                         "calibrated": calibrated, "from_expert_prior": from_prior})
@@ -1173,7 +1175,7 @@ def engine_dataset(idata) -> xr.Dataset:
         data[name] = xr.DataArray(arr, dims=("sample", *dims),
                                   attrs={k: str(v) for k, v in src.items()})
         for d in dims:
-            coords[d] = np.array(COORDS[d], dtype=object)
+            coords[d] = np.array(shipped_coords()[d], dtype=object)
     return xr.Dataset(data, coords=coords)
 
 
@@ -1304,7 +1306,7 @@ def summary_table(idata, level: float = 0.9) -> pd.DataFrame:
         da_post, da_prior = post[name], prior[name]
         labels = [x for x in da_post.attrs.get("calibrated", "all").split(",") if x and x not in ("all", "none")]
         dims = REGISTRY[name].dims
-        elements = [(f"{name}[{lab}]", {dims[0]: lab}, list(COORDS[dims[0]]).index(lab)) for lab in labels] or [(name, {}, None)]
+        elements = [(f"{name}[{lab}]", {dims[0]: lab}, list(shipped_coords()[dims[0]]).index(lab)) for lab in labels] or [(name, {}, None)]
         if da_post.attrs.get("calibrated") == "none":
             continue
         for label, sel, idx in elements:

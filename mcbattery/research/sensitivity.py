@@ -62,9 +62,9 @@ NOISE_GROUP = "process_noise"
 
 
 def _coord_labels(dim: str):
-    from mcbattery.model.coords import COORDS
+    from mcbattery.inputs.priors import shipped_coords
 
-    return list(COORDS[dim])
+    return list(shipped_coords()[dim])
 
 
 def parse_outputs(outputs, start_year: int, end_year: int) -> list[tuple[str, list[tuple], str]]:

@@ -21,10 +21,11 @@ from mcbattery import calibration as cal
 from mcbattery.calibration import driver
 from mcbattery.calibration import learning
 from mcbattery.model import prices
+from mcbattery.model.params import block as params_block
 from mcbattery.cli.group import Group
 from mcbattery.cli.calibration import calibrate as calibrate_cmd
 from mcbattery.cli.calibration import hindcast as hindcast_cmd
-from mcbattery.model.coords import COORDS
+from mcbattery.inputs.priors import shipped_coords
 from mcbattery.common.errors import InputError
 from mcbattery.model.params import REGISTRY, SUPPORTS
 
@@ -101,13 +102,13 @@ def test_engine_samples_match_registry(small_idata):
     n = FAST["num_chains"] * FAST["num_samples"]
     for name, arr in samples.items():
         spec = REGISTRY[name]
-        assert arr.shape == (n, *(len(COORDS[d]) for d in spec.dims)), name
+        assert arr.shape == (n, *(len(shipped_coords()[d]) for d in spec.dims)), name
         lo, hi = SUPPORTS[spec.support]
         assert np.all(np.isfinite(arr)) and np.all(arr >= lo) and np.all(arr <= hi), name
         da = small_idata.posterior[name]
         assert da.dims == ("chain", "draw", *spec.dims)
         for d in spec.dims:
-            assert list(da[d].values) == list(COORDS[d])
+            assert list(da[d].values) == list(shipped_coords()[d])
     # cell-level exponent on LFP and NMC (same draw), Na-ion from its expert prior
     b = samples["conversion_learning_exponent"]
     np.testing.assert_array_equal(b[:, 0], b[:, 1])
@@ -125,7 +126,7 @@ def test_engine_samples_match_registry(small_idata):
     np.testing.assert_allclose(samples["boom_entry_logit"], scipy.special.logit(1 - (1 - e.astype(float)) ** 12),
                                rtol=1e-3, atol=1e-4)
     eng = {k: jnp.asarray(v) for k, v in samples.items()}
-    np.testing.assert_allclose(prices.entry_hazard(dict(eng, boom_entry_tightness=jnp.zeros_like(eng["boom_entry_logit"])),
+    np.testing.assert_allclose(prices.entry_hazard(params_block("prices", dict(eng, boom_entry_tightness=jnp.zeros_like(eng["boom_entry_logit"]))),
                                                    0.0), e, rtol=1e-4)
     np.testing.assert_allclose(prices.monthly_hazard(eng["boom_exit_probability"]), x, rtol=1e-4)
 
@@ -145,7 +146,7 @@ def test_engine_price_block_is_the_fitted_monthly_process():
            "boom_drift": truth["price__drift"], "boom_entry_logit": float(scipy.special.logit(p_in)),
            "boom_exit_probability": float(p_out), "boom_ceiling": truth.get("price__ceiling", np.inf),
            "tightness_premium": 0.7, "boom_entry_tightness": 4.0}
-    eng = {k: jnp.full(n, v, jnp.float32) for k, v in eng.items()}
+    eng = params_block("prices", {k: jnp.full(n, v, jnp.float32) for k, v in eng.items()})
     sites = dict(truth, price__anchor_trend=0.02)
     first_year = 2021
     lp_e, bm_e = jnp.full(n, math.log(8000.0)), jnp.zeros(n)
@@ -164,7 +165,7 @@ def test_engine_price_block_is_the_fitted_monthly_process():
         np.testing.assert_array_equal(np.asarray(bm_e), bm)
         np.testing.assert_allclose(np.asarray(mean_e), np.mean(months, axis=0), rtol=1e-4)
     # the boom check's engine simulator is this block: annual means, start in column 0
-    lp = cal.simulate_price_annual({k: np.asarray(v) for k, v in eng.items()}, 2, math.log(8000.0), 2021)
+    lp = cal.simulate_price_annual({k: np.asarray(v) for k, v in eng._asdict().items()}, 2, math.log(8000.0), 2021)
     assert lp.shape == (n, 3) and np.all(lp[:, 0] == math.log(8000.0)) and np.all(np.isfinite(lp))
 
 
