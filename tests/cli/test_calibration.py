@@ -1,16 +1,18 @@
-"""Tests of ``mcbattery calibrate`` and ``mcbattery hindcast`` (mcbattery.cli.calibration)."""
+"""Tests of ``mcbattery calibrate`` and ``mcbattery hindcast`` (mcbattery.cli.calibration): their
+arguments, a tiny calibration written to a redirected shipped folder, a small hindcast."""
 
 from __future__ import annotations
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from mcbattery.calibration import learning, store
-from mcbattery.cli.calibration import _parse_origins, calibrate, hindcast
+from mcbattery.cli import main
+from mcbattery.cli.calibration import Years, calibrate, hindcast
 from mcbattery.cli.group import Group
-from mcbattery.common.errors import InputError
 
 pytest.importorskip("arviz")
 
@@ -19,12 +21,21 @@ def _cli():
     return Group(name="mcbattery", commands={"calibrate": calibrate, "hindcast": hindcast})
 
 
-def test_origins_parsing():
-    assert _parse_origins(["2012", "2015,2018", "2015"]) == (2012, 2015, 2018)
-    assert _parse_origins(["2012 2014"]) == (2012, 2014)
-    assert _parse_origins([]) is None
-    with pytest.raises(InputError, match="origins"):
-        _parse_origins(["12"])
+def test_origins_take_lists_and_ranges():
+    years = Years()
+    assert years.convert("2012,2015, 2018", None, None) == (2012, 2015, 2018)
+    assert years.convert("2012-2014,2018", None, None) == (2012, 2013, 2014, 2018)
+    cmd = click.Command("x", params=[click.Option(["--origins"], type=Years(), multiple=True)], callback=lambda origins: origins)
+    assert cmd.main(["--origins", "2012,2013", "--origins", "2015"], standalone_mode=False) == ((2012, 2013), (2015,))
+
+
+@pytest.mark.parametrize("value", ["2012 2015", "12", "2018-2012", "2012,,x"])
+def test_bad_origins_are_one_line(tmp_path, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["hindcast", "--origins", value, "--out", "h.csv"])
+    assert r.exit_code == 2 and "--origins" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+    assert "[default: 2012-2018]" in CliRunner().invoke(main, ["hindcast", "--help"]).output.replace("\n ", "")
 
 
 def test_cli_calibrate_tiny_writes_and_exits_zero(tmp_path, monkeypatch):
@@ -66,7 +77,7 @@ def test_cli_hindcast_on_small_csv(tmp_path):
     csv = tmp_path / "panel.csv"
     _panel().to_csv(csv, index=False)
     out = tmp_path / "h.csv"
-    r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "2004", "2006", "--out", str(out),
+    r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "2004,2006", "--out", str(out),
                                     "--samples", "100", "--chains", "2", "--draws", "200", "--no-plot"])
     assert r.exit_code == 0, r.output
     summary = pd.read_csv(out)
