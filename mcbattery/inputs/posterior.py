@@ -16,9 +16,9 @@ import xarray as xr
 from mcbattery.model.coords import Coords, load_coords
 from mcbattery.common.errors import InputError
 from mcbattery.model.params import REGISTRY
-from mcbattery.inputs.priors import PRIORS_DIR
+from mcbattery.inputs.locations import POSTERIOR_DIR
 
-DEFAULT_POSTERIOR = PRIORS_DIR / "posterior" / "engine_samples.nc"
+DEFAULT_POSTERIOR = POSTERIOR_DIR / "engine_samples.nc"
 
 
 def default_posterior() -> Path | None:
