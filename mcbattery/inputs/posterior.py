@@ -16,7 +16,7 @@ import xarray as xr
 from mcbattery.model.coords import Coords, load_coords
 from mcbattery.common.errors import InputError
 from mcbattery.model.params import REGISTRY
-from mcbattery.inputs.locations import POSTERIOR_DIR
+from mcbattery.inputs.locations import POSTERIOR_DIR, PRIORS_DIR
 
 DEFAULT_POSTERIOR = POSTERIOR_DIR / "engine_samples.nc"
 
