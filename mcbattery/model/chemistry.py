@@ -1,8 +1,12 @@
-"""Chemistry mix of new cells and lithium intensity (t LCE per GWh of cells).
+"""Chemistry of new cells, chosen by cost with inertia, per segment and region.
 
-Shares evolve as a multinomial logit: the start shares, a per-segment logit trend, and a
-response of the lithium-free chemistries that opens when lithium trades above its cost anchor
-(mechanism 13).
+The target mix is a multinomial logit: the start shares, a per-segment trend (technology,
+e.g. next-generation chemistries maturing), and the change in each chemistry's cell cost
+since the start in the region (a chemistry that got relatively cheaper gains share, with the
+segment's ``chemistry_cost_sensitivity``). Shares of new production close a fraction
+``chemistry_adjustment_rate`` of the gap to the target each year (lines, qualification and
+supply contracts take time). So a lithium spike helps sodium-ion, a nickel or cobalt spike
+hurts NMC, and a chemistry whose costs learn fast gains share.
 """
 
 from __future__ import annotations
@@ -10,22 +14,24 @@ from __future__ import annotations
 from mcbattery.model import ops
 
 
-def shares(p, t, log_price_ratio, lithium_free):
-    """Chemistry shares (segment x chemistry) in year index ``t`` given last year's
-    log(P/anchor); ``lithium_free`` is a boolean mask over chemistries."""
+def target(p, t, log_cost_change):
+    """Target shares (segment x region x chemistry) in year index ``t`` given the change of
+    log cell cost since the start (region x chemistry)."""
     xp = ops.xp(p.chemistry_share_start)
-    nb = ops.batch_ndim(p.sodium_price_response)
-    logit = xp.log(xp.maximum(p.chemistry_share_start, 1e-6)) + p.chemistry_logit_trend * (t + 1.0)
-    response = p.sodium_price_response * xp.maximum(log_price_ratio, 0.0)
-    logit = xp.where(ops.expand(lithium_free, nb), logit + response, logit)
-    return ops.softmax(logit, axis=1)
+    logit = (
+        xp.log(xp.maximum(p.chemistry_share_start, 1e-6))
+        + p.chemistry_logit_trend[:, None] * (t + 1.0)
+        - p.chemistry_cost_sensitivity[:, None, None] * log_cost_change[None]
+    )
+    return ops.softmax(logit, axis=2)
 
 
-def intensity(p, t):
-    """Lithium intensity per chemistry in t LCE per GWh of cells, falling slowly with time."""
-    return p.lithium_intensity * ops.xp(p.lithium_intensity).exp(-p.lithium_intensity_decline * (t + 1.0))
+def step(p, share, t, log_cost_change):
+    """Shares of new cells (segment x region x chemistry) after one year of adjustment."""
+    return share + p.chemistry_adjustment_rate * (target(p, t, log_cost_change) - share)
 
 
-def non_battery_demand(p, t):
-    """Lithium demand outside batteries (glass, ceramics, greases...), kt LCE/yr."""
-    return p.non_battery_lithium_demand * ops.xp(p.non_battery_lithium_demand).exp(p.non_battery_lithium_growth * (t + 1.0))
+def regional_mix(demand, share):
+    """Chemistry mix of each region's cells (region x chemistry) from segment x region demand
+    (GWh/yr) and the segment x region x chemistry shares."""
+    return (demand[:, :, None] * share).sum(axis=0) / demand.sum(axis=0)[:, None]

@@ -1,9 +1,8 @@
 """Named dimensions and their labels, declared once in the priors folder (``coords.toml``).
 
 :class:`Coords` is hashable (it is part of the compiled kernel's static structure) and gives
-every position the model needs by name: ``coords.at("region", "CN")``, the exporter region,
-the lithium-free chemistries, the price-responsive segments. No block picks a label by a bare
-integer.
+every position the model needs by name: ``coords.at("region", "CN")``, ``coords.exporter``. No block picks a
+label by a bare integer.
 """
 
 from __future__ import annotations
@@ -14,16 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-#: Axes whose labels the model's mechanics define (stage rows of the supply chain).
+#: Axis whose labels the model's mechanics define (the kinds of pipeline rows).
 STAGES: tuple[str, ...] = ("mining", "refining", "cells", "recycling")
-#: Stages measured in lithium (kt LCE/yr); cells are in GWh/yr.
-LITHIUM_STAGES: tuple[str, ...] = ("mining", "refining", "recycling")
-STAGE_UNITS: dict[str, str] = {"mining": "kt LCE/yr", "refining": "kt LCE/yr", "cells": "GWh/yr", "recycling": "kt LCE/yr"}
 #: Dimensions every coords.toml declares, with the label-valued roles each may carry.
 DIMENSIONS: dict[str, dict[str, str]] = {
     "region": {"exporter": "one"},
-    "chemistry": {"lithium_free": "many"},
-    "segment": {"price_responsive": "many"},
+    "chemistry": {},
+    "segment": {},
+    "material": {},
     "stage": {},
 }
 FILE = "coords.toml"
@@ -41,18 +38,16 @@ class Coords:
         for name, labels in self.dims:
             if name == dim:
                 return labels
-        if dim == "lithium_stage":
-            return LITHIUM_STAGES
         raise KeyError(dim)
 
     def __contains__(self, dim: str) -> bool:
-        return dim == "lithium_stage" or any(name == dim for name, _ in self.dims)
+        return any(name == dim for name, _ in self.dims)
 
     def as_dict(self) -> dict[str, tuple[str, ...]]:
-        return {**dict(self.dims), "lithium_stage": LITHIUM_STAGES}
+        return dict(self.dims)
 
     def long_name(self, dim: str) -> str:
-        return dict(self.long_names).get(dim, "lithium supply stage" if dim == "lithium_stage" else dim)
+        return dict(self.long_names).get(dim, dim)
 
     def size(self, dim: str) -> int:
         return len(self[dim])

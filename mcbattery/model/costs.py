@@ -1,10 +1,11 @@
 """Cell and pack costs (real 2024 USD/kWh) per region and chemistry.
 
-cell = (lithium price x intensity + other materials + conversion) / yield, where other
-materials and conversion fall with cumulative production by Wright's law and conversion
-carries Farmer-Lafond noise (an integrated MA(1) in log cost). Pack = cell + pack overhead,
-which learns with total cumulative production. Regional multipliers are relative to the
-exporter region.
+cell = (critical materials + other materials + conversion) / yield. Critical materials are the
+material prices the region pays times each chemistry's intensity; other materials and
+conversion fall with cumulative production by Wright's law, and conversion carries
+Farmer-Lafond noise (an integrated MA(1) in log cost). A share of conversion is the capital
+charge: cash cost excludes it. Pack = cell + pack overhead, which learns with total cumulative
+production. Regional multipliers are relative to the exporter region.
 """
 
 from __future__ import annotations
@@ -32,25 +33,32 @@ def learning_factor(q, q0, exponent):
     return xp.exp(-exponent * xp.log(xp.maximum(q, 1e-9) / q0))
 
 
-def cell_costs(p, q, nu, price, intensity, yield_, exporter: int):
-    """Cell cost (region x chemistry, USD/kWh).
+def critical_materials(price, intensity):
+    """Critical-material cost (region x chemistry, USD/kWh) from the prices each region pays
+    (region x material, USD/t) and intensities (material x chemistry, kg/kWh)."""
+    return ops.matmul(price, intensity) / 1e3
+
+
+def cell_costs(p, q, nu, materials_cost, yield_, capital_share, exporter: int):
+    """Cell cost and its capital charge (both region x chemistry, USD/kWh).
 
     q: cumulative production per chemistry (GWh); nu: log-cost noise per chemistry;
-    price: lithium carbonate USD/t LCE; intensity: t LCE per GWh; yield_: 1 - scrap per
-    region; exporter: position of the region the multipliers are relative to.
+    materials_cost: critical materials (region x chemistry, USD/kWh); yield_: 1 - scrap per
+    region; capital_share: share of conversion that is capital charge; exporter: position of
+    the region the multipliers are relative to.
     """
     xp = ops.xp(q)
     q0 = p.cumulative_production_start
     mat_mult = p.materials_cost_multiplier / p.materials_cost_multiplier[exporter]
     conv_mult = p.conversion_cost_multiplier / p.conversion_cost_multiplier[exporter : exporter + 1]
-    lithium = price * intensity / 1e6  # USD/t x t/GWh / (1e6 kWh/GWh)
-    materials = p.other_materials_cost_start * learning_factor(q, q0, p.materials_learning_exponent)
+    other = p.other_materials_cost_start * learning_factor(q, q0, p.materials_learning_exponent)
     conversion = p.conversion_cost_start * learning_factor(q, q0, p.conversion_learning_exponent) * xp.exp(nu)
-    before_yield = lithium[None] + materials[None] * mat_mult[:, None] + conversion[None] * conv_mult
-    return before_yield / yield_[:, None]
+    conversion = conversion[None] * conv_mult / yield_[:, None]
+    cost = (materials_cost + other[None] * mat_mult[:, None]) / yield_[:, None] + conversion
+    return cost, capital_share * conversion
 
 
-def pack_costs(p, cell, q):
-    """Pack cost (region x chemistry, USD/kWh) = cell + learning pack overhead."""
+def pack_overhead(p, q):
+    """Pack overhead per region (USD/kWh), learning with total cumulative production."""
     factor = learning_factor(q.sum(axis=0), p.cumulative_production_start.sum(axis=0), p.pack_learning_exponent)
-    return cell + (p.pack_overhead_start * factor)[:, None]
+    return p.pack_overhead_start * factor

@@ -1,9 +1,18 @@
 """Battery demand (GWh/yr) by segment and region: a logistic (S-curve) diffusion path
-anchored on the last observed year, with AR(1) log shocks and a lithium-price response."""
+anchored on the last observed year, AR(1) log shocks, and a response to the pack price.
+
+The diffusion path assumes pack prices keep falling at ``pack_price_expected_decline`` a year
+from their level in the year before the start; when the model's pack price sits above that
+path demand falls (by the segment's ``pack_price_elasticity``), below it demand rises
+(mechanism 8: higher costs raise EV prices and slow adoption).
+"""
 
 from __future__ import annotations
 
 from mcbattery.model import ops
+
+#: The pack-price response acts on log(P / expected path) clipped to this range.
+MAX_LOG_PRICE_GAP = 1.0
 
 
 def logistic_path(d0, saturation, rate, t):
@@ -22,19 +31,23 @@ def initial_growth(d0, saturation, rate):
     return rate * (1.0 - d0 / k)
 
 
-def step(p, t, shock_prev, eps, log_price_ratio, responsive):
+def expected_pack_price(p, pack_price_start, t):
+    """The pack price (USD(2024)/kWh) the diffusion path assumes in year index ``t``, from
+    ``pack_price_start`` in the year before the start (t = -1)."""
+    return pack_price_start * ops.xp(pack_price_start).exp(-p.pack_price_expected_decline * (t + 1.0))
+
+
+def step(p, t, shock_prev, eps, log_pack_gap):
     """One year of demand.
 
     p: the demand parameters; shock_prev, eps: AR(1) log shock and standard normals per
-    segment; log_price_ratio: log(P/anchor) of last year's lithium carbonate price (higher
-    prices slow adoption of the ``responsive`` segments, a boolean mask, mechanism 8).
+    segment; log_pack_gap: log(last year's pack price / the price the path expected).
     Returns (segment x region demand GWh/yr, new log shock per segment).
     """
     xp = ops.xp(shock_prev)
-    nb = ops.batch_ndim(p.demand_noise_persistence)
     shock = p.demand_noise_persistence * shock_prev + p.demand_noise_sd * eps
     base = logistic_path(p.demand_start, p.demand_saturation, p.demand_growth_rate, t)
-    price_effect = xp.exp(-p.demand_lithium_price_elasticity * xp.maximum(log_price_ratio, 0.0))
-    total = base * xp.exp(shock) * xp.where(ops.expand(responsive, nb), price_effect, 1.0)
+    gap = xp.clip(log_pack_gap, -MAX_LOG_PRICE_GAP, MAX_LOG_PRICE_GAP)
+    total = base * xp.exp(shock - p.pack_price_elasticity * gap)
     by_region = total[:, None] * p.demand_region_share * p.demand_multiplier
     return by_region, shock

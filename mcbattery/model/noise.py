@@ -1,8 +1,8 @@
 """Which random numbers one draw consumes each year: named slots in a vector of standard
 normals and one of uniforms. The layout follows the coordinates (one demand shock per
-segment, one cost shock per chemistry, one lead time per project of each pipeline row), and a
-slot's position never depends on anything but the coordinates, so draws do not depend on
-chunking or devices.
+segment, a monthly price shock per material, one cost shock per chemistry, one lead time per
+project of each pipeline row, ...), and a slot's position depends on nothing but the
+coordinates, so draws do not depend on chunking or devices.
 """
 
 from __future__ import annotations
@@ -31,19 +31,17 @@ def _offsets(slots):
 
 
 def pipeline_rows(coords: Coords) -> int:
-    """Pipeline rows: mining, refining, recycling, then cells per region."""
-    return 3 + coords.size("region")
+    """Pipeline rows: mining and refining per material, recycling, then cells per region."""
+    return 2 * coords.size("material") + 1 + coords.size("region")
 
 
 def layout(coords: Coords) -> NoiseLayout:
-    """The per-year slots. The lithium price runs monthly inside the year (12 normals, 12
-    uniforms); every pipeline project draws a lead time, a delay flag, a delay length and a
-    cancellation flag; every region's announced cell tranche draws a delay."""
+    """The per-year slots."""
     projects = pipeline_rows(coords) * pipeline.PROJECTS_PER_ORDER
-    n_seg, n_chem = coords.size("segment"), coords.size("chemistry")
-    normal = (("demand", n_seg), ("price", prices.MONTHS), ("cost", n_chem), ("lead", projects), ("drift", n_chem))
-    uniform = (("regime", prices.MONTHS), ("delay", projects), ("extra", projects), ("cancel", projects),
-               ("announced", coords.size("region")))
+    n_seg, n_chem, n_mat = coords.size("segment"), coords.size("chemistry"), coords.size("material")
+    normal = (("demand", n_seg), ("other_demand", n_mat), ("price", prices.MONTHS * n_mat), ("disruption", n_mat),
+              ("cost", n_chem), ("drift", n_chem), ("lead", projects))
+    uniform = (("delay", projects), ("extra", projects), ("cancel", projects), ("announced", coords.size("region")))
     (normal_offsets, n_normals), (uniform_offsets, n_uniforms) = _offsets(normal), _offsets(uniform)
     return NoiseLayout(normal_offsets, n_normals, uniform_offsets, n_uniforms)
 

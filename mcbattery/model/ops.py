@@ -118,3 +118,10 @@ def add_rows_from(x, start: int, value):
     out = x.copy()
     out[start:] = out[start:] + value
     return out
+
+
+def matmul(a, b):
+    """``a @ b``: a (i, j, *draws), b (j, k, *draws) -> (i, k, *draws)."""
+    if isinstance(a, jax.Array) or isinstance(b, jax.Array):
+        return a @ b if a.ndim == 2 and b.ndim == 2 else jnp.einsum("ij...,jk...->ik...", a, b)
+    return np.einsum("ij...,jk...->ik...", a, b)

@@ -24,38 +24,50 @@ class OutputSpec(NamedTuple):
 
 BINS = 2048
 
+USD_KWH = "USD(2024)/kWh"
+
 OUTPUTS: dict[str, OutputSpec] = {
+    # demand and the cells that meet it
     "demand": OutputSpec(("segment", "region"), "GWh/yr", "battery demand", ("log", 1e-2, 1e5)),
-    "chemistry_share": OutputSpec(("chemistry",), "1", "share of new cells by chemistry", ("lin", 0.0, 1.0)),
-    "capacity": OutputSpec(("stage",), "see stage_units", "installed capacity by stage", ("log", 1.0, 1e6)),
-    "production": OutputSpec(("stage",), "see stage_units", "output by stage", ("log", 1.0, 1e6)),
-    "utilization": OutputSpec(("stage",), "1", "capacity utilisation by stage", ("lin", 0.0, 1.0), (0.5, 0.64, 0.8)),
+    "chemistry_share": OutputSpec(("region", "chemistry"), "1", "share of the region's new cells by chemistry", ("lin", 0.0, 1.0)),
+    "chemistry_share_world": OutputSpec(("chemistry",), "1", "share of the world's new cells by chemistry", ("lin", 0.0, 1.0)),
     "cell_capacity": OutputSpec(("region",), "GWh/yr", "nameplate cell manufacturing capacity", ("log", 1.0, 1e5)),
     "cell_production": OutputSpec(("region",), "GWh/yr", "good cells produced", ("log", 1e-2, 1e5)),
     "cell_utilization": OutputSpec(("region",), "1", "cell plant utilisation (gross output / nameplate)", ("lin", 0.0, 1.0)),
-    "import_share": OutputSpec(("region",), "1", "share of a region's cell demand not made domestically", ("lin", 0.0, 1.0)),
-    "shortage": OutputSpec((), "1", "unmet fraction of lithium demand", ("lin", 0.0, 1.0), (0.0, 0.05, 0.1, 0.2)),
-    "cell_supply_gap": OutputSpec((), "1", "unmet fraction of cell demand (capacity-limited)", ("lin", 0.0, 1.0), (0.0, 0.05)),
-    "lithium_demand": OutputSpec((), "kt LCE/yr", "lithium demand incl. non-battery uses", ("log", 1.0, 1e5)),
-    "lithium_supply": OutputSpec((), "kt LCE/yr", "refined primary plus recycled lithium supply", ("log", 1.0, 1e5)),
-    "lithium_price": OutputSpec(
-        (), "USD(2024)/t LCE", "lithium carbonate price, real, annual mean", ("log", 5e2, 1e6), (20000.0, 30000.0, 50000.0)
-    ),
-    "price_boom": OutputSpec((), "1", "share of months in the lithium price boom regime (mean = probability)", ("lin", 0.0, 1.0)),
-    "cell_cost": OutputSpec(("region", "chemistry"), "USD(2024)/kWh", "cell cost incl. scrap losses", ("log", 1.0, 1e4)),
-    "pack_cost": OutputSpec(("region", "chemistry"), "USD(2024)/kWh", "pack cost", ("log", 1.0, 1e4)),
+    "utilization_world": OutputSpec((), "1", "world cell plant utilisation (gross output / nameplate)", ("lin", 0.0, 1.0), (0.5, 0.64, 0.8)),
+    "import_share": OutputSpec(("region",), "1", "share of a region's cell demand imported from the exporter region", ("lin", 0.0, 1.0)),
+    "cell_supply_gap": OutputSpec((), "1", "unmet share of cell demand (capacity short or imports blocked)", ("lin", 0.0, 1.0), (0.0, 0.05)),
+    # cell and pack costs and prices
+    "cell_cost": OutputSpec(("region", "chemistry"), USD_KWH, "cell cost incl. scrap losses", ("log", 1.0, 1e4)),
+    "cell_price": OutputSpec(("region", "chemistry"), USD_KWH, "cell price paid in the region (imports and domestic cells)", ("log", 1.0, 1e4)),
+    "cell_margin": OutputSpec(("region",), "1", "domestic cell makers' cash margin (price incl. credits / cash cost - 1)", ("lin", -1.0, 2.0), (0.0,)),
     "cost_gap": OutputSpec(
-        ("region", "chemistry"),
-        "USD(2024)/kWh",
-        "domestic cell cost minus production credit minus landed Chinese import cost (> 0: imports cheaper)",
-        ("lin", -200.0, 400.0),
-        (0.0,),
+        ("region", "chemistry"), USD_KWH,
+        "domestic cell cost minus production credit minus landed import price (> 0: imports cheaper)",
+        ("lin", -200.0, 400.0), (0.0,),
     ),
-    "cell_cost_average": OutputSpec((), "USD(2024)/kWh", "production-weighted average cell cost", ("log", 1.0, 1e4)),
-    "pack_cost_average": OutputSpec((), "USD(2024)/kWh", "production-weighted average pack cost", ("log", 1.0, 1e4), (100.0,)),
+    "pack_cost": OutputSpec(("region", "chemistry"), USD_KWH, "pack cost", ("log", 1.0, 1e4)),
+    "cell_cost_average": OutputSpec((), USD_KWH, "production-weighted world average cell cost", ("log", 1.0, 1e4)),
+    "cell_price_average": OutputSpec((), USD_KWH, "production-weighted world average cell price", ("log", 1.0, 1e4)),
+    "pack_cost_average": OutputSpec((), USD_KWH, "production-weighted world average pack cost", ("log", 1.0, 1e4)),
+    "pack_price_average": OutputSpec((), USD_KWH, "production-weighted world average pack price", ("log", 1.0, 1e4), (100.0,)),
     "scrap_rate": OutputSpec(("region",), "1", "cell manufacturing scrap rate", ("lin", 0.0, 1.0)),
-    "recycled_share": OutputSpec((), "1", "recycled share of lithium supply", ("lin", 0.0, 1.0)),
+    # material markets
+    "material_price": OutputSpec(("material",), "USD(2024)/t", "world price, annual mean (lithium per t LCE)", ("log", 1e2, 1e7)),
+    "price_ratio": OutputSpec(("material",), "1", "world price over its long-run incentive price (anchor)", ("log", 1e-2, 1e2), (1.5, 2.0, 3.0)),
+    "material_demand": OutputSpec(("material",), "kt/yr", "demand after the price response (lithium as LCE)", ("log", 1e-1, 1e6)),
+    "material_supply": OutputSpec(("material",), "kt/yr", "primary plus recycled supply (lithium as LCE)", ("log", 1e-1, 1e6)),
+    "mining_capacity": OutputSpec(("material",), "kt/yr", "mine capacity (lithium as LCE)", ("log", 1e-1, 1e6)),
+    "refining_capacity": OutputSpec(("material",), "kt/yr", "refining capacity (lithium as LCE)", ("log", 1e-1, 1e6)),
+    "exporter_refining_share": OutputSpec(("material",), "1", "exporter region's share of refining capacity", ("lin", 0.0, 1.0)),
+    "stock_cover": OutputSpec(("material",), "months", "stocks at year end in months of demand", ("lin", 0.0, 24.0)),
+    "unmet_share": OutputSpec(("material",), "1", "share of demand unmet after stocks and the price response", ("lin", 0.0, 1.0), (0.0, 0.05, 0.1)),
+    "shortage_years": OutputSpec(("material",), "yr", "years so far with more than 10 % of demand unmet", ("lin", 0.0, 64.0)),
+    "shortage_ever": OutputSpec(("material",), "1", "1 if any year so far had more than 10 % of demand unmet (mean = probability)", ("lin", 0.0, 1.0)),
+    "shortage_first_year": OutputSpec(("material",), "year", "first year with more than 10 % of demand unmet (2100 = none so far)", ("lin", 2000.0, 2101.0)),
+    "recycled_share": OutputSpec(("material",), "1", "recycled share of supply", ("lin", 0.0, 1.0)),
     "retired_batteries": OutputSpec((), "GWh/yr", "batteries reaching end of (first and second) life", ("log", 1e-2, 1e5)),
+    "recycling_capacity": OutputSpec((), "GWh/yr", "battery recycling capacity", ("log", 1e-2, 1e5)),
 }
 
 

@@ -22,12 +22,12 @@ def _p(block: str, dims: tuple[str, ...] = (), support: str = "real") -> ParamSp
     return ParamSpec(dims, support, block)
 
 
-SEG, REG, CHEM, STG = ("segment",), ("region",), ("chemistry",), ("stage",)
+SEG, REG, CHEM, STG, MAT = ("segment",), ("region",), ("chemistry",), ("stage",), ("material",)
 
 REGISTRY: dict[str, ParamSpec] = {
     # horizon
     "start_year": _p("horizon", (), "year"),
-    # demand
+    # demand: diffusion, shocks, response to the pack price
     "demand_start": _p("demand", SEG, "positive"),
     "demand_saturation": _p("demand", SEG, "positive"),
     "demand_growth_rate": _p("demand", SEG, "positive"),
@@ -35,16 +35,41 @@ REGISTRY: dict[str, ParamSpec] = {
     "demand_noise_persistence": _p("demand", (), "unit"),
     "demand_region_share": _p("demand", ("segment", "region"), "simplex"),
     "demand_multiplier": _p("demand", ("segment", "region"), "positive"),
-    "demand_lithium_price_elasticity": _p("demand", (), "nonnegative"),
-    # chemistry mix and lithium intensity
-    "chemistry_share_start": _p("chemistry", ("segment", "chemistry"), "simplex"),
+    "pack_price_elasticity": _p("demand", SEG, "nonnegative"),
+    "pack_price_expected_decline": _p("demand", (), "real"),
+    # chemistry of new cells, chosen by cost with inertia
+    "chemistry_share_start": _p("chemistry", ("segment", "region", "chemistry"), "simplex"),
     "chemistry_logit_trend": _p("chemistry", ("segment", "chemistry"), "real"),
-    "sodium_price_response": _p("chemistry", (), "nonnegative"),
-    "lithium_intensity": _p("chemistry", CHEM, "nonnegative"),
-    "lithium_intensity_decline": _p("chemistry", (), "nonnegative"),
-    "non_battery_lithium_demand": _p("chemistry", (), "positive"),
-    "non_battery_lithium_growth": _p("chemistry", (), "real"),
-    # supply stages, project pipelines and investment
+    "chemistry_cost_sensitivity": _p("chemistry", SEG, "nonnegative"),
+    "chemistry_adjustment_rate": _p("chemistry", (), "unit"),
+    # material markets: intensities, other demand, clearing, stocks, capacity, prices
+    "material_intensity": _p("materials", ("material", "chemistry"), "nonnegative"),
+    "material_intensity_decline": _p("materials", MAT, "real"),
+    "other_demand_start": _p("materials", MAT, "positive"),
+    "other_demand_growth": _p("materials", MAT, "real"),
+    "other_demand_noise_sd": _p("materials", MAT, "nonnegative"),
+    "demand_elasticity": _p("materials", MAT, "nonnegative"),
+    "supply_elasticity": _p("materials", MAT, "nonnegative"),
+    "reference_utilization": _p("materials", MAT, "unit"),
+    "supply_disruption_sd": _p("materials", MAT, "nonnegative"),
+    "stock_cover_target": _p("materials", MAT, "positive"),
+    "stock_price_sensitivity": _p("materials", MAT, "nonnegative"),
+    "stock_cover_start": _p("materials", MAT, "nonnegative"),
+    "mining_capacity_start": _p("materials", MAT, "positive"),
+    "refining_capacity_start": _p("materials", MAT, "positive"),
+    "mining_committed_growth": _p("materials", MAT, "nonnegative"),
+    "refining_committed_growth": _p("materials", MAT, "nonnegative"),
+    "mining_lead_time_scale": _p("materials", MAT, "positive"),
+    "exporter_refining_share_start": _p("materials", MAT, "unit"),
+    "exporter_refining_share_new": _p("materials", MAT, "unit"),
+    "exporter_other_demand_share": _p("materials", MAT, "unit"),
+    "recovery_rate": _p("materials", MAT, "unit"),
+    "price_start": _p("materials", MAT, "positive"),
+    "price_anchor": _p("materials", MAT, "positive"),
+    "price_anchor_trend": _p("materials", MAT, "real"),
+    "price_reversion": _p("materials", MAT, "unit"),
+    "price_volatility": _p("materials", MAT, "nonnegative"),
+    # supply stages: project pipelines and investment (mining, refining, cells, recycling)
     "lead_time_median": _p("supply", STG, "positive"),
     "lead_time_sigma": _p("supply", STG, "nonnegative"),
     "lead_time_max": _p("supply", STG, "positive"),
@@ -57,32 +82,23 @@ REGISTRY: dict[str, ParamSpec] = {
     "growth_memory": _p("supply", (), "unit"),
     "target_utilization": _p("supply", STG, "unit"),
     "max_utilization": _p("supply", STG, "unit"),
-    "min_mine_utilization": _p("supply", (), "unit"),
     "capacity_retirement": _p("supply", STG, "unit"),
-    "committed_growth": _p("supply", STG, "nonnegative"),
-    "cell_closure_rate": _p("supply", (), "nonnegative"),
-    "mining_capacity_start": _p("supply", (), "positive"),
-    "refining_capacity_start": _p("supply", (), "positive"),
     "recycling_capacity_start": _p("supply", (), "positive"),
     "cell_capacity_start": _p("supply", REG, "positive"),
     "cell_capacity_announced_2030": _p("supply", REG, "positive"),
     "announced_completion": _p("supply", REG, "unit"),
     "announced_delay_mean": _p("supply", REG, "nonnegative"),
-    "supply_shock_fraction": _p("supply", (), "unit"),
+    "supply_shock_fraction": _p("supply", MAT, "unit"),
     "supply_shock_year": _p("supply", (), "year"),
     "supply_shock_duration": _p("supply", (), "nonnegative"),
-    # lithium carbonate price
-    "lithium_price_start": _p("prices", (), "positive"),
-    "lithium_cost_anchor": _p("prices", (), "positive"),
-    "lithium_cost_anchor_trend": _p("prices", (), "real"),
-    "price_reversion": _p("prices", (), "unit"),
-    "price_volatility": _p("prices", (), "nonnegative"),
-    "tightness_premium": _p("prices", (), "nonnegative"),
-    "boom_entry_logit": _p("prices", (), "real"),
-    "boom_entry_tightness": _p("prices", (), "nonnegative"),
-    "boom_exit_probability": _p("prices", (), "unit"),
-    "boom_drift": _p("prices", (), "nonnegative"),
-    "boom_ceiling": _p("prices", (), "positive"),
+    # the cell market: margins over cost that follow utilisation, closures under losses
+    "cell_margin_reference": _p("cells", (), "real"),
+    "cell_margin_slope": _p("cells", (), "nonnegative"),
+    "cell_margin_max": _p("cells", (), "nonnegative"),
+    "reference_cell_utilization": _p("cells", (), "unit"),
+    "capital_share": _p("cells", (), "unit"),
+    "cell_closure_rate": _p("cells", (), "nonnegative"),
+    "loss_memory": _p("cells", (), "unit"),
     # cell and pack costs, learning
     "cumulative_production_start": _p("costs", CHEM, "positive"),
     "other_materials_cost_start": _p("costs", CHEM, "positive"),
@@ -109,15 +125,22 @@ REGISTRY: dict[str, ParamSpec] = {
     "collection_rate_start": _p("recycling", (), "unit"),
     "collection_rate_long_run": _p("recycling", (), "unit"),
     "collection_rate_timescale": _p("recycling", (), "positive"),
-    "recovery_rate": _p("recycling", (), "unit"),
     "scrap_collection_rate": _p("recycling", (), "unit"),
-    "retired_lithium_intensity": _p("recycling", (), "positive"),
     "deployment_history_scale": _p("recycling", (), "positive"),
-    # trade and policy
+    # trade and policy: every lever has a window [start year, end year)
     "import_tariff": _p("policy", REG, "nonnegative"),
+    "tariff_start_year": _p("policy", REG, "year"),
+    "tariff_end_year": _p("policy", REG, "year"),
+    "import_quota": _p("policy", REG, "unit"),
+    "quota_start_year": _p("policy", REG, "year"),
+    "quota_end_year": _p("policy", REG, "year"),
     "production_credit": _p("policy", REG, "nonnegative"),
+    "production_credit_start_year": _p("policy", REG, "year"),
     "production_credit_end_year": _p("policy", REG, "year"),
     "production_credit_phase_out": _p("policy", REG, "nonnegative"),
+    "export_control_share": _p("policy", MAT, "unit"),
+    "export_control_start_year": _p("policy", MAT, "year"),
+    "export_control_end_year": _p("policy", MAT, "year"),
     "transport_cost": _p("policy", (), "nonnegative"),
     "home_bias": _p("policy", REG, "unit"),
     "cost_dispersion": _p("policy", (), "positive"),
@@ -135,7 +158,7 @@ SUPPORTS = {
 
 
 #: The model's mechanisms, in the order of :class:`Params`' fields (``horizon`` is static).
-BLOCKS: tuple[str, ...] = ("demand", "chemistry", "supply", "prices", "costs", "ramp", "recycling", "policy")
+BLOCKS: tuple[str, ...] = ("demand", "chemistry", "materials", "supply", "cells", "costs", "ramp", "recycling", "policy")
 
 
 def _block_type(block: str):
@@ -153,8 +176,9 @@ class Params(NamedTuple):
 
     demand: Any
     chemistry: Any
+    materials: Any
     supply: Any
-    prices: Any
+    cells: Any
     costs: Any
     ramp: Any
     recycling: Any

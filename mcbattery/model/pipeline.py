@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mcbattery.model import ops
 
-PROJECTS_PER_ORDER = 3
+PROJECTS_PER_ORDER = 2
 LENGTH = 16  # years of pipeline held; later arrivals land in the last slot
 
 

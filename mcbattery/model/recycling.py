@@ -1,5 +1,5 @@
-"""Recycling: retirements of past deployments, collection and recovery, and secondary
-lithium supply limited by lead-timed recycling capacity (mechanism 17)."""
+"""Recycling: retirements of past deployments, collection, and lead-timed recycling capacity
+(GWh of batteries a year) that recovers each material (mechanism 17)."""
 
 from __future__ import annotations
 
@@ -35,16 +35,12 @@ def collection_rate(p, t):
     return c1 + (c0 - c1) * ops.xp(c0).exp(-(t + 1.0) / p.collection_rate_timescale)
 
 
-def recoverable(p, t, history, pmf, scrap_gwh, intensity_avg):
-    """Lithium recoverable this year, kt LCE: end-of-life batteries plus factory scrap.
+def collected(p, t, history, pmf, scrap_gwh):
+    """(Batteries retiring this year, GWh; batteries and factory scrap collected, GWh).
 
-    history: deployments (GWh) 1, 2, ... years ago; scrap_gwh: cells scrapped this year (GWh);
-    intensity_avg: t LCE per GWh of this year's cells.
-    """
-    retired_gwh = ops.dot(history, pmf)
-    eol = retired_gwh * p.retired_lithium_intensity * collection_rate(p, t)
-    scrap = scrap_gwh * intensity_avg * p.scrap_collection_rate
-    return (eol + scrap) * p.recovery_rate / 1e3, retired_gwh
+    history: deployments (GWh) 1, 2, ... years ago; scrap_gwh: cells scrapped this year."""
+    retired = ops.dot(history, pmf)
+    return retired, retired * collection_rate(p, t) + scrap_gwh * p.scrap_collection_rate
 
 
 def push_history(history, deployed):

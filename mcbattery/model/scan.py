@@ -10,27 +10,39 @@ leading year axis; their dims and units are in :mod:`mcbattery.model.outputs`.
 
 from __future__ import annotations
 
-from mcbattery.model import demand, ops, pipeline, recycling
+import numpy as np
+
+from mcbattery.model import cells, chemistry, costs, demand, materials, ops, pipeline, policy, recycling
 from mcbattery.model.coords import Coords
 from mcbattery.model.params import Params, group
-from mcbattery.model.state import CostState, DemandState, ExpectationState, PriceState, State, SupplyState, YearInputs
-from mcbattery.model.step import ANNOUNCED_UNTIL, Context, context, step
+from mcbattery.model.state import (
+    CellState,
+    ChemistryState,
+    CostState,
+    DemandState,
+    MaterialState,
+    RecyclingState,
+    ShortageState,
+    State,
+    YearInputs,
+)
+from mcbattery.model.step import ANNOUNCED_UNTIL, NO_SHORTAGE_YEAR, Context, context, row_lead_times, step
 
 
 def initial_pipeline(p: Params, ctx: Context):
-    """Committed lithium-stage projects at the start: capacity growth already under way,
-    ``committed_growth`` of start capacity per year for ``lead_time_median`` years."""
-    sp = p.supply
-    xp = ops.xp(sp.mining_capacity_start)
-    nb = ops.batch_ndim(sp.mining_capacity_start)
-    cap = xp.stack([sp.mining_capacity_start, sp.refining_capacity_start, sp.recycling_capacity_start])
-    stage = ctx.row_stage[:3]
-    g = sp.committed_growth[stage]
-    horizon = xp.round(sp.lead_time_median[stage])
+    """Committed mine and refinery projects at the start: capacity growth already under way,
+    ``*_committed_growth`` of start capacity per year for one lead time."""
+    mp = p.materials
+    xp = ops.xp(mp.mining_capacity_start)
+    nb = ops.batch_ndim(p.supply.growth_memory)
+    M = ctx.n_materials
+    cap = xp.concatenate([mp.mining_capacity_start, mp.refining_capacity_start])
+    g = xp.concatenate([mp.mining_committed_growth, mp.refining_committed_growth])
+    horizon = xp.round(row_lead_times(p, ctx)[: 2 * M])
     k = ops.expand(xp.arange(pipeline.LENGTH), nb)
     rows = cap[:, None] * g[:, None] * (1.0 + g[:, None]) ** k * (k < horizon[:, None])
-    cells = xp.zeros((len(ctx.row_stage) - 3, pipeline.LENGTH) + cap.shape[1:], cap.dtype)
-    return xp.concatenate([rows, cells])
+    rest = xp.zeros((len(ctx.row_stage) - 2 * M, pipeline.LENGTH) + cap.shape[1:], cap.dtype)
+    return xp.concatenate([rows, rest])
 
 
 def announced_tranche(p: Params, start_year: int):
@@ -40,36 +52,75 @@ def announced_tranche(p: Params, start_year: int):
     return ops.xp(sp.cell_capacity_start).maximum(sp.cell_capacity_announced_2030 - sp.cell_capacity_start, 0.0) / n
 
 
-def initial_state(p: Params, history, ctx: Context) -> State:
+def start_conditions(p: Params, ctx: Context):
+    """The year before the start, as the priors describe it: demand by segment and region,
+    chemistry mix, cells made, material demand, cell costs and prices at the start prices.
+    Returns a dict of arrays (one draw, or draws last)."""
+    dp, mp, pp = p.demand, p.materials, p.policy
+    xp = ops.xp(dp.demand_start)
+    ex, R = ctx.exporter, ctx.n_regions
+    nb = ops.batch_ndim(p.supply.growth_memory)
+    year = ctx.start_year - 1.0
+    d0 = dp.demand_start[:, None] * dp.demand_region_share * dp.demand_multiplier  # segment x region
+    d_region = d0.sum(axis=0)
+    mix = chemistry.regional_mix(d0, p.chemistry.chemistry_share_start)
+    yld = 1.0 - p.ramp.scrap_start
+    gross = d_region / yld
+    battery, other = materials.reference_demand(mp, ops.vecmat(gross, mix), -1.0, 0.0 * mp.other_demand_start)
+    critical = costs.critical_materials(ops.expand(np.ones((R, 1)), nb) * mp.price_start[None], mp.material_intensity)
+    cost, capital = costs.cell_costs(p.costs, p.costs.cumulative_production_start, 0.0 * p.costs.cumulative_production_start,
+                                     critical, yld, p.cells.capital_share, ex)
+    mu = cells.margin(p.cells, p.supply.target_utilization[ctx.cells])
+    _, landed, domestic_price, _ = cells.prices(cost, capital, mu, policy.tariff(pp, year), pp.transport_cost, ex)
+    credit = policy.credit(pp, year)
+    overhead = costs.pack_overhead(p.costs, p.costs.cumulative_production_start)
+    pack = ops.dot(d_region, ((domestic_price + overhead[:, None]) * mix).sum(axis=1)) / d_region.sum(axis=0)
+    return dict(d0=d0, d_region=d_region, material_demand=battery + other, cost=cost, pack_price=pack,
+                domestic_cost=((cost - credit[:, None]) * mix).sum(axis=1), landed_cost=(landed * mix).sum(axis=1))
+
+
+def initial_state(p: Params, history, ctx: Context, start) -> State:
     """The state at the end of ``start_year - 1``. history: deployments (GWh) 1..HISTORY
-    years before the start (draws last for NumPy: shape (HISTORY, 1))."""
-    sp, dp = p.supply, p.demand
+    years before the start (draws last for NumPy: shape (HISTORY, 1)); start: the
+    :func:`start_conditions`."""
+    dp, mp, sp = p.demand, p.materials, p.supply
     xp = ops.xp(dp.demand_start)
     dtype = dp.demand_start.dtype
-    batch = dp.demand_noise_persistence.shape
+    batch = sp.growth_memory.shape
     d0 = dp.demand_start
     g0 = (d0 * demand.initial_growth(d0, dp.demand_saturation, dp.demand_growth_rate)).sum(axis=0) / d0.sum(axis=0)
-    d0_total = (d0[:, None] * dp.demand_region_share * dp.demand_multiplier).sum(axis=(0, 1))
-    cap0 = sp.cell_capacity_start
-    gross0 = d0_total / (1.0 - ops.dot(cap0, p.ramp.scrap_start) / cap0.sum(axis=0))  # cells made, incl. scrap
-    start_mix = ops.vecmat(d0, p.chemistry.chemistry_share_start) / d0.sum(axis=0)
-    li_start = gross0 * ops.dot(start_mix, p.chemistry.lithium_intensity) / 1e3 + p.chemistry.non_battery_lithium_demand
-    n_chem = p.costs.cumulative_production_start.shape[0]
+    n_mat, n_chem, n_reg = ctx.n_materials, p.costs.cumulative_production_start.shape[0], ctx.n_regions
+    zeros_mat = xp.zeros((n_mat,) + batch, dtype)
     zeros_chem = xp.zeros((n_chem,) + batch, dtype)
-    log_p0 = xp.log(p.prices.lithium_price_start)
+    zeros_reg = xp.zeros((n_reg,) + batch, dtype)
     return State(
-        demand=DemandState(xp.zeros((d0.shape[0],) + batch, dtype)),
-        price=PriceState(log_p0, xp.zeros(batch, dtype), log_p0),
-        costs=CostState(p.costs.cumulative_production_start, zeros_chem, zeros_chem, zeros_chem, zeros_chem),
-        supply=SupplyState(
-            lithium_capacity=xp.stack([sp.mining_capacity_start, sp.refining_capacity_start, sp.recycling_capacity_start]),
-            cell_capacity=cap0,
-            pipeline=initial_pipeline(p, ctx),
-            cell_utilization=sp.target_utilization[ctx.cells] * xp.ones((cap0.shape[0],) + batch, dtype),
-            scrap=p.ramp.scrap_start,
+        demand=DemandState(xp.zeros((d0.shape[0],) + batch, dtype), zeros_mat, start["pack_price"]),
+        chemistry=ChemistryState(p.chemistry.chemistry_share_start, start["cost"]),
+        materials=MaterialState(
+            mining=mp.mining_capacity_start,
+            refining=mp.refining_capacity_start,
+            exporter_share=mp.exporter_refining_share_start,
+            stocks=mp.stock_cover_start * start["material_demand"],
+            noise=zeros_mat,
+            price=mp.price_start,
+            premium=zeros_mat,
+            growth=g0 * xp.ones((n_mat,) + batch, dtype),
+            demand=start["material_demand"],
         ),
-        expectations=ExpectationState(g0, g0, d0_total, li_start),
-        deployments=history.astype(dtype) * p.recycling.deployment_history_scale,
+        costs=CostState(p.costs.cumulative_production_start, zeros_chem, zeros_chem, zeros_chem, zeros_chem),
+        cells=CellState(
+            capacity=sp.cell_capacity_start,
+            utilization=sp.target_utilization[ctx.cells] * xp.ones((n_reg,) + batch, dtype),
+            scrap=p.ramp.scrap_start,
+            losses=zeros_reg,
+            domestic_cost=start["domestic_cost"],
+            landed_cost=start["landed_cost"],
+            growth=g0,
+            demand=start["d_region"].sum(axis=0),
+        ),
+        recycling=RecyclingState(sp.recycling_capacity_start, history.astype(dtype) * p.recycling.deployment_history_scale),
+        shortage=ShortageState(zeros_mat, zeros_mat + NO_SHORTAGE_YEAR),
+        pipeline=initial_pipeline(p, ctx),
     )
 
 
@@ -79,11 +130,14 @@ def simulate(params, normals, uniforms, history, coords: Coords, start_year: int
     1..HISTORY years before ``start_year``. Returns outputs name -> (years, *dims)."""
     p = params if isinstance(params, Params) else group(params)
     ctx = context(coords, start_year)
+    start = start_conditions(p, ctx)
     ctx = ctx._replace(
         retirement_pmf=recycling.retirement_pmf(p.recycling),
         tranche=announced_tranche(p, start_year) * p.supply.announced_completion,
+        pack_price_start=start["pack_price"],
+        cell_cost_start=start["cost"],
     )
-    state = initial_state(p, history, ctx)
+    state = initial_state(p, history, ctx, start)
     xp = ops.xp(normals)
     ts = xp.arange(normals.shape[0])
     _, outputs = ops.scan(lambda s, x: step(s, YearInputs(*x), p, ctx), state, (ts, normals, uniforms))

@@ -13,12 +13,25 @@ Array = Any
 
 class DemandState(NamedTuple):
     shock: Array  # [segment] log AR(1) demand shock: 1
+    other_shock: Array  # [material] log AR(1) shock of non-battery material demand: 1
+    pack_price: Array  # [] last year's world average pack price: USD(2024)/kWh
 
 
-class PriceState(NamedTuple):
-    log_price: Array  # [] log lithium carbonate price in the last month: log USD/t LCE
-    boom: Array  # [] boom regime in the last month: 0 or 1
-    log_price_year: Array  # [] log of last year's mean price: log USD/t LCE
+class ChemistryState(NamedTuple):
+    share: Array  # [segment, region, chemistry] chemistry shares of new cells: 1
+    cell_cost: Array  # [region, chemistry] last year's cell cost: USD(2024)/kWh
+
+
+class MaterialState(NamedTuple):
+    mining: Array  # [material] mining capacity: kt/yr
+    refining: Array  # [material] refining capacity: kt/yr
+    exporter_share: Array  # [material] exporter region's share of refining capacity: 1
+    stocks: Array  # [material] stocks held: kt
+    noise: Array  # [material] price noise ξ in the last month: log
+    price: Array  # [material] last year's mean world price: USD(2024)/t
+    premium: Array  # [material] last year's export-control premium outside the exporter: log
+    growth: Array  # [material] remembered log growth of demand: 1/yr
+    demand: Array  # [material] last year's demand: kt/yr
 
 
 class CostState(NamedTuple):
@@ -29,30 +42,38 @@ class CostState(NamedTuple):
     log_drift_effect: Array  # [chemistry] that drift's effect on log conversion cost: 1
 
 
-class SupplyState(NamedTuple):
-    lithium_capacity: Array  # [lithium_stage] mining, refining, recycling: kt LCE/yr
-    cell_capacity: Array  # [region] nameplate cell capacity: GWh/yr
-    pipeline: Array  # [row, slot] capacity due in 1..LENGTH years (rows: mining, refining, recycling, cells per region)
-    cell_utilization: Array  # [region] last year's gross output / nameplate: 1
+class CellState(NamedTuple):
+    capacity: Array  # [region] nameplate cell capacity: GWh/yr
+    utilization: Array  # [region] last year's gross output / nameplate: 1
     scrap: Array  # [region] cell scrap rate: 1
+    losses: Array  # [region] remembered cash losses of domestic makers: 1 (share of cash cost)
+    domestic_cost: Array  # [region] last year's mix-averaged domestic cost net of credits: USD(2024)/kWh
+    landed_cost: Array  # [region] last year's mix-averaged landed price of imports: USD(2024)/kWh
+    growth: Array  # [] remembered log growth of cell demand: 1/yr
+    demand: Array  # [] last year's cell demand: GWh/yr
 
 
-class ExpectationState(NamedTuple):
-    cell_growth: Array  # [] remembered log growth of cell demand: 1/yr
-    lithium_growth: Array  # [] remembered log growth of lithium demand: 1/yr
-    cell_demand: Array  # [] last year's cell demand: GWh/yr
-    lithium_demand: Array  # [] last year's lithium demand: kt LCE/yr
+class RecyclingState(NamedTuple):
+    capacity: Array  # [] recycling capacity: GWh/yr of batteries processed
+    deployments: Array  # [HISTORY] batteries deployed 1, 2, ... years ago: GWh
+
+
+class ShortageState(NamedTuple):
+    years: Array  # [material] years so far with more than SHORTAGE_LEVEL of demand unmet: count
+    first: Array  # [material] first such year (NO_SHORTAGE_YEAR while none): calendar year
 
 
 class State(NamedTuple):
     """Everything one year hands to the next."""
 
     demand: DemandState
-    price: PriceState
+    chemistry: ChemistryState
+    materials: MaterialState
     costs: CostState
-    supply: SupplyState
-    expectations: ExpectationState
-    deployments: Array  # [HISTORY] batteries deployed 1, 2, ... years ago: GWh
+    cells: CellState
+    recycling: RecyclingState
+    shortage: ShortageState
+    pipeline: Array  # [row, slot] capacity due in 1..LENGTH years (rows: mining and refining per material, recycling, cells per region)
 
 
 class YearInputs(NamedTuple):

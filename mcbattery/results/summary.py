@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mcbattery.model.coords import STAGE_UNITS, Coords
+from mcbattery.model.coords import Coords
 from mcbattery.model.outputs import BINS, OUTPUTS, edges, quantile_error_bound
 
 DEFAULT_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -132,8 +132,6 @@ def label_coords(ds: xr.Dataset, coords: Coords) -> xr.Dataset:
     for d in ds.dims:
         if d in coords:
             ds[d].attrs["long_name"] = coords.long_name(d)
-    if "stage" in ds.coords:
-        ds = ds.assign_coords(stage_units=("stage", [STAGE_UNITS[s] for s in ds["stage"].values]))
     if "year" in ds.coords:
         ds["year"].attrs = {"long_name": "calendar year", "units": "year"}
     if "quantile" in ds.coords:
