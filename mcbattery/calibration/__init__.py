@@ -11,7 +11,7 @@ Modules, bottom up: :mod:`~mcbattery.calibration.priors` (priors of the calibrat
 :mod:`~mcbattery.calibration.store` (posterior files, hash, README),
 :mod:`~mcbattery.calibration.fit` (:func:`calibrate`),
 :mod:`~mcbattery.calibration.learning` (learning-curve fits and forecasts),
-:mod:`~mcbattery.calibration.checks` (boom check, Moore comparison, the cell series),
+:mod:`~mcbattery.calibration.checks` (Moore comparison, the cell series),
 :mod:`~mcbattery.calibration.hindcast` (rolling-origin hindcasts).
 
 The names below are the documented calibration API (``from mcbattery import calibration as
@@ -22,17 +22,17 @@ import sys
 import types
 
 from mcbattery.calibration import store as _store
-from mcbattery.calibration.checks import PUBLISHED_LEARNING, boom_check, cell_series, moore_comparison
-from mcbattery.calibration.data import demand_data, learning_data, price_data
+from mcbattery.calibration.checks import PUBLISHED_LEARNING, cell_series, moore_comparison
+from mcbattery.calibration.data import chemistry_data, demand_data, learning_data, price_data
 from mcbattery.calibration.diagnostics import check_diagnostics, diagnostics_table, learning_rate_summary, summary_table
 from mcbattery.calibration.engine_map import ENGINE_MAP, engine_dataset, engine_samples
 from mcbattery.calibration.fit import calibrate
-from mcbattery.calibration.models import (annual_price_parameters, demand_model, learning_model,
-                                          monthly_price_parameters, price_log_likelihood, price_model)
+from mcbattery.calibration.models import (chemistry_model, demand_model, learning_model, monthly_price_parameters,
+                                          price_model)
 from mcbattery.calibration.nuts import constrain, fit_model, initial_points, run_nuts
-from mcbattery.calibration.priors import (MODELS, DemandPriors, LearningPriors, PricePriors, prior_distributions,
-                                          sample_priors)
-from mcbattery.calibration.simulate import simulate_demand, simulate_price_annual, simulate_price_monthly
+from mcbattery.calibration.priors import (MODELS, ChemistryPriors, DemandPriors, LearningPriors, PricePriors,
+                                          prior_distributions, sample_priors)
+from mcbattery.calibration.simulate import simulate_demand, simulate_price_monthly
 from mcbattery.calibration.store import (engine_samples_path, load_posterior, posterior_hash, posterior_readme,
                                          save_posterior, shipped_posterior)
 
@@ -40,17 +40,17 @@ __all__ = [
     "LearningPriors",
     "PricePriors",
     "DemandPriors",
+    "ChemistryPriors",
     "learning_data",
     "price_data",
     "demand_data",
+    "chemistry_data",
     "learning_model",
     "price_model",
     "demand_model",
-    "price_log_likelihood",
+    "chemistry_model",
     "monthly_price_parameters",
-    "annual_price_parameters",
     "simulate_price_monthly",
-    "simulate_price_annual",
     "simulate_demand",
     "fit_model",
     "run_nuts",
@@ -65,7 +65,6 @@ __all__ = [
     "save_posterior",
     "load_posterior",
     "posterior_hash",
-    "boom_check",
     "summary_table",
     "posterior_readme",
     "moore_comparison",

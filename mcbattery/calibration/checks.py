@@ -1,7 +1,6 @@
-"""Checks and companions of a calibration: does the fitted price process make 2021-2023 sized
-booms (:func:`boom_check`), how does the time-trend (Moore) variant compare with Wright's law
-(:func:`moore_comparison`), published learning rates to print beside ours, and the built-in
-Li-ion cell series for hindcasts (:func:`cell_series`)."""
+"""Companions of a calibration: how does the time-trend (Moore) variant compare with Wright's
+law (:func:`moore_comparison`), published learning rates to print beside ours, and the
+built-in Li-ion cell series for hindcasts (:func:`cell_series`)."""
 
 from __future__ import annotations
 
@@ -15,72 +14,20 @@ import numpy as np
 import pandas as pd
 
 from mcbattery.calibration import learning
-from mcbattery.calibration.data import ANCHOR_YEAR, LEARNING_FIRST_YEAR, learning_data, price_data
-from mcbattery.calibration.engine_map import engine_samples, expert_prior_draws
+from mcbattery.calibration.data import LEARNING_FIRST_YEAR, learning_data
 from mcbattery.calibration.models import learning_pointwise
-from mcbattery.calibration.priors import LearningPriors, PricePriors, prior_distributions
-from mcbattery.calibration.simulate import ENGINE_PRICE_PARAMETERS, simulate_price_annual, simulate_price_monthly
+from mcbattery.calibration.priors import LearningPriors
 from mcbattery.calibration.store import load_posterior
 from mcbattery.common.errors import InputError
 from mcbattery.inputs import datasets
 
-__all__ = ["boom_check", "moore_comparison", "cell_series", "PUBLISHED_LEARNING"]
+__all__ = ["moore_comparison", "cell_series", "PUBLISHED_LEARNING"]
 
 #: Published Li-ion learning estimates to print beside ours.
 PUBLISHED_LEARNING = {
     "Ziegler & Trancik (2021), cells, per doubling": (0.20, 0.24),
     "Way et al. (2022), exponent 0.421 +/- 0.063": (1 - 2 ** -(0.421 - 0.063), 1 - 2 ** -(0.421 + 0.063)),
 }
-
-
-def boom_check(idata, origin: int = 2020, horizon: int = 3, ratios=(5.0, 10.0), paths_per_sample: int = 25,
-               seed: int = 0) -> pd.DataFrame:
-    """How often the fitted price process produces a 2021-2023 sized boom from ``origin``.
-
-    Starts at the observed ``origin`` annual mean price outside a boom (tightness 0) and
-    reports P(max over the next ``horizon`` years of the annual mean price / start > r) for
-    the engine's price block (posterior engine samples through :func:`mcbattery.model.prices.step`,
-    twelve monthly steps a year, its ``lithium_price`` the annual mean), the fitted monthly
-    process (the calibration's own simulator on the posterior sites, annual means of months)
-    and, for reference, the engine with its expert priors; plus the observed ratio. The first
-    two are the same process written twice, so they differ only by Monte Carlo error.
-    """
-    data = price_data()
-    df = pd.DataFrame({"year": pd.DatetimeIndex(data["month"]).year, "price": data["price"]})
-    annual = df.groupby("year")["price"].mean()
-    if origin not in annual.index:
-        raise InputError(f"no lithium prices for {origin}", field="origin")
-    start = float(annual.loc[origin])
-    window = [y for y in range(origin + 1, origin + horizon + 1) if y in annual.index]
-    observed = float(annual.loc[window].max() / start) if window else float("nan")
-    eng = engine_samples(idata)
-    rows = []
-    # the engine's price block, posterior engine samples
-    lp = simulate_price_annual(eng, horizon, math.log(start), origin + 1, seed=seed, paths_per_sample=paths_per_sample)
-    mx_post = np.exp(lp[:, 1:].max(axis=1) - lp[:, 0])
-    # the engine's price block, expert priors (the shipped TOML priors, same number of samples)
-    n = next(iter(eng.values())).shape[0]
-    prior_p = expert_prior_draws(n, seed + 3, ENGINE_PRICE_PARAMETERS)
-    lp_prior = simulate_price_annual(prior_p, horizon, math.log(start), origin + 1, seed=seed + 1,
-                                     paths_per_sample=paths_per_sample)
-    mx_prior = np.exp(lp_prior[:, 1:].max(axis=1) - lp_prior[:, 0])
-    # monthly fitted process: annual means of simulated months
-    post = idata.posterior
-    names = [k for k in prior_distributions("price", PricePriors(ceiling=True)) if k in post]
-    sites = {k: np.repeat(np.asarray(post[k].values).reshape(-1), paths_per_sample) for k in names}
-    tau0 = origin + 1 - ANCHOR_YEAR - 6.5 / 12  # month 1 of the simulation is January of origin + 1
-    ym, _ = simulate_price_monthly(sites, 12 * horizon, math.log(start), tau0=tau0, boom0=0, seed=seed + 2)
-    means = np.exp(ym[:, 1:]).reshape(ym.shape[0], horizon, 12).mean(axis=2)
-    mx_month = means.max(axis=1) / start
-    for label, mx in (("engine price block, posterior", mx_post), ("monthly fit, posterior", mx_month),
-                      ("engine price block, expert priors", mx_prior)):
-        row = {"process": label, "paths": mx.size, "median_max_ratio": float(np.median(mx))}
-        for r in ratios:
-            row[f"P(max/start > {r:g})"] = float(np.mean(mx > r))
-        rows.append(row)
-    out = pd.DataFrame(rows).set_index("process")
-    out.attrs.update(origin=origin, horizon=horizon, start_price=start, observed_ratio=observed)
-    return out
 
 
 def moore_comparison(until: int | None = None, seed: int = 0, idata=None, **fit_options) -> dict[str, Any]:

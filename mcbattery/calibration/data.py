@@ -11,13 +11,23 @@ import pandas as pd
 from mcbattery.common.errors import InputError
 from mcbattery.inputs import datasets
 
-__all__ = ["learning_data", "price_data", "demand_data", "check_until", "data_vintage", "observed"]
+__all__ = ["learning_data", "price_data", "demand_data", "chemistry_data", "check_until", "data_vintage", "observed",
+           "PRICE_FIRST_YEAR", "CHEMISTRY_FIRST_YEAR"]
 
 LEARNING_FIRST_YEAR = 2010
 DEMAND_FIRST_YEAR = 2015
-#: Reference of the anchor trend: the anchor equals ``lithium_cost_anchor`` in mid-2024, as in
-#: the engine (``anchor(t) = A * exp(trend * (t + 1))`` with t = 0 in 2025).
+#: Reference of the anchor trend: the anchor equals ``price_anchor`` in mid-2024, as in the
+#: engine (:func:`mcbattery.model.materials.anchor`).
 ANCHOR_YEAR = 2024
+#: First year of the monthly nickel and cobalt prices fitted (the modern market, after the
+#: 2000s super-cycle); lithium's China spot series starts in 2017-05.
+PRICE_FIRST_YEAR = 2010
+CHEMISTRY_FIRST_YEAR = 2015
+#: kg/kWh of the nickel-based cells of 2015-2024 used to date the cost gap between LFP and
+#: nickel-based cells: an NMC622/NCA mix (mineral_intensity_batpac.csv: NMC622 Ni 0.512,
+#: Co 0.171; NCA Ni 0.656, Co 0.123). Lithium and graphite intensities are nearly equal in
+#: both chemistries and cancel in the gap.
+NICKEL_CELL_INTENSITY = {"nickel": 0.55, "cobalt": 0.15}
 
 
 def check_until(until) -> int | None:
@@ -52,19 +62,46 @@ def learning_data(until: int | None = None, first_year: int = LEARNING_FIRST_YEA
     return {"year": years, "cell_price": cost, "log_cost": np.log(cost), "cum_ev": cum.loc[years].to_numpy(float)}
 
 
-def price_data(until: int | None = None) -> dict[str, np.ndarray]:
-    """Monthly China Li2CO3 spot, real 2024 USD/t: ``month`` (datetime64), ``price``,
-    ``log_price`` and ``tau`` (years from mid-``ANCHOR_YEAR``, for the anchor trend)."""
+def price_data(material: str = "lithium", until: int | None = None) -> dict[str, np.ndarray]:
+    """Monthly real 2024 USD/t prices of ``material`` (:func:`mcbattery.inputs.datasets.metal_price`;
+    lithium per t Li2CO3, China spot from 2017-05; nickel and cobalt from ``PRICE_FIRST_YEAR``):
+    ``month`` (datetime64), ``price``, ``log_price`` and ``tau`` (years from mid-``ANCHOR_YEAR``)."""
     until = check_until(until)
-    df = datasets.lithium_carbonate_monthly()
+    df = datasets.metal_price(material, freq="month")
+    df = df[df["month"].dt.year >= (PRICE_FIRST_YEAR if material != "lithium" else 2000)]
     if until is not None:
         df = df[df["month"].dt.year <= until]
     if len(df) < 12:
-        raise InputError(f"expected at least 12 months of lithium prices up to {until}; got {len(df)}", field="until")
+        raise InputError(f"expected at least 12 months of {material} prices up to {until}; got {len(df)}", field="until")
     month = df["month"].to_numpy()
     price = df["price_usd2024_per_t"].to_numpy(float)
     tau = (df["month"].dt.year - ANCHOR_YEAR + (df["month"].dt.month - 6.5) / 12).to_numpy(float)
     return {"month": month, "price": price, "log_price": np.log(price), "tau": tau}
+
+
+def chemistry_data(until: int | None = None, first_year: int = CHEMISTRY_FIRST_YEAR) -> dict[str, np.ndarray]:
+    """World BEV LFP share and the cost gap that moved it, by year ``first_year``..``until``.
+
+    ``share``: LFP / (LFP + NMC + NCA) of new BEV battery capacity (Busch et al.,
+    :func:`mcbattery.inputs.datasets.chemistry_shares`); ``cost_gap``: the change since the
+    year before ``first_year`` of log(nickel-based cell cost / LFP cell cost) in the year before
+    each year, the two costs being the world average cell price (OWID, taken as nickel-based)
+    and the same less the nickel and cobalt it contains at that year's real prices
+    (:data:`NICKEL_CELL_INTENSITY`)."""
+    until = check_until(until)
+    shares = datasets.chemistry_shares().pivot_table(index="year", columns="chemistry", values="gwh", aggfunc="sum")
+    share = shares["LFP"] / shares[["LFP", "NMC", "NCA"]].sum(axis=1)
+    cell = datasets.cell_price().set_index("year")["cell_price_usd2024_per_kwh"]
+    metals = {m: datasets.metal_price(m, freq="year").set_index("year")["price_usd2024_per_t"] for m in NICKEL_CELL_INTENSITY}
+    years = [y for y in share.index if y >= first_year and (until is None or y <= until)]
+    need = range(years[0] - 1, years[-1]) if years else range(0)
+    if len(years) < 4 or any(y not in cell.index or any(y not in s.index for s in metals.values()) for y in need):
+        raise InputError(f"expected at least 4 years of chemistry shares with prices the year before up to {until}",
+                         field="until")
+    extra = {y: sum(metals[m].loc[y] * k / 1e3 for m, k in NICKEL_CELL_INTENSITY.items()) for y in need}
+    gap = {y: np.log(cell.loc[y] / (cell.loc[y] - extra[y])) for y in need}
+    cost_gap = np.array([gap[y - 1] - gap[years[0] - 1] for y in years])
+    return {"year": np.array(years), "share": share.loc[years].to_numpy(float), "cost_gap": cost_gap}
 
 
 def demand_data(until: int | None = None, first_year: int = DEMAND_FIRST_YEAR) -> dict[str, np.ndarray]:
@@ -79,13 +116,19 @@ def demand_data(until: int | None = None, first_year: int = DEMAND_FIRST_YEAR) -
 
 
 def data_vintage(datas: dict) -> dict[str, str]:
-    """Last period of each series in ``{"learning": ..., "price": ..., "demand": ...}``."""
-    month = pd.Timestamp(datas["price"]["month"][-1])
-    return {
-        "cell_price": str(int(datas["learning"]["year"][-1])),
-        "iea_ev_battery_demand": str(int(max(datas["learning"]["year"][-1], datas["demand"]["year"][-1]))),
-        "lithium_carbonate_monthly": f"{month.year}-{month.month:02d}",
-    }
+    """Last period of each series fitted, keyed by dataset (``datas``: model -> data dict)."""
+    out = {}
+    if "learning" in datas:
+        out["cell_price"] = str(int(datas["learning"]["year"][-1]))
+    if "learning" in datas or "demand" in datas:
+        out["iea_ev_battery_demand"] = str(int(max(d["year"][-1] for m, d in datas.items() if m in ("learning", "demand"))))
+    if "chemistry" in datas:
+        out["bev_battery_chemistry_shares"] = str(int(datas["chemistry"]["year"][-1]))
+    for m, d in datas.items():
+        if m.startswith("price_"):
+            month = pd.Timestamp(d["month"][-1])
+            out[f"{m.removeprefix('price_')}_price_monthly"] = f"{month.year}-{month.month:02d}"
+    return out
 
 
 def observed(model: str, data: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +137,8 @@ def observed(model: str, data: dict) -> tuple[np.ndarray, np.ndarray]:
     demand model's log demand by year."""
     if model == "learning":
         return np.diff(data["log_cost"]), data["year"][1:]
-    if model == "price":
+    if model.startswith("price_"):
         return data["log_price"][1:], data["month"][1:]
+    if model == "chemistry":
+        return data["share"][1:], data["year"][1:]
     return data["log_demand"], data["year"]

@@ -105,6 +105,8 @@ def summary_table(idata, level: float = 0.9) -> pd.DataFrame:
         da_post, da_prior = post[name], prior[name]
         labels = [x for x in da_post.attrs.get("calibrated", "all").split(",") if x and x not in ("all", "none")]
         dims = REGISTRY[name].dims
+        if dims and len(labels) == len(shipped_coords()[dims[0]]) and len(ENGINE_MAP[name]) == 1 and ENGINE_MAP[name][0][2] is None:
+            labels = []  # a scalar calibration site broadcast over the dim: one row
         elements = [(f"{name}[{lab}]", {dims[0]: lab}, list(shipped_coords()[dims[0]]).index(lab)) for lab in labels] or [(name, {}, None)]
         if da_post.attrs.get("calibrated") == "none":
             continue
@@ -115,7 +117,8 @@ def summary_table(idata, level: float = 0.9) -> pd.DataFrame:
             a, b, c = np.quantile(x, q)
             pa, pb, pc = np.quantile(pr, q)
             ea, eb, ec = np.quantile(ex, q)
-            rows.append({"parameter": label, "model": ENGINE_MAP[name][0], "posterior_median": b,
+            source = next((m for m, _, labs in ENGINE_MAP[name] if labs is None or (sel and sel[dims[0]] in labs)), "")
+            rows.append({"parameter": label, "model": source, "posterior_median": b,
                          "posterior_low": a, "posterior_high": c, "calibration_prior_median": pb,
                          "calibration_prior_low": pa, "calibration_prior_high": pc, "expert_prior_median": eb,
                          "expert_prior_low": ea, "expert_prior_high": ec,

@@ -18,24 +18,21 @@ from mcbattery.model.params import REGISTRY, SUPPORTS
 
 __all__ = ["ENGINE_MAP", "engine_view", "engine_samples", "engine_dataset", "expert_prior_draws", "check_support"]
 
-#: engine parameter -> (model, model variable, calibrated labels of the first dim or None for scalars).
-#: Labels not listed are drawn from the parameter's expert prior (priors/*.toml).
-ENGINE_MAP: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
-    "conversion_learning_exponent": ("learning", "learning__exponent", ("LFP", "NMC")),
-    "cost_noise_sd": ("learning", "learning__noise_scale", ("LFP", "NMC")),
-    "cost_noise_autocorrelation": ("learning", "learning__noise_autocorrelation", None),
-    "lithium_cost_anchor": ("price", "price__anchor", None),
-    "lithium_cost_anchor_trend": ("price", "price__anchor_trend", None),
-    "price_reversion": ("price", "price__reversion", None),
-    "price_volatility": ("price", "price__volatility", None),
-    "boom_drift": ("price", "price__drift", None),
-    "boom_entry_logit": ("price", "price__boom_entry_logit", None),
-    "boom_exit_probability": ("price", "price__boom_exit_probability", None),
-    "demand_saturation": ("demand", "demand__saturation", ("EV",)),
-    "demand_growth_rate": ("demand", "demand__growth_rate", ("EV",)),
-    "demand_noise_sd": ("demand", "demand__noise_sd", ("EV",)),
-    # the engine's boom drift fades at boom_ceiling x anchor
-    "boom_ceiling": ("price", "price__ceiling", None),
+#: engine parameter -> [(model, model variable, calibrated labels of the first dim or None for
+#: scalars), ...]. Labels not listed are drawn from the parameter's expert prior (priors/*.toml).
+ENGINE_MAP: dict[str, list[tuple[str, str, tuple[str, ...] | None]]] = {
+    "conversion_learning_exponent": [("learning", "learning__exponent", ("LFP", "NMC"))],
+    "materials_learning_exponent": [("learning", "learning__exponent", ("LFP", "NMC"))],
+    "cost_noise_sd": [("learning", "learning__noise_scale", ("LFP", "NMC"))],
+    "cost_noise_autocorrelation": [("learning", "learning__noise_autocorrelation", None)],
+    "demand_saturation": [("demand", "demand__saturation", ("EV",))],
+    "demand_growth_rate": [("demand", "demand__growth_rate", ("EV",))],
+    "demand_noise_sd": [("demand", "demand__noise_sd", ("EV",))],
+    "chemistry_cost_sensitivity": [("chemistry", "chemistry__cost_sensitivity", ("EV",))],
+    "chemistry_adjustment_rate": [("chemistry", "chemistry__adjustment_rate", None)],
+    **{param: [(f"price_{m}", f"price_{m}__{site}", (m,)) for m in ("lithium", "nickel", "cobalt")]
+       for param, site in (("price_anchor", "anchor"), ("price_anchor_trend", "anchor_trend"),
+                           ("price_reversion", "reversion"), ("price_volatility", "volatility"))},
 }
 
 
@@ -79,30 +76,32 @@ def expert_prior_draws(n: int, seed: int, names: tuple[str, ...] = tuple(ENGINE_
 def engine_view(samples: dict, fill: dict, shape: tuple[int, int]) -> dict[str, xr.DataArray]:
     """Engine-named variables (chain, draw, *dims): mapped elements from the model ``samples``
     {site: (chain, draw)}, the rest from ``fill`` (expert-prior draws (chain·draw, *dims))."""
+    coords_all = shipped_coords()
     out = {}
-    for name, (_, var, labels) in ENGINE_MAP.items():
+    for name, sources in ENGINE_MAP.items():
         dims = REGISTRY[name].dims
-        base = fill[name].reshape(*shape, *fill[name].shape[1:]).copy()
-        if var not in samples:  # not fitted (e.g. a model option left it out): expert prior
-            arr, labels = base, ()
-        elif labels is None:
-            arr = samples[var]
+        arr = fill[name].reshape(*shape, *fill[name].shape[1:]).copy()
+        calibrated, models, variables = [], [], []
+        for model, var, labels in sources:
+            if var not in samples:  # not fitted (e.g. a model left out): expert prior
+                continue
+            if labels is None:
+                arr = np.asarray(samples[var], arr.dtype).reshape(arr.shape)
+                calibrated = list(coords_all[dims[0]]) if dims else ["all"]
+            else:
+                for lab in labels:
+                    arr[..., coords_all.at(dims[0], lab)] = samples[var]
+                calibrated += list(labels)
+            models.append(model)
+            variables.append(var)
+        if dims:
+            from_prior = ",".join(c for c in coords_all[dims[0]] if c not in calibrated)
+            calibrated_text = ",".join(calibrated) if calibrated else "none"
         else:
-            arr = base
-            coord = list(shipped_coords()[dims[0]])
-            for lab in labels:
-                arr[..., coord.index(lab)] = samples[var]
-        if labels is None:
-            calibrated, from_prior = "all", ""
-        elif not labels:
-            calibrated, from_prior = "none", "all"
-        else:
-            calibrated = ",".join(labels)
-            from_prior = ",".join(c for c in shipped_coords()[dims[0]] if c not in labels)
-        coords = {d: list(shipped_coords()[d]) for d in dims}
-        out[name] = xr.DataArray(arr, dims=("chain", "draw", *dims), coords=coords,
-                                 attrs={"model": ENGINE_MAP[name][0], "model_variable": var,
-                                        "calibrated": calibrated, "from_expert_prior": from_prior})
+            from_prior, calibrated_text = ("" if calibrated else "all"), ("all" if calibrated else "none")
+        out[name] = xr.DataArray(arr, dims=("chain", "draw", *dims), coords={d: list(coords_all[d]) for d in dims},
+                                 attrs={"model": ",".join(models), "model_variable": ",".join(variables),
+                                        "calibrated": calibrated_text, "from_expert_prior": from_prior})
     return out
 
 

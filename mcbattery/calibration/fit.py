@@ -1,10 +1,11 @@
-""":func:`calibrate`: fit the three calibration models on data up to ``until`` with the same
+""":func:`calibrate`: fit the calibration models on data up to ``until`` with the same
 (chain, draw) counts and return one ArviZ ``InferenceData``.
 
 Variables that map onto engine parameters carry the engine name and dims of
 :data:`mcbattery.model.params.REGISTRY` (:mod:`~mcbattery.calibration.engine_map`; elements
 the data do not inform are drawn from their expert prior in ``priors/*.toml``); model latents
-are prefixed ``learning__``, ``price__`` or ``demand__``. See docs/calibration.md.
+are prefixed with their model's name (``learning__``, ``demand__``, ``chemistry__``,
+``price_lithium__``...). See docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import numpy as np
 import xarray as xr
 
 from mcbattery import __version__
-from mcbattery.calibration.data import (DEMAND_FIRST_YEAR, check_until, data_vintage, demand_data, learning_data,
-                                        observed, price_data)
+from mcbattery.calibration.data import (DEMAND_FIRST_YEAR, check_until, chemistry_data, data_vintage, demand_data,
+                                        learning_data, observed, price_data)
 from mcbattery.calibration.engine_map import ENGINE_MAP, check_support, engine_samples, engine_view, expert_prior_draws
-from mcbattery.calibration.models import annual_price_parameters, model_inputs, monthly_price_parameters, predictive_fn
+from mcbattery.calibration.models import model_inputs, monthly_price_parameters, predictive_fn
 from mcbattery.calibration.nuts import fit_model
 from mcbattery.calibration.priors import DEFAULT_PRIORS, MODELS, prior_distributions, sample_priors
 from mcbattery.calibration.store import posterior_hash
@@ -31,8 +32,9 @@ __all__ = ["calibrate"]
 #: The likelihood terms of each model: (observed variable, its coordinate).
 OBSERVED = {
     "learning": ("learning__log_cost_increment", "learning__year"),
-    "price": ("price__log_price", "price__month"),
     "demand": ("demand__log_demand", "demand__year"),
+    "chemistry": ("chemistry__lfp_share", "chemistry__year"),
+    **{m: (f"{m}__log_price", f"{m}__month") for m in MODELS if m.startswith("price_")},
 }
 
 
@@ -44,20 +46,12 @@ def derived(model: str, s: dict, data: dict) -> dict:
         out["learning__learning_rate"] = 1.0 - 2.0 ** (-s["learning__exponent"])
         out["learning__cumulative_production_last"] = s["learning__q0"] + s["learning__nonev_scale"] * data["cum_ev"][-1]
         out["learning__q0_ratio"] = s["learning__q0"] / s["learning__nonev_scale"]
-    elif model == "price":
-        k_m, s_m, d_m = monthly_price_parameters(jnp.asarray(s["price__reversion"]), jnp.asarray(s["price__volatility"]),
-                                                 jnp.asarray(s["price__drift"]))
-        p_in, p_out = annual_price_parameters(jnp.asarray(s["price__entry_monthly"]), jnp.asarray(s["price__exit_monthly"]))
-        p_in = np.asarray(p_in, np.float64)
-        out["price__reversion_monthly"] = np.asarray(k_m, np.float64)
-        out["price__volatility_monthly"] = np.asarray(s_m, np.float64)
-        out["price__drift_monthly"] = np.asarray(d_m, np.float64)
-        out["price__boom_entry_probability"] = p_in
-        out["price__boom_entry_logit"] = np.log(p_in) - np.log1p(-p_in)
-        out["price__boom_exit_probability"] = np.asarray(p_out, np.float64)
-        e, x = s["price__entry_monthly"], s["price__exit_monthly"]
-        out["price__boom_share"] = e / (e + x)
-        out["price__boom_duration_months"] = 1.0 / x
+    elif model.startswith("price_"):
+        k_m, s_m = monthly_price_parameters(jnp.asarray(s[f"{model}__reversion"]), jnp.asarray(s[f"{model}__volatility"]))
+        out[f"{model}__reversion_monthly"] = np.asarray(k_m, np.float64)
+        out[f"{model}__volatility_monthly"] = np.asarray(s_m, np.float64)
+    elif model == "chemistry":
+        out["chemistry__half_life_years"] = np.log(0.5) / np.log1p(-np.asarray(s["chemistry__adjustment_rate"]))
     else:
         K, r, mid = s["demand__saturation"], s["demand__growth_rate"], s["demand__midpoint_year"]
         last = float(data["year"][-1])
@@ -87,8 +81,8 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
 
     All models share (chain, draw) = (``num_chains``, ``num_samples``); every random number
     follows from ``seed``. ``priors``: optional {"learning": LearningPriors(...), "price":
-    PricePriors(...), "demand": DemandPriors(...)}. ``models``: a subset to fit (engine
-    variables of models left out are absent). ``demand_first_year``: first year of the
+    PricePriors(...), ...} keyed by model name (:data:`MODELS`). ``models``: a subset to fit
+    (engine variables of models left out are absent). ``demand_first_year``: first year of the
     demand fit (2010: the whole IEA series). ``until`` must leave at least 12 months of
     lithium prices (``until`` >= 2018).
     """
@@ -108,8 +102,10 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
     if unknown:
         raise InputError(f"unknown models {sorted(unknown)}", field="priors")
     priors = {m: priors[m] if m in priors else DEFAULT_PRIORS[m]() for m in MODELS}
-    datas = {"learning": learning_data(until), "price": price_data(until),
-             "demand": demand_data(until, first_year=int(demand_first_year))}
+    datas = {"learning": learning_data(until), "demand": demand_data(until, first_year=int(demand_first_year)),
+             "chemistry": chemistry_data(until),
+             **{m: price_data(m.removeprefix("price_"), until) for m in MODELS if m.startswith("price_")}}
+    datas = {m: d for m, d in datas.items() if m in models}
     shape = (int(num_chains), int(num_samples))
     n = shape[0] * shape[1]
 
@@ -141,13 +137,20 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
         obs[var] = ((dim,), values)
         if m == "learning":
             const["learning__cum_ev"] = (("learning__year_all",), datas[m]["cum_ev"])
-        if m == "price":
-            const["price__tau"] = (("price__month_all",), datas[m]["tau"])
-    coords_for = {
-        "learning__year": datas["learning"]["year"][1:], "learning__year_all": datas["learning"]["year"],
-        "price__month": datas["price"]["month"][1:], "price__month_all": datas["price"]["month"],
-        "demand__year": datas["demand"]["year"],
-    }
+        if m.startswith("price_"):
+            const[f"{m}__tau"] = ((f"{m}__month_all",), datas[m]["tau"])
+        if m == "chemistry":
+            const["chemistry__cost_gap"] = (("chemistry__year_all",), datas[m]["cost_gap"])
+    coords_for = {}
+    for m, d in datas.items():
+        if m == "learning":
+            coords_for.update({"learning__year": d["year"][1:], "learning__year_all": d["year"]})
+        elif m == "demand":
+            coords_for["demand__year"] = d["year"]
+        elif m == "chemistry":
+            coords_for.update({"chemistry__year": d["year"][1:], "chemistry__year_all": d["year"]})
+        else:
+            coords_for.update({f"{m}__month": d["month"][1:], f"{m}__month_all": d["month"]})
     base = {"chain": np.arange(shape[0]), "draw": np.arange(shape[1])}
 
     def ds(vars_: dict, with_chain=True) -> xr.Dataset:
@@ -157,8 +160,8 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
 
     fill_post = expert_prior_draws(n, seed)
     fill_prior = expert_prior_draws(n, seed + 1)
-    eng_post = {k: v for k, v in engine_view(fitted_post, fill_post, shape).items() if ENGINE_MAP[k][0] in models}
-    eng_prior = {k: v for k, v in engine_view(fitted_prior, fill_prior, shape).items() if ENGINE_MAP[k][0] in models}
+    eng_post = {k: v for k, v in engine_view(fitted_post, fill_post, shape).items() if any(src[0] in models for src in ENGINE_MAP[k])}
+    eng_prior = {k: v for k, v in engine_view(fitted_prior, fill_prior, shape).items() if any(src[0] in models for src in ENGINE_MAP[k])}
     # Stored in float32: the samplers run in float32, so nothing is lost and the file stays small.
     posterior = (xr.merge([ds(post), xr.Dataset(eng_post)]) if eng_post else ds(post)).astype(np.float32, keep_attrs=True)
     prior_ds = (xr.merge([ds(prior), xr.Dataset(eng_prior)]) if eng_prior else ds(prior)).astype(np.float32, keep_attrs=True)

@@ -1,4 +1,4 @@
-"""The three calibration models as pure numpyro functions, with their likelihood pieces and
+"""The calibration models as pure numpyro functions, with their likelihood pieces and
 posterior-predictive replicates.
 
 * :func:`learning_model` -- Wright's law for the Li-ion cell price (real 2024 USD/kWh,
@@ -8,23 +8,19 @@ posterior-predictive replicates.
   of :mod:`mcbattery.calibration.learning`'s filter). ``Q0`` (cumulative Li-ion production
   before 2010, GWh) and ``s`` (all Li-ion / EV demand) are latents with priors; only their
   ratio is identified.
-* :func:`price_model` -- the lithium carbonate process of :mod:`mcbattery.model.prices` at
-  monthly resolution: log-price mean reversion towards a cost anchor, a two-state boom
-  regime with drift (marginalised by the forward algorithm in ``jax.lax.scan``), Gaussian
-  noise; tightness = 0 (no historical tightness series), so ``tightness_premium`` and
-  ``boom_entry_tightness`` keep their expert priors. The reversion, volatility and drift
-  carry their priors on the engine's annual scale and are converted to monthly values
-  exactly (:func:`monthly_price_parameters`, the engine's own conversion); entry/exit are
-  monthly and stored as the engine's annual probabilities of a switch within a year,
-  1 − (1 − p)¹² (:func:`annual_price_parameters`), which the engine turns back into the
-  same monthly probabilities. The engine runs this monthly process inside each year
-  (:func:`mcbattery.model.prices.step`), so the posterior plugs straight in.
 * :func:`demand_model` -- a logistic S-curve for IEA World EV battery demand (2015-2024 by
   default; 2010 on is available) with log-normal AR(1) errors, giving the EV
   ``demand_saturation``, ``demand_growth_rate`` and ``demand_noise_sd``.
+* :func:`chemistry_model` -- the engine's chemistry choice (cost-driven target, inertia) on
+  the world BEV LFP share, giving ``chemistry_cost_sensitivity`` (EV) and
+  ``chemistry_adjustment_rate``.
+* :func:`price_model` (one per material: ``price_lithium``, ``price_nickel``,
+  ``price_cobalt``) -- the monthly price noise of :mod:`mcbattery.model.materials` around
+  a trending anchor, giving ``price_anchor``, ``price_anchor_trend``, ``price_reversion`` and
+  ``price_volatility`` of that material.
 
-Sites are prefixed with the model name (``learning__``, ``price__``, ``demand__``); their
-priors are :func:`mcbattery.calibration.priors.prior_distributions`.
+Sites are prefixed with the model name; their priors are
+:func:`mcbattery.calibration.priors.prior_distributions`.
 """
 
 from __future__ import annotations
@@ -37,7 +33,7 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
-from mcbattery.calibration.priors import DemandPriors, LearningPriors, PricePriors, prior_distributions
+from mcbattery.calibration.priors import MODELS, DemandPriors, LearningPriors, prior_distributions
 from mcbattery.model import prices
 
 __all__ = [
@@ -53,9 +49,11 @@ __all__ = [
     "learning_increments",
     "learning_pointwise",
     "monthly_price_parameters",
-    "annual_price_parameters",
-    "price_step_terms",
-    "price_log_likelihood",
+    "price_deviations",
+    "price_pointwise",
+    "chemistry_model",
+    "chemistry_path",
+    "chemistry_pointwise",
     "demand_log_curve",
     "demand_pointwise",
     "predictive_fn",
@@ -150,89 +148,83 @@ def learning_model(cum_ev, log_cost=None, priors: LearningPriors = LearningPrior
 
 
 # ---------------------------------------------------------------------------------------
-# Model 2: lithium carbonate price, monthly, boom regime marginalised (forward algorithm)
+# Price models: one per material, monthly AR(1) in log price around a trending anchor
 # ---------------------------------------------------------------------------------------
 
 
-def monthly_price_parameters(reversion, volatility, drift):
-    """Engine annual (k, σ, δ) → monthly (k_m, σ_m, δ_m), exact for the AR(1) in log price;
-    the engine's own conversion (:func:`mcbattery.model.prices.monthly_parameters`).
-
-    With φ = 1 − k_m the monthly persistence, twelve months give φ¹² = 1 − k, the variance of
-    the year-end log price given the last is σ_m²(1 − φ²⁴)/(1 − φ²) = σ², and a full year in
-    the boom regime adds δ_m(1 − φ¹²)/(1 − φ) = δ to the year-end log price.
-    """
-    return prices.monthly_parameters(reversion, volatility, drift)
+def monthly_price_parameters(reversion, volatility):
+    """Engine annual (k, σ) → monthly (k_m, σ_m), exact for the AR(1) in log price; the
+    engine's own conversion (:func:`mcbattery.model.prices.monthly_parameters`)."""
+    k_m, s_m, _ = prices.monthly_parameters(reversion, volatility, 0.0 * reversion)
+    return k_m, s_m
 
 
-def annual_price_parameters(entry, exit_):
-    """Monthly boom entry/exit probabilities → the engine's annual (entry, exit): the
-    probability of the switch within a year at constant conditions, 1 − (1 − p)¹²
-    (:func:`mcbattery.model.prices.annual_probability`). The engine turns them back into
-    exactly these monthly probabilities (:func:`mcbattery.model.prices.monthly_hazard`;
-    entry through ``boom_entry_logit`` = logit of the annual entry, at zero tightness).
-    """
-    return prices.annual_probability(entry), prices.annual_probability(exit_)
+def price_deviations(params: dict, model: str, log_price, tau):
+    """Log deviations of the monthly prices from the anchor, ``log P − log A − trend·τ``."""
+    return jnp.asarray(log_price) - jnp.log(params[f"{model}__anchor"]) - params[f"{model}__anchor_trend"] * jnp.asarray(tau)
 
 
-def price_step_terms(params: dict, y_prev, tau):
-    """Monthly step of the engine's price process: (mean outside a boom, boom increment,
-    noise sd) of the next log price given the previous ``y_prev`` at times ``tau``.
-
-    mean = y_prev + k_m (log A + trend·τ − y_prev); the boom adds δ_m, faded linearly in
-    log price to zero at ``ceiling`` × anchor when a ceiling is fitted (as in the engine).
-    """
-    k_m, s_m, d_m = monthly_price_parameters(params["price__reversion"], params["price__volatility"],
-                                             params["price__drift"])
-    log_a = jnp.log(params["price__anchor"]) + params["price__anchor_trend"] * tau
-    mean0 = y_prev + k_m * (log_a - y_prev)
-    if "price__ceiling" in params:
-        d_m = d_m * jnp.clip(1.0 - (y_prev - log_a) / jnp.log(params["price__ceiling"]), 0.0, 1.0)
-    return mean0, d_m, s_m
+def price_pointwise(params: dict, model: str, log_price, tau):
+    """One-month-ahead log densities of the prices after the first month [nats], shape (M−1,):
+    ξ_m = (1 − k_m) ξ_{m−1} + σ_m ε_m for the deviations ξ of :func:`price_deviations`."""
+    k_m, s_m = monthly_price_parameters(params[f"{model}__reversion"], params[f"{model}__volatility"])
+    xi = price_deviations(params, model, log_price, tau)
+    return dist.Normal((1.0 - k_m) * xi[:-1], s_m).log_prob(xi[1:])
 
 
-def price_log_likelihood(log_price, tau, params: dict):
-    """Forward algorithm of the two-regime monthly price model, conditional on the first month.
-
-    y_m = y_{m−1} + k_m (log A + trend·τ_m − y_{m−1}) + δ_m·boom_m + σ_m ε_m; the regime
-    switches first (entry e, exit x per month; stationary start). ``params``: site values
-    (see :func:`~mcbattery.calibration.priors.prior_distributions`). Returns (log p(y_m | y_<m)
-    (M−1,), P(boom_m | y_<m) (M−1,), P(boom_m | y_≤m) (M−1,)).
-    """
-    y = jnp.asarray(log_price)
-    tau = jnp.asarray(tau)
-    entry, exit_ = params["price__entry_monthly"], params["price__exit_monthly"]
-    mean0, d_m, s_m = price_step_terms(params, y[:-1], tau[1:])
-    means = jnp.stack([mean0, mean0 + d_m], axis=-1)
-    log_em = dist.Normal(means, s_m).log_prob(y[1:, None])
-    log_t = jnp.log(jnp.stack([jnp.stack([1.0 - entry, entry]), jnp.stack([exit_, 1.0 - exit_])]))
-    s = entry + exit_
-    alpha0 = jnp.log(jnp.stack([exit_ / s, entry / s]))
-
-    def step(alpha, le):
-        pred = jax.scipy.special.logsumexp(alpha[:, None] + log_t, axis=0)
-        a = pred + le
-        c = jax.scipy.special.logsumexp(a)
-        return a - c, (c, jnp.exp(pred[1]), jnp.exp(a[1] - c))
-
-    _, (ll, pred_boom, filt_boom) = jax.lax.scan(step, alpha0, log_em)
-    return ll, pred_boom, filt_boom
-
-
-def price_model(log_price, tau, priors: PricePriors = PricePriors(), observed: bool = True):
-    """Monthly lithium carbonate log price (real 2024 USD/t) with a marginalised boom regime.
-
-    Sites on the engine's annual scale: ``price__reversion`` k, ``price__volatility`` σ,
-    ``price__drift`` δ, ``price__anchor`` A [USD2024/t, mid-2024], ``price__anchor_trend``
-    [1/yr]; monthly: ``price__entry_monthly``, ``price__exit_monthly``; ``price__ceiling``
-    [price/anchor] unless the priors leave the ceiling out. ``tau``: years from mid-2024 per
-    month. ``observed=False`` gives the prior only.
-    """
-    params = {n: numpyro.sample(n, d) for n, d in prior_distributions("price", priors).items()}
-    if log_price is None or not observed:
+def price_model(log_price, tau, priors=None, model: str = "price_lithium"):
+    """Monthly log price of one material (real 2024 USD/t) around its long-run incentive
+    price: log P_m = log A + trend·τ_m + ξ_m, ξ an AR(1) with the engine's annual reversion and
+    volatility converted to monthly values. In the engine the clearing level of the material
+    market moves the level each year; without a history of market balances the calibration
+    fits the noise around the anchor (docs/calibration.md). ``tau``: years from mid-2024.
+    Sites ``<model>__anchor`` [USD2024/t, 2024], ``__anchor_trend`` [1/yr], ``__reversion``,
+    ``__volatility``."""
+    params = {n: numpyro.sample(n, d) for n, d in prior_distributions(model, priors).items()}
+    if log_price is None:
         return
-    ll, _, _ = price_log_likelihood(log_price, tau, params)
-    numpyro.factor("price__loglik", jnp.sum(ll))
+    numpyro.factor(f"{model}__loglik", jnp.sum(price_pointwise(params, model, log_price, tau)))
+
+
+# ---------------------------------------------------------------------------------------
+# Chemistry choice: LFP share of new EV cells, moving toward a cost-driven target with inertia
+# ---------------------------------------------------------------------------------------
+
+
+def chemistry_path(sensitivity, rate, trend, share0, cost_gap):
+    """LFP share of new EV cells, year by year: s_t = s_{t−1} + ψ (target_t − s_{t−1}),
+    target_t = logistic(logit s_0 + trend·t + λ·g_t) with g_t the change since the first year of
+    log(NMC cost / LFP cost) in the year before (the engine's target: a chemistry that got
+    relatively cheaper gains share). ``share0``: observed first-year share; ``cost_gap``: g_t."""
+    base = jnp.log(share0) - jnp.log1p(-share0)
+
+    def step(s, x):
+        t, g = x
+        target = jax.nn.sigmoid(base + trend * t + sensitivity * g)
+        s = s + rate * (target - s)
+        return s, s
+
+    n = cost_gap.shape[0]
+    _, path = jax.lax.scan(step, jnp.asarray(share0, cost_gap.dtype), (jnp.arange(1, n, dtype=cost_gap.dtype), cost_gap[1:]))
+    return path
+
+
+def chemistry_pointwise(params: dict, share, cost_gap):
+    """Log densities [nats] of the observed logit shares after the first year around the model path."""
+    path = chemistry_path(params["chemistry__cost_sensitivity"], params["chemistry__adjustment_rate"],
+                          params["chemistry__trend"], share[0], cost_gap)
+    logit = lambda s: jnp.log(s) - jnp.log1p(-s)  # noqa: E731
+    return dist.Normal(logit(path), params["chemistry__noise_sd"]).log_prob(logit(share[1:]))
+
+
+def chemistry_model(share, cost_gap, priors=None):
+    """The engine's chemistry choice for two chemistries (LFP vs nickel-based) on the world
+    BEV LFP share. Sites ``chemistry__cost_sensitivity`` λ, ``chemistry__adjustment_rate`` ψ,
+    ``chemistry__trend`` [1/yr], ``chemistry__noise_sd`` (logit share)."""
+    params = {n: numpyro.sample(n, d) for n, d in prior_distributions("chemistry", priors).items()}
+    if share is None:
+        return
+    numpyro.factor("chemistry__loglik", jnp.sum(chemistry_pointwise(params, jnp.asarray(share), jnp.asarray(cost_gap))))
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,9 +261,11 @@ def demand_model(years, log_demand=None, priors: DemandPriors = DemandPriors()):
 # The models by name, their data arguments, posterior predictive
 # ---------------------------------------------------------------------------------------
 
-MODEL_FUNCTIONS = {"learning": learning_model, "price": price_model, "demand": demand_model}
+MODEL_FUNCTIONS = {"learning": learning_model, "demand": demand_model, "chemistry": chemistry_model,
+                   **{m: functools.partial(price_model, model=m) for m in MODELS if m.startswith("price_")}}
 #: The data series each model takes, in argument order (keys of :mod:`~mcbattery.calibration.data`'s dicts).
-MODEL_DATA = {"learning": ("cum_ev", "log_cost"), "price": ("log_price", "tau"), "demand": ("year", "log_demand")}
+MODEL_DATA = {"learning": ("cum_ev", "log_cost"), "demand": ("year", "log_demand"), "chemistry": ("share", "cost_gap"),
+              **{m: ("log_price", "tau") for m in MODELS if m.startswith("price_")}}
 
 
 def model_inputs(model: str, data: dict) -> tuple:
@@ -292,15 +286,25 @@ def predictive_fn(model: str, names: tuple[str, ...]):
             u = sig * jax.random.normal(key, (dy.shape[0] + 1,))
             return ll, -b * dx + u[1:] + rho * u[:-1]
 
-    elif model == "price":
+    elif model.startswith("price_"):
 
         def one(*args):
             params, (key, y, tau) = dict(zip(names, args[:len(names)])), args[len(names):]
-            ll, pred, _ = price_log_likelihood(y, tau, params)
-            mean0, d_m, s_m = price_step_terms(params, y[:-1], tau[1:])
-            k1, k2 = jax.random.split(key)
-            boom = jax.random.uniform(k1, pred.shape) < pred
-            return ll, mean0 + d_m * boom + s_m * jax.random.normal(k2, pred.shape)
+            ll = price_pointwise(params, model, y, tau)
+            k_m, s_m = monthly_price_parameters(params[f"{model}__reversion"], params[f"{model}__volatility"])
+            xi = price_deviations(params, model, y, tau)
+            rep = y[1:] - xi[1:] + (1.0 - k_m) * xi[:-1] + s_m * jax.random.normal(key, xi[1:].shape)
+            return ll, rep
+
+    elif model == "chemistry":
+
+        def one(*args):
+            params, (key, share, gap) = dict(zip(names, args[:len(names)])), args[len(names):]
+            ll = chemistry_pointwise(params, share, gap)
+            path = chemistry_path(params["chemistry__cost_sensitivity"], params["chemistry__adjustment_rate"],
+                                  params["chemistry__trend"], share[0], gap)
+            logit = jnp.log(path) - jnp.log1p(-path) + params["chemistry__noise_sd"] * jax.random.normal(key, path.shape)
+            return ll, jax.nn.sigmoid(logit)
 
     else:
 

@@ -5,6 +5,7 @@ docs/learning.md."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ __all__ = [
     "LearningCurvePriors",
     "LearningPriors",
     "PricePriors",
+    "ChemistryPriors",
+    "PRICE_MATERIALS",
     "DemandPriors",
     "prior_distributions",
     "prior_centre",
@@ -26,7 +29,7 @@ __all__ = [
 ]
 
 #: The calibration models, in fitting order (a model's index seeds its sampler).
-MODELS = ("learning", "price", "demand")
+MODELS = ("learning", "demand", "chemistry", "price_lithium", "price_nickel", "price_cobalt")
 
 # Prior medians of the learning-curve trend's yearly random-walk step (docs/learning.md).
 DRIFT_MEDIAN = 0.05
@@ -104,38 +107,86 @@ class LearningPriors:
     curve: LearningCurvePriors = field(default_factory=lambda: LearningCurvePriors.default("wright"))
 
 
+#: Materials whose price noise is fitted on a monthly price series (graphite has none).
+PRICE_MATERIALS = ("lithium", "nickel", "cobalt")
+
+
+def _beta_from_moments(mean: float, sd: float) -> tuple[float, float]:
+    """Beta(a, b) with the given mean and standard deviation."""
+    k = mean * (1.0 - mean) / sd**2 - 1.0
+    return mean * k, (1.0 - mean) * k
+
+
 @dataclass(frozen=True)
 class PricePriors:
-    """Lithium price calibration priors, on the engine's annual scale where it has one.
+    """Price-noise calibration priors of one material, on the engine's annual scale.
 
-    reversion k ~ Beta(a, b) [share of the log gap closed per year]; volatility [log-sd of
-    annual (point-sampled) changes] and boom drift [log price per year in a boom] ~ LogNormal;
-    anchor [USD2024/t] ~ LogNormal; anchor trend [1/yr] ~ Normal(0, sd); monthly boom entry
-    and exit probabilities ~ Beta; boom ceiling [price/anchor] ~ LogNormal (fitted unless
-    ``ceiling=False``; the engine's boom drift fades to zero at ``boom_ceiling`` × anchor).
+    Moment-matched versions of the shipped priors (priors/materials.toml: ``price_anchor``,
+    ``price_anchor_trend``, ``price_reversion``, ``price_volatility`` for ``material``):
+    anchor [USD2024/t, 2024 level] ~ LogNormal; anchor trend [1/yr] ~ Normal(0, sd);
+    reversion k [share of a log deviation gone within a year] ~ Beta; volatility [annual
+    log-sd] ~ LogNormal with median the shipped mean and log-sd the shipped coefficient of
+    variation.
     """
 
-    reversion_a: float = 2.0
-    reversion_b: float = 2.0
-    volatility_median: float = 0.3
-    volatility_log_sd: float = 0.5
-    drift_median: float = 0.9
-    drift_log_sd: float = 0.5
-    anchor_median: float = 11000.0
-    anchor_log_sd: float = 0.5
-    anchor_trend_sd: float = 0.01
-    entry_a: float = 1.0
-    entry_b: float = 30.0
-    exit_a: float = 1.5
-    exit_b: float = 12.0
-    ceiling_median: float = 12.0
-    ceiling_log_sd: float = 0.5
-    #: fit the boom ceiling (price / anchor where the boom drift has faded to zero)
-    ceiling: bool = True
+    material: str = "lithium"
+    anchor_median: float = 18000.0
+    anchor_log_sd: float = 0.3
+    anchor_trend_sd: float = 0.02
+    reversion_a: float = 2.5
+    reversion_b: float = 2.5
+    volatility_median: float = 0.35
+    volatility_log_sd: float = 0.3
 
-    @property
-    def with_ceiling(self) -> bool:
-        return bool(self.ceiling)
+    @classmethod
+    def for_material(cls, material: str) -> "PricePriors":
+        """The priors of ``material`` read from the shipped priors."""
+        from mcbattery.inputs.priors import load_priors
+
+        pri = load_priors()
+        at = pri.coords.at("material", material)
+
+        def field(name, key):
+            return float(np.asarray(pri[name].fields[key])[at])
+
+        a, b = _beta_from_moments(field("price_reversion", "mean"), field("price_reversion", "sd"))
+        vol = field("price_volatility", "mean")
+        return cls(material=material, anchor_median=field("price_anchor", "median"),
+                   anchor_log_sd=field("price_anchor", "sigma"), anchor_trend_sd=field("price_anchor_trend", "sd"),
+                   reversion_a=a, reversion_b=b, volatility_median=vol,
+                   volatility_log_sd=field("price_volatility", "sd") / vol)
+
+
+@dataclass(frozen=True)
+class ChemistryPriors:
+    """Chemistry-choice calibration priors (EV segment; moment-matched to priors/chemistry.toml).
+
+    cost sensitivity λ [logit per unit log cost] ~ TruncatedNormal at 0; adjustment rate ψ
+    [share of the gap closed per year] ~ Beta; LFP logit trend [1/yr] ~ Normal; observation
+    noise of the logit share ~ LogNormal.
+    """
+
+    sensitivity_mean: float = 4.0
+    sensitivity_sd: float = 2.0
+    adjustment_a: float = 3.5
+    adjustment_b: float = 6.5
+    trend_sd: float = 0.04
+    noise_median: float = 0.2
+    noise_log_sd: float = 0.5
+
+    @classmethod
+    def shipped(cls) -> "ChemistryPriors":
+        from mcbattery.inputs.priors import load_priors
+
+        pri = load_priors()
+        ev = pri.coords.at("segment", "EV")
+        lfp = pri.coords.at("chemistry", "LFP")
+        sens = pri["chemistry_cost_sensitivity"].fields
+        rate = pri["chemistry_adjustment_rate"].fields
+        m, c = float(rate["mean"]), float(rate["concentration"])
+        return cls(sensitivity_mean=float(np.asarray(sens["mean"])[ev]), sensitivity_sd=float(np.asarray(sens["sd"])[ev]),
+                   adjustment_a=m * c, adjustment_b=(1 - m) * c,
+                   trend_sd=float(np.asarray(pri["chemistry_logit_trend"].fields["sd"])[ev, lfp]))
 
 
 @dataclass(frozen=True)
@@ -156,7 +207,12 @@ class DemandPriors:
 
 
 #: The default priors of each calibration model.
-DEFAULT_PRIORS = {"learning": LearningPriors, "price": PricePriors, "demand": DemandPriors}
+DEFAULT_PRIORS = {
+    "learning": LearningPriors,
+    "demand": DemandPriors,
+    "chemistry": ChemistryPriors.shipped,
+    **{f"price_{m}": functools.partial(PricePriors.for_material, m) for m in PRICE_MATERIALS},
+}
 
 
 def prior_distributions(model: str, priors=None) -> dict[str, dist.Distribution]:
@@ -171,17 +227,21 @@ def prior_distributions(model: str, priors=None) -> dict[str, dist.Distribution]
             "learning__noise_scale": p.curve.noise_prior(),
             "learning__noise_autocorrelation": p.curve.rho_prior(),
         }
-    if model == "price":
-        p = priors or PricePriors()
+    if model.startswith("price_") and model in MODELS:
+        p = priors or PricePriors.for_material(model.removeprefix("price_"))
         return {
-            "price__reversion": dist.Beta(p.reversion_a, p.reversion_b),
-            "price__volatility": dist.LogNormal(math.log(p.volatility_median), p.volatility_log_sd),
-            "price__drift": dist.LogNormal(math.log(p.drift_median), p.drift_log_sd),
-            "price__anchor": dist.LogNormal(math.log(p.anchor_median), p.anchor_log_sd),
-            "price__anchor_trend": dist.Normal(0.0, p.anchor_trend_sd),
-            "price__entry_monthly": dist.Beta(p.entry_a, p.entry_b),
-            "price__exit_monthly": dist.Beta(p.exit_a, p.exit_b),
-            **({"price__ceiling": dist.LogNormal(math.log(p.ceiling_median), p.ceiling_log_sd)} if p.with_ceiling else {}),
+            f"{model}__anchor": dist.LogNormal(math.log(p.anchor_median), p.anchor_log_sd),
+            f"{model}__anchor_trend": dist.Normal(0.0, p.anchor_trend_sd),
+            f"{model}__reversion": dist.Beta(p.reversion_a, p.reversion_b),
+            f"{model}__volatility": dist.LogNormal(math.log(p.volatility_median), p.volatility_log_sd),
+        }
+    if model == "chemistry":
+        p = priors or ChemistryPriors.shipped()
+        return {
+            "chemistry__cost_sensitivity": dist.TruncatedNormal(p.sensitivity_mean, p.sensitivity_sd, low=0.0),
+            "chemistry__adjustment_rate": dist.Beta(p.adjustment_a, p.adjustment_b),
+            "chemistry__trend": dist.Normal(0.0, p.trend_sd),
+            "chemistry__noise_sd": dist.LogNormal(math.log(p.noise_median), p.noise_log_sd),
         }
     if model == "demand":
         p = priors or DemandPriors()
@@ -221,13 +281,16 @@ def sample_priors(model: str, priors=None, n: int = 1000, seed: int = 0) -> dict
 
 
 def _truncated_t_ppf(d, u):
-    """Quantile function of a left-truncated Student-t prior at probabilities ``u``."""
+    """Quantile function of a left-truncated Student-t or normal prior at probabilities ``u``."""
     import scipy.stats
 
     b = d.base_dist
-    if not isinstance(b, dist.StudentT):  # pragma: no cover - only Student-t is truncated here
+    if isinstance(b, dist.StudentT):
+        base = scipy.stats.t(float(b.df), float(b.loc), float(b.scale))
+    elif isinstance(b, dist.Normal):
+        base = scipy.stats.norm(float(b.loc), float(b.scale))
+    else:  # pragma: no cover - only Student-t and normal priors are truncated here
         raise TypeError(f"no quantile function for truncated {type(b).__name__}")
-    base = scipy.stats.t(float(b.df), float(b.loc), float(b.scale))
     lo = base.cdf(float(d.low))
     return base.ppf(lo + (1.0 - lo) * np.asarray(u, float))
 

@@ -130,7 +130,7 @@ def load_posterior(path: str | Path | None = None):
         raise InputError(f"cannot read posterior ({exc.__class__.__name__})", file=str(path), field="posterior") from None
 
 
-def posterior_readme(idata, boom: pd.DataFrame | None = None) -> str:
+def posterior_readme(idata) -> str:
     """Markdown README for a shipped posterior folder: provenance, data vintage, diagnostics,
     the learning rate and the calibrated engine parameters."""
     a = idata.posterior.attrs
@@ -168,10 +168,4 @@ def posterior_readme(idata, boom: pd.DataFrame | None = None) -> str:
     for name, row in summary_table(idata).iterrows():
         lines.append(f"| `{name}` | {g(row.posterior_median)} ({g(row.posterior_low)} to {g(row.posterior_high)}) | "
                      f"{g(row.expert_prior_median)} ({g(row.expert_prior_low)} to {g(row.expert_prior_high)}) |")
-    if boom is not None:
-        lines += ["", f"Boom check from {boom.attrs['origin']} (observed max/start within {boom.attrs['horizon']} "
-                  f"years {boom.attrs['observed_ratio']:.1f}):", ""]
-        for process, row in boom.iterrows():
-            probs = ", ".join(f"{k} = {v:.1%}" for k, v in row.items() if k.startswith("P("))
-            lines.append(f"* {process}: {probs}")
     return "\n".join(lines) + "\n"

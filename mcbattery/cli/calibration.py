@@ -42,10 +42,8 @@ def _fmt(x: float, digits: int = 3) -> str:
 @click.option("--max-divergences", type=click.IntRange(min=0), default=0, show_default=True,
               help="Largest accepted number of divergent transitions per model.")
 @click.option("--force", is_flag=True, help="Save even when the diagnostics fail (the exit status is still 1).")
-@click.option("--boom-check/--no-boom-check", default=True, show_default=True,
-              help="Print how often the fitted price process produces a 2021-2023 sized boom.")
 def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year, max_rhat, min_ess,
-              max_divergences, force, boom_check):
+              max_divergences, force):
     """Fit the engine's priors to history (NUTS) and save the posterior.
 
     Prints the convergence diagnostics per model and the fitted Li-ion learning rate beside
@@ -71,9 +69,9 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
                f"({idata.posterior.attrs['data_vintage']}); {chains} chains x {samples} draws "
                f"(+{warmup} warm-up) per model, {seconds:.1f} s")
     click.echo("")
-    click.echo(f"{'model':10s} {'R-hat max':>10s} {'bulk ESS min':>13s} {'divergences':>12s} {'seconds':>8s}  worst")
+    click.echo(f"{'model':14s} {'R-hat max':>10s} {'bulk ESS min':>13s} {'divergences':>12s} {'seconds':>8s}  worst")
     for m, row in table.iterrows():
-        click.echo(f"{m:10s} {_fmt(row.r_hat_max):>10s} {row.ess_bulk_min:13.0f} {row.divergences:12d} "
+        click.echo(f"{m:14s} {_fmt(row.r_hat_max):>10s} {row.ess_bulk_min:13.0f} {row.divergences:12d} "
                    f"{row.seconds:8.1f}  {row.r_hat_worst} / {row.ess_worst}")
     lr = cal.learning_rate_summary(idata)
     click.echo("")
@@ -82,15 +80,6 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
                f"({lr['exponent_lower']:.3f} to {lr['exponent_upper']:.3f})")
     for label, (lo, hi) in cal.PUBLISHED_LEARNING.items():
         click.echo(f"  published: {label}: {lo:.1%} to {hi:.1%}")
-    boom = None
-    if boom_check:
-        boom = cal.boom_check(idata)
-        click.echo("")
-        click.echo(f"Boom check from {boom.attrs['origin']} (start {boom.attrs['start_price']:,.0f} USD/t, tightness 0; "
-                   f"observed max/start within {boom.attrs['horizon']} years: {boom.attrs['observed_ratio']:.1f}):")
-        for process, row in boom.iterrows():
-            probs = ", ".join(f"{k} = {v:.1%}" for k, v in row.items() if k.startswith("P("))
-            click.echo(f"  {process}: {probs}")
     failures = cal.check_diagnostics(idata, max_rhat=max_rhat, min_ess=min_ess, max_divergences=max_divergences)
     if failures and not force:
         click.echo("", err=True)
@@ -105,7 +94,7 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     if ship:
         readme = post_path.with_name("README.md")
         tmp = readme.with_name(f".{readme.name}.tmp")
-        tmp.write_text(cal.posterior_readme(idata, boom), encoding="utf-8")
+        tmp.write_text(cal.posterior_readme(idata), encoding="utf-8")
         tmp.replace(readme)
         written = f"{post_path}, {eng_path} and {readme}"
     click.echo("")

@@ -27,6 +27,12 @@ def exponent_drift_step(p, b_dev, eps):
     return b_dev + p.conversion_learning_drift * eps
 
 
+def experience(p, q):
+    """Cumulative production each chemistry learns from (GWh): its own plus a
+    ``learning_spillover`` share of the other chemistries' (shared equipment and processes)."""
+    return q + p.learning_spillover * (q.sum(axis=0) - q)
+
+
 def learning_factor(q, q0, exponent):
     """Wright's law multiplier (q / q0) ** -exponent (q, q0 cumulative GWh)."""
     xp = ops.xp(q)
@@ -42,13 +48,15 @@ def critical_materials(price, intensity):
 def cell_costs(p, q, nu, materials_cost, yield_, capital_share, exporter: int):
     """Cell cost and its capital charge (both region x chemistry, USD/kWh).
 
-    q: cumulative production per chemistry (GWh); nu: log-cost noise per chemistry;
+    q: cumulative production per chemistry (GWh; learning uses :func:`experience`); nu:
+    log-cost noise per chemistry;
     materials_cost: critical materials (region x chemistry, USD/kWh); yield_: 1 - scrap per
     region; capital_share: share of conversion that is capital charge; exporter: position of
     the region the multipliers are relative to.
     """
     xp = ops.xp(q)
-    q0 = p.cumulative_production_start
+    q0 = experience(p, p.cumulative_production_start)
+    q = experience(p, q)
     mat_mult = p.materials_cost_multiplier / p.materials_cost_multiplier[exporter]
     conv_mult = p.conversion_cost_multiplier / p.conversion_cost_multiplier[exporter : exporter + 1]
     other = p.other_materials_cost_start * learning_factor(q, q0, p.materials_learning_exponent)

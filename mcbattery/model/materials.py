@@ -26,7 +26,11 @@ from __future__ import annotations
 
 from mcbattery.model import ops, prices
 
-X_LO, X_HI = -2.0, 3.0  # clearing price searched between 0.14 and 20 times the anchor
+#: The clearing price is searched between 0.14 and 8 times the anchor. The ceiling stands for
+#: backstops beyond the short-run elasticities (destruction of marginal demand, substitutes,
+#: supply-chain stocks): annual mean prices have reached 2-5 times their long-run level in the
+#: record (lithium 2022, cobalt 2018, nickel 2007: data files); above it, demand goes unmet.
+X_LO, X_HI = -2.0, 2.0794415416798357  # log(8)
 BISECTIONS = 24  # (X_HI - X_LO) / 2**24 < 1e-6
 
 

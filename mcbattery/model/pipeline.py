@@ -33,15 +33,19 @@ def project_delays(median, sigma, lmax, p_delay, delay_mean, z, u_delay, u_extra
     return xp.clip(lead + extra, 1.0, LENGTH)
 
 
-def schedule(pipe, amount, years, keep):
-    """Add ``amount`` (per row) split evenly over projects arriving ``years`` from now.
+def schedule(pipe, amount, years, keep, weights=None):
+    """Add ``amount`` (per row) split over projects arriving ``years`` from now.
 
-    pipe: (rows, LENGTH); amount: (rows,); years, keep: (rows, projects), keep in {0, 1}.
+    pipe: (rows, LENGTH); amount: (rows,); years, keep: (rows, projects), keep in {0, 1};
+    weights: each project's share of its row's amount (rows, projects; default: equal).
     A project due in 1 year goes in slot 0 of the already-advanced pipeline.
     """
     xp = ops.xp(pipe)
     nb = pipe.ndim - 2
-    share = (amount[:, None] / years.shape[1]) * keep
+    if weights is None:
+        share = (amount[:, None] / years.shape[1]) * keep
+    else:
+        share = amount[:, None] * weights * keep
     slot = ops.expand(xp.arange(1, LENGTH + 1, dtype=years.dtype), nb)
     # one elementwise term per project (no one_hot, dot or reduction): XLA fuses it into one loop
     for k in range(years.shape[1]):

@@ -33,10 +33,10 @@ def initial_pipeline(p: Params, ctx: Context):
     """Committed mine and refinery projects at the start: capacity growth already under way,
     ``*_committed_growth`` of start capacity per year for one lead time."""
     mp = p.materials
-    xp = ops.xp(mp.mining_capacity_start)
+    xp = ops.xp(mp.refining_headroom)
     nb = ops.batch_ndim(p.supply.growth_memory)
     M = ctx.n_materials
-    cap = xp.concatenate([mp.mining_capacity_start, mp.refining_capacity_start])
+    cap = xp.concatenate([ctx.mining_start, ctx.mining_start * mp.refining_headroom])
     g = xp.concatenate([mp.mining_committed_growth, mp.refining_committed_growth])
     horizon = xp.round(row_lead_times(p, ctx)[: 2 * M])
     k = ops.expand(xp.arange(pipeline.LENGTH), nb)
@@ -67,6 +67,11 @@ def start_conditions(p: Params, ctx: Context):
     yld = 1.0 - p.ramp.scrap_start
     gross = d_region / yld
     battery, other = materials.reference_demand(mp, ops.vecmat(gross, mix), -1.0, 0.0 * mp.other_demand_start)
+    # the market cleared at the observed start price: mine capacity follows (draws whose
+    # capacity and demand priors disagree would otherwise start in a deficit or glut)
+    x0 = xp.log(mp.price_start / materials.anchor(mp, year))
+    produced = (battery + other) * xp.exp(-mp.demand_elasticity * x0)
+    utilization = xp.minimum(mp.reference_utilization * xp.exp(mp.supply_elasticity * x0), p.supply.max_utilization[ctx.mining])
     critical = costs.critical_materials(ops.expand(np.ones((R, 1)), nb) * mp.price_start[None], mp.material_intensity)
     cost, capital = costs.cell_costs(p.costs, p.costs.cumulative_production_start, 0.0 * p.costs.cumulative_production_start,
                                      critical, yld, p.cells.capital_share, ex)
@@ -75,7 +80,8 @@ def start_conditions(p: Params, ctx: Context):
     credit = policy.credit(pp, year)
     overhead = costs.pack_overhead(p.costs, p.costs.cumulative_production_start)
     pack = ops.dot(d_region, ((domestic_price + overhead[:, None]) * mix).sum(axis=1)) / d_region.sum(axis=0)
-    return dict(d0=d0, d_region=d_region, material_demand=battery + other, cost=cost, pack_price=pack,
+    return dict(d0=d0, d_region=d_region, material_demand=battery + other, mining=produced / utilization, cost=cost,
+                pack_price=pack,
                 domestic_cost=((cost - credit[:, None]) * mix).sum(axis=1), landed_cost=(landed * mix).sum(axis=1))
 
 
@@ -97,8 +103,8 @@ def initial_state(p: Params, history, ctx: Context, start) -> State:
         demand=DemandState(xp.zeros((d0.shape[0],) + batch, dtype), zeros_mat, start["pack_price"]),
         chemistry=ChemistryState(p.chemistry.chemistry_share_start, start["cost"]),
         materials=MaterialState(
-            mining=mp.mining_capacity_start,
-            refining=mp.refining_capacity_start,
+            mining=start["mining"],
+            refining=start["mining"] * mp.refining_headroom,
             exporter_share=mp.exporter_refining_share_start,
             stocks=mp.stock_cover_start * start["material_demand"],
             noise=zeros_mat,
@@ -136,6 +142,7 @@ def simulate(params, normals, uniforms, history, coords: Coords, start_year: int
         tranche=announced_tranche(p, start_year) * p.supply.announced_completion,
         pack_price_start=start["pack_price"],
         cell_cost_start=start["cost"],
+        mining_start=start["mining"],
     )
     state = initial_state(p, history, ctx, start)
     xp = ops.xp(normals)

@@ -63,6 +63,7 @@ class Context(NamedTuple):
     tranche: Any = None  # [region] announced cell capacity arriving per year until 2030: GWh/yr
     pack_price_start: Any = None  # [] world average pack price in the year before the start: USD(2024)/kWh
     cell_cost_start: Any = None  # [region, chemistry] cell cost in the year before the start: USD(2024)/kWh
+    mining_start: Any = None  # [material] mine capacity at the start, from the start-year market balance: kt/yr
 
 
 def context(coords: Coords, start_year: int) -> Context:
@@ -87,12 +88,33 @@ def row_lead_times(p, ctx: Context):
     ])
 
 
-def _orders(desired, installed, pipe_rows, response, price_factor):
-    """Orders that close ``response`` of the gap to ``desired`` capacity, scaled by a price
-    factor, never more than the gap."""
-    xp = ops.xp(desired)
-    gap = xp.maximum(desired - (installed + pipe_rows.sum(axis=1)), 0.0)
-    return xp.minimum(response * gap * price_factor, gap)
+def _orders(desired, installed, pipe_rows, response):
+    """Orders that close ``response`` of the gap to ``desired`` capacity (GWh/yr or kt/yr)."""
+    return response * ops.xp(desired).maximum(desired - (installed + pipe_rows.sum(axis=1)), 0.0)
+
+
+def project_lead_times(p, ctx: Context, lead):
+    """Median lead time (yr) of each project (row x project): a material's first mining
+    project is an expansion or restart of an existing mine, built in a refinery's lead time;
+    the others are new mines."""
+    xp = ops.xp(lead)
+    M, P = ctx.n_materials, pipeline.PROJECTS_PER_ORDER
+    batch = lead.shape[1:]
+    proj = lead[:, None] * xp.ones((1, P) + batch, lead.dtype)
+    brown = p.supply.lead_time_median[ctx.refining] * xp.ones((M,) + batch, lead.dtype)
+    return xp.concatenate([xp.concatenate([brown[:, None], proj[:M, 1:]], axis=1), proj[M:]])
+
+
+def project_weights(p, ctx: Context):
+    """Each project's share of its row's order (row x project): mining orders put
+    ``brownfield_share`` into the expansion project, the rest of every order is split evenly."""
+    xp = ops.xp(p.materials.brownfield_share)
+    M, P = ctx.n_materials, pipeline.PROJECTS_PER_ORDER
+    b = p.materials.brownfield_share
+    batch = b.shape[1:]
+    even = xp.full((len(ctx.row_stage) - M, P) + batch, 1.0 / P, b.dtype)
+    green = ((1.0 - b) / (P - 1))[:, None] * xp.ones((1, P - 1) + batch, b.dtype)
+    return xp.concatenate([xp.concatenate([b[:, None], green], axis=1), even])
 
 
 def _price_factor(ratio, sensitivity):
@@ -205,7 +227,8 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     g_mat = m * s.materials.growth + (1 - m) * xp.log(demand_ref / s.materials.demand)
     horizon, bias, sens, resp = sp.lead_time_median, sp.expected_growth_bias, sp.investment_price_sensitivity, sp.investment_response
     lead = row_lead_times(p, ctx)
-    remaining = ctx.tranche * xp.clip(ANNOUNCED_UNTIL - year, 0.0, None)
+    # announced tranches still to come within the planning horizon count as committed
+    remaining = ctx.tranche * xp.clip(xp.minimum(ANNOUNCED_UNTIL - year, horizon[C]), 0.0, None)
     # each region builds for the demand it expects to win; the exporter also for the imports of others
     served = ops.add_row(d_region * (1.0 - import_share), ex, (d_region * import_share).sum(axis=0) - d_region[ex] * import_share[ex])
     desired_cells = served * xp.exp(g_cells * bias[C] * horizon[C]) / (tgt[C] * yld)
@@ -216,13 +239,15 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     orders_cells = resp[C] * xp.maximum(desired_cells - committed, 0.0) * advantage
     primary_need = xp.maximum(demand_ref - recovered, 0.0)
     ratio = price / anchor
-    orders_mining = _orders(primary_need * xp.exp(g_mat * bias[MI] * lead[:M]) / tgt[MI], mining, pipe[:M], resp[MI],
-                            _price_factor(ratio, sens[MI]))
-    orders_refining = _orders(primary_need * xp.exp(g_mat * bias[RF] * horizon[RF]) / tgt[RF], refining, pipe[M : 2 * M],
-                              resp[RF], _price_factor(ratio, sens[RF]))
+    # investors size capacity for the demand they expect over the lead time, more when prices
+    # are high (boom-time orders overshoot: mechanism 4)
+    orders_mining = _orders(primary_need * xp.exp(g_mat * bias[MI] * lead[:M]) / tgt[MI] * _price_factor(ratio, sens[MI]),
+                            mining, pipe[:M], resp[MI])
+    orders_refining = _orders(primary_need * xp.exp(g_mat * bias[RF] * horizon[RF]) / tgt[RF] * _price_factor(ratio, sens[RF]),
+                              refining, pipe[M : 2 * M], resp[RF])
     value_ratio = ops.dot(recovered, price) / xp.maximum(ops.dot(recovered, anchor), 1e-9)
-    orders_recycling = _orders((collected * xp.exp(g_cells * bias[RC] * horizon[RC]) / tgt[RC])[None], rec_cap[None],
-                               pipe[2 * M : 2 * M + 1], resp[RC], _price_factor(value_ratio, sens[RC]))
+    desired_recycling = collected * xp.exp(g_cells * bias[RC] * horizon[RC]) / tgt[RC] * _price_factor(value_ratio, sens[RC])
+    orders_recycling = _orders(desired_recycling[None], rec_cap[None], pipe[2 * M : 2 * M + 1], resp[RC])
     orders = xp.concatenate([orders_mining, orders_refining, orders_recycling, orders_cells])
     st = ctx.row_stage[:, None]
 
@@ -230,11 +255,12 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
         return x.reshape((n_rows, n_proj) + x.shape[1:])
 
     years = pipeline.project_delays(
-        lead[:, None], sp.lead_time_sigma[st], sp.lead_time_max[st], sp.delay_probability[st], sp.delay_mean[st],
-        projects(noise.take(z, N, "lead")), projects(noise.take(u, U, "delay")), projects(noise.take(u, U, "extra")),
+        project_lead_times(p, ctx, lead), sp.lead_time_sigma[st], sp.lead_time_max[st], sp.delay_probability[st],
+        sp.delay_mean[st], projects(noise.take(z, N, "lead")), projects(noise.take(u, U, "delay")),
+        projects(noise.take(u, U, "extra")),
     )
     keep = (projects(noise.take(u, U, "cancel")) >= sp.cancel_probability[st]).astype(dtype)
-    pipe = pipeline.schedule(pipe, orders, years, keep)
+    pipe = pipeline.schedule(pipe, orders, years, keep, project_weights(p, ctx))
 
     short = (unmet_share > SHORTAGE_LEVEL).astype(dtype)
     shortage_years = s.shortage.years + short
@@ -283,7 +309,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
         chemistry=ChemistryState(share, cost),
         materials=MaterialState(mining * (1.0 - retire[MI]), refining * (1.0 - retire[RF]), exporter_share, stocks,
                                 price_noise, price, premium, g_mat, demand_ref),
-        costs=CostState(q, nu, u_now, b_dev, s.costs.log_drift_effect - b_dev * xp.log(q / q_prev)),
+        costs=CostState(q, nu, u_now, b_dev, s.costs.log_drift_effect - b_dev * xp.log(costs.experience(p.costs, q) / costs.experience(p.costs, q_prev))),
         cells=CellState(cell_cap * (1.0 - xp.clip(retire[C] + closed, 0.0, 0.5)), util_cells, scrap, losses,
                         domestic_cost, landed_cost, g_cells, d_total),
         recycling=RecyclingState(rec_cap * (1.0 - retire[RC]), recycling.push_history(s.recycling.deployments, prod.sum(axis=0))),
