@@ -68,7 +68,7 @@ def forecast(
     thresholds: extra exceedance thresholds per output name; dtype: float32 or float64;
     devices: JAX devices to shard the draws over (default: all local devices);
     target_mcse: stop early once these Monte Carlo standard errors are reached, e.g.
-    ``{"shortage_exceedance": 0.002, "lithium_price_quantile": 200}`` (``draws`` is the cap);
+    ``{"unmet_share_exceedance": 0.002, "material_price_quantile": 200}`` (``draws`` is the cap);
     draws_store: a ``.zarr`` path to stream the ``keep_draws`` full draws to, chunk by chunk,
     instead of holding them in memory.
     """

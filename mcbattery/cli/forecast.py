@@ -25,10 +25,10 @@ from mcbattery.common.errors import InputError
 @click.option("--draws-store", type=click.Path(dir_okay=True, path_type=Path), default=None,
               help="Stream the kept draws (all draws unless --keep-draws is given) chunk by chunk to this .zarr store instead of memory.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="OUTPUT=VALUE",
-              help="Also report P(OUTPUT > VALUE), e.g. lithium_price=40000 (repeatable; added to the defaults).")
+              help="Also report P(OUTPUT > VALUE), e.g. material_price=40000 or price_ratio=2 (repeatable; added to the defaults).")
 @click.option("--target-mcse", "targets", multiple=True, metavar="STATISTIC=VALUE",
               help="Stop drawing (at most --draws) once this Monte Carlo standard error is reached, e.g. "
-                   "shortage_exceedance=0.002 or lithium_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
+                   "unmet_share_exceedance=0.002 or material_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
 def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64,
              cpu_devices, draws_store, thresholds, targets, quiet):
@@ -78,10 +78,11 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
         y = min(2030, int(s.year[-1]))
         q = s.sel(year=y)
         click.echo(
-            f"{y}: lithium price median {float(q.lithium_price_quantile.sel(quantile=0.5)):,.0f} USD/t, "
-            f"P(shortage > 10%) = {float(q.shortage_exceedance.sel(shortage_threshold=0.1)):.1%}, "
-            f"cell utilisation median {float(q.utilization_quantile.sel(quantile=0.5, stage='cells')):.0%}, "
-            f"average pack cost median {float(q.pack_cost_average_quantile.sel(quantile=0.5)):.0f} USD/kWh"
+            f"{y}: lithium price median {float(q.material_price_quantile.sel(quantile=0.5, material='lithium')):,.0f} USD/t, "
+            f"P(lithium unmet > 10%) = {float(q.unmet_share_exceedance.sel(unmet_share_threshold=0.1, material='lithium')):.1%}, "
+            f"world cell utilisation median {float(q.utilization_world_quantile.sel(quantile=0.5)):.0%}, "
+            f"average cell price median {float(q.cell_price_average_quantile.sel(quantile=0.5)):.0f} USD/kWh, "
+            f"average pack price median {float(q.pack_price_average_quantile.sel(quantile=0.5)):.0f} USD/kWh"
         )
         if "achieved_mcse" in s.attrs:
             import json

@@ -17,7 +17,7 @@ __all__ = ["sensitivity", "compare", "card"]
 
 
 def _parse_select(items) -> dict:
-    """``stage=cells`` / ``region=EU`` pairs to a dict (numbers stay strings except year)."""
+    """``material=lithium`` / ``region=EU`` pairs to a dict (numbers stay strings except year)."""
     out = {}
     for item in items:
         if "=" not in item:
@@ -49,9 +49,9 @@ def _posterior_arg(posterior, no_posterior):
 
 
 @click.command()
-@click.option("--output", "output", required=True, help="Model output, e.g. lithium_price, utilization, cell_cost (see mcbattery.outputs).")
+@click.option("--output", "output", required=True, help="Model output, e.g. material_price, utilization_world, cell_price (see mcbattery.model.outputs).")
 @click.option("--year", type=click.IntRange(1901, 2200), required=True, help="Year of the output.")
-@click.option("--select", "select", multiple=True, metavar="DIM=LABEL", help="Label of another dim, e.g. stage=cells or region=EU (repeatable; unselected dims give one row each).")
+@click.option("--select", "select", multiple=True, metavar="DIM=LABEL", help="Label of another dim, e.g. material=lithium or region=EU (repeatable; unselected dims give one row each).")
 @click.option("--n", "n", type=click.IntRange(min=2), default=1024, show_default=True, help="Base samples; cost n x (groups + 2) model runs.")
 @click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file.")
 @click.option("--groups", default="block", show_default=True, help="'block', 'parameter', or comma-separated parameter/block names.")
@@ -147,7 +147,7 @@ def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, 
         click.echo(f"wrote {out} ({ds.attrs['valid_draws']} paired draws, {ds.attrs['scenario_b']} - {ds.attrs['scenario_a']}; "
                    f"changed parameters: {ds.attrs['changed_parameters']})")
         y = min(2030, int(ds.year[-1]))
-        for name in list(dict.fromkeys(outputs)) or ["lithium_price", "shortage"]:
+        for name in list(dict.fromkeys(outputs)) or ["material_price", "unmet_share"]:
             for line in _difference_lines(ds, name, y):
                 click.echo(line)
 

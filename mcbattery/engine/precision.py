@@ -18,7 +18,7 @@ STATS = ("mean", "exceedance", "quantile")
 
 
 def parse_targets(targets: dict[str, float] | None) -> dict[tuple[str, str], float]:
-    """Validate ``{"lithium_price_mean": 50.0, ...}`` into ``{(output, stat): target}``."""
+    """Validate ``{"material_price_mean": 50.0, ...}`` into ``{(output, stat): target}``."""
     out = {}
     for key, value in (targets or {}).items():
         stat = next((s for s in STATS if key.endswith("_" + s)), None)

@@ -43,8 +43,8 @@ def load_summary(forecast) -> xr.Dataset:
             ds = xr.open_dataset(path).load()
         except Exception as exc:  # any reader failure is a bad input file
             raise InputError(f"cannot read as NetCDF ({exc.__class__.__name__})", file=str(path)) from None
-        if "lithium_price_quantile" not in ds:
-            raise InputError("not a forecast summary (no lithium_price_quantile); pass the summary .nc, not *_draws.nc",
+        if "material_price_quantile" not in ds:
+            raise InputError("not a forecast summary (no material_price_quantile); pass the summary .nc, not *_draws.nc",
                              file=str(path))
         return ds
     raise InputError(f"expected a Forecast, a summary Dataset or a .nc path, got {type(forecast).__name__}", field="forecast")
@@ -156,18 +156,22 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
     )
     lines.append("")
     ky = {"year": year}
-    if "lithium_price_quantile" in s:
-        lines.append(f"- **Lithium carbonate price** (real, USD(2024)/t LCE), median: "
-                     + _median_line(s, "lithium_price", ky, n, " USD/t", err_unit=" USD/t"))
-    if "utilization_quantile" in s and "stage" in s["utilization_quantile"].dims:
-        sel = {**ky, "stage": "cells"}
-        line = "- **Global cell plant utilisation**, median: " + _median_line(s, "utilization", sel, n, "%", 100.0, " pp")
-        ex = "utilization_exceedance"
-        if ex in s and 0.64 in [round(float(t), 6) for t in s["utilization_threshold"].values]:
-            p = 1.0 - float(s[ex].sel(sel).sel(utilization_threshold=0.64, method="nearest"))
+    if "material_price_quantile" in s:
+        for m in [str(x) for x in s["material"].values]:
+            unit = " USD/t LCE" if m == "lithium" else " USD/t"
+            lines.append(f"- **{m.capitalize()} price** (real, USD(2024)/t{' LCE' if m == 'lithium' else ''}), median: "
+                         + _median_line(s, "material_price", {**ky, "material": m}, n, unit, err_unit=unit))
+    if "utilization_world_quantile" in s:
+        line = "- **World cell plant utilisation**, median: " + _median_line(s, "utilization_world", ky, n, "%", 100.0, " pp")
+        ex = "utilization_world_exceedance"
+        if ex in s and 0.64 in [round(float(t), 6) for t in s["utilization_world_threshold"].values]:
+            p = 1.0 - float(s[ex].sel(ky).sel(utilization_world_threshold=0.64, method="nearest"))
             se = math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
             line += f"; P(utilisation < 64%) = {_pct(p)} ± {_pp(se)}"
         lines.append(line)
+    if "cell_price_average_quantile" in s:
+        lines.append("- **Production-weighted average cell price** (USD(2024)/kWh), median: "
+                     + _median_line(s, "cell_price_average", ky, n, " USD/kWh", err_unit=" USD/kWh"))
     if "pack_cost_average_quantile" in s:
         lines.append("- **Production-weighted average pack cost** (USD(2024)/kWh), median: "
                      + _median_line(s, "pack_cost_average", ky, n, " USD/kWh", err_unit=" USD/kWh"))
@@ -190,29 +194,32 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
             lines.append(f"| {r} | " + " | ".join(cells) + " |")
         lines.append("")
 
-    if "shortage_exceedance" in s:
-        thr = [round(float(t), 6) for t in s["shortage_threshold"].values]
-        lines.append("### P(lithium shortage > 10% of demand) by year")
+    if "unmet_share_exceedance" in s:
+        thr = [round(float(t), 6) for t in s["unmet_share_threshold"].values]
+        materials = [str(x) for x in s["material"].values]
+        lines.append("### P(more than 10% of a material's demand unmet) by year, ± MC s.e.")
         lines.append("")
         if 0.1 in thr:
-            p = s["shortage_exceedance"].sel(shortage_threshold=0.1, method="nearest")
-            se = s["shortage_exceedance_mcse"].sel(shortage_threshold=0.1, method="nearest") if "shortage_exceedance_mcse" in s else np.sqrt(p * (1 - p) / max(n, 1))
-            lines.append("| year | P(shortage > 10%) | ± MC s.e. |")
-            lines.append("|---|---|---|")
+            p = s["unmet_share_exceedance"].sel(unmet_share_threshold=0.1, method="nearest")
+            se = (s["unmet_share_exceedance_mcse"].sel(unmet_share_threshold=0.1, method="nearest")
+                  if "unmet_share_exceedance_mcse" in s else np.sqrt(p * (1 - p) / max(n, 1)))
+            lines.append("| year | " + " | ".join(materials) + " |")
+            lines.append("|---|" + "---|" * len(materials))
             for y in s["year"].values:
-                lines.append(f"| {int(y)} | {_pct(float(p.sel(year=y)))} | {_pp(float(se.sel(year=y)))} |")
+                cells = [f"{_pct(float(p.sel(year=y, material=m)))} ± {_pp(float(se.sel(year=y, material=m)))}" for m in materials]
+                lines.append(f"| {int(y)} | " + " | ".join(cells) + " |")
         else:
-            lines.append("Not computed: the forecast has no 10% shortage threshold.")
+            lines.append("Not computed: the forecast has no 10% unmet-share threshold.")
         lines.append("")
 
     if hindcast_summary is not None:
         lines += _hindcast_section(hindcast_summary)
 
-    bound = s["lithium_price_quantile"].attrs.get("quantile_error_bound") if "lithium_price_quantile" in s else None
+    bound = s["material_price_quantile"].attrs.get("quantile_error_bound") if "material_price_quantile" in s else None
     lines.append("## Notes")
     lines.append("")
     lines.append("- Quantiles are read from fixed-grid histograms merged across chunks; their grid error is at most "
-                 f"{bound or 'one bin (see each variable)'} for the lithium price (other outputs: `quantile_error_bound`).")
+                 f"{bound or 'one bin (see each variable)'} for material prices (other outputs: `quantile_error_bound`).")
     lines.append("- Cost and price figures are real 2024 US dollars. Shortage is the unmet fraction of lithium "
                  "demand (incl. non-battery uses); utilisation is gross cell output over nameplate capacity.")
     lines.append(f"- Regenerate: `{regenerate_command(a, n, calibrated)} --out FILE.nc`.")

@@ -84,11 +84,11 @@ def parse_outputs(outputs, start_year: int, end_year: int) -> list[tuple[str, li
 
     An output is a name (every year and element) or ``(name, {dim: label or [labels]})`` with
     dims ``year`` and the output's own dims (``stage``, ``region``, ...); dims left out are
-    kept whole. Element labels read like ``utilization[year=2030,stage=cells]``.
+    kept whole. Element labels read like ``material_price[year=2030,material=lithium]``.
     """
     outputs = as_requests(outputs)
     if not outputs:
-        raise InputError("expected at least one output, e.g. ('lithium_price', {'year': 2030})", field="outputs")
+        raise InputError("expected at least one output, e.g. ('material_price', {'year': 2030, 'material': 'lithium'})", field="outputs")
     years = list(range(start_year, end_year + 1))
     parsed = []
     for item in outputs:
@@ -249,7 +249,7 @@ def parameter_groups(priors, groups="block") -> dict[str, list[str]]:
 
 def model_sobol(
     scenario="baseline",
-    outputs=(("lithium_price", {"year": 2030}),),
+    outputs=(("material_price", {"year": 2030, "material": "lithium"}),),
     groups="block",
     n: int = 1024,
     seed: int = 0,
@@ -268,8 +268,8 @@ def model_sobol(
     """First- and total-order Sobol' indices of model outputs to groups of parameters.
 
     scenario: name, .toml file or resolved ``Priors``; outputs: a list of output requests,
-    each a name or ``(name, {dim: label})``, e.g. ``[("lithium_price", {"year": 2030}),
-    ("utilization", {"stage": "cells", "year": 2030})]``; groups: see
+    each a name or ``(name, {dim: label})``, e.g. ``[("material_price", {"year": 2030, "material": "lithium"}),
+    ("utilization_world", {"year": 2030})]``; groups: see
     :func:`parameter_groups`; n: base samples (a power of two is customary; cost is
     ``n * (groups + 2)`` model runs; at least :data:`MIN_BASE_SAMPLES`, and a warning says
     when the widest bootstrap interval exceeds :data:`IMPRECISE_WIDTH`); seed: the engine seed
@@ -417,7 +417,7 @@ def model_sobol(
 
 def one_at_a_time(
     scenario="baseline",
-    outputs=(("lithium_price", {"year": 2030}),),
+    outputs=(("material_price", {"year": 2030, "material": "lithium"}),),
     groups="block",
     n: int = 512,
     seed: int = 0,

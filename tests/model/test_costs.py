@@ -31,21 +31,31 @@ def test_cost_noise_is_integrated_ma1():
     assert path == pytest.approx([1.0, 1.5, 1.5])
 
 
-def test_cell_cost_composition_and_yield():
+def test_cell_cost_composition_yield_and_capital_charge():
     p = block("costs", {
         "cumulative_production_start": jnp.array([1.0, 1.0, 1.0]),
         "other_materials_cost_start": jnp.array([10.0, 20.0, 30.0]),
         "conversion_cost_start": jnp.array([5.0, 5.0, 5.0]),
         "materials_learning_exponent": jnp.zeros(3),
         "conversion_learning_exponent": jnp.zeros(3),
+        "learning_spillover": jnp.zeros(3),
         "materials_cost_multiplier": jnp.array([2.0, 2.0, 4.0, 2.0]),
         "conversion_cost_multiplier": jnp.ones((4, 3)).at[1].set(3.0),
     })
-    cell = costs.cell_costs(p, jnp.ones(3), jnp.zeros(3), jnp.array(10000.0), jnp.array([500.0, 600.0, 0.0]),
-                            jnp.array([1.0, 0.5, 1.0, 1.0]), exporter=0)
-    # China (reference): lithium 10,000 USD/t x 500 t/GWh = 5 USD/kWh
+    # lithium 10,000 USD/t at 0.5 and 0.6 kg/kWh = 5 and 6 USD/kWh; no critical materials in the third chemistry
+    critical = costs.critical_materials(jnp.full((4, 1), 10000.0), jnp.array([[0.5, 0.6, 0.0]]))
+    assert np.asarray(critical[0]) == pytest.approx([5.0, 6.0, 0.0])
+    cell, capital = costs.cell_costs(p, jnp.ones(3), jnp.zeros(3), critical, jnp.array([1.0, 0.5, 1.0, 1.0]), 0.4, exporter=0)
+    # the exporter (reference region): critical + other + conversion
     assert np.asarray(cell[0]) == pytest.approx([5 + 10 + 5, 6 + 20 + 5, 0 + 30 + 5])
     # US: conversion x3, yield 0.5 doubles the cost
     assert np.asarray(cell[1]) == pytest.approx(2 * np.array([5 + 10 + 15, 6 + 20 + 15, 30 + 15]))
-    # EU: materials multiplier 4 relative to China's 2
+    # EU: materials multiplier 4 relative to the exporter's 2
     assert float(cell[2, 0]) == pytest.approx(5 + 20 + 5)
+    assert np.asarray(capital[1]) == pytest.approx(0.4 * 2 * 15.0)
+
+
+def test_learning_draws_on_the_other_chemistries_by_the_spillover():
+    p = block("costs", {"learning_spillover": jnp.array([0.0, 0.5, 1.0])})
+    q = jnp.array([100.0, 200.0, 700.0])
+    assert np.asarray(costs.experience(p, q)) == pytest.approx([100.0, 200.0 + 0.5 * 800.0, 1000.0])
