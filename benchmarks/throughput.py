@@ -223,7 +223,7 @@ def main(argv=None) -> int:
         runner.WAVE_GROUPS[jax.local_devices()[0].platform] = args.wave_groups
 
     priors = load_scenario(args.scenario)
-    start_year = int(round(float(priors["start_year"].fields["value"])))
+    start_year = priors.start_year
     end_year = start_year + args.years - 1
     info = device_info()
     rows = {n: {"draws": n, "years": args.years, **info} for n in args.draws}

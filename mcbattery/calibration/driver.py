@@ -34,11 +34,9 @@ arrays ``(samples, *dims)``; :func:`save_posterior` writes the ArviZ NetCDF and,
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import hashlib
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +53,7 @@ from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import potential_energy
 
-from mcbattery import __version__
+from mcbattery.results import provenance
 from mcbattery.inputs import datasets
 from mcbattery.calibration import learning
 from mcbattery.model import prices
@@ -998,8 +996,7 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
     stats_ds["diverging"] = sum(stats_ds[f"{m}__diverging"].astype(int) for m in models) > 0
     vintage = _vintage(datas)
     attrs = {
-        "created_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "mcbattery_version": __version__,
+        **provenance.software(),
         "data_vintage": "; ".join(f"{k} {v}" for k, v in vintage.items()),
         **{f"data_vintage_{k}": v for k, v in vintage.items()},
         "until": "none" if until is None else str(until),
@@ -1150,16 +1147,6 @@ def engine_samples_path(path: str | Path) -> Path:
     return path.with_name(name)
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def engine_dataset(idata) -> xr.Dataset:
     """The engine samples as a Dataset: variables = engine parameter names, dims (sample, *dims)."""
     samples = engine_samples(idata)
@@ -1204,19 +1191,20 @@ def _write_inference_data(idata, path: Path) -> None:
 
 def save_posterior(idata, path: str | Path) -> tuple[Path, Path]:
     """Write ``idata`` (ArviZ NetCDF4) to ``path`` and the engine samples (NetCDF3, readable
-    with scipy alone) beside it; both atomically (temporary file + ``os.replace``).
+    with scipy alone) beside it; both replaced together (:class:`mcbattery.common.files.Transaction`).
 
     Stamps attrs: created_at, mcbattery_version, data_vintage (and per series), until, seed,
     posterior_sha256. Returns (posterior path, engine samples path).
     """
+    from mcbattery.common.files import Transaction, check_output
+
     path = Path(path)
-    if path.suffix != ".nc":
-        raise InputError(f"expected a .nc file name; got {path.name!r}", file=str(path), field="out")
     path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_output(path, (".nc",))
     post_attrs = idata.posterior.attrs
     post_attrs["posterior_sha256"] = posterior_hash(idata)
-    post_attrs.setdefault("created_at", _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat())
-    post_attrs.setdefault("mcbattery_version", __version__)
+    for k, v in provenance.software().items():
+        post_attrs.setdefault(k, v)
     stamp = {k: post_attrs[k] for k in post_attrs if k in (
         "created_at", "mcbattery_version", "data_vintage", "until", "seed", "posterior_sha256", "num_chains",
         "num_samples", "num_warmup") or k.startswith("data_vintage_")}
@@ -1226,8 +1214,10 @@ def save_posterior(idata, path: str | Path) -> tuple[Path, Path]:
     eng.attrs["convention"] = ("sample = chain-major flattening of (chain, draw) of the posterior; elements named in a "
                                "variable's from_expert_prior attr are draws from priors/*.toml")
     engine_path = engine_samples_path(path)
-    _atomic(path, lambda tmp: _write_inference_data(idata, tmp))
-    _atomic(engine_path, lambda tmp: eng.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT"))
+    with Transaction() as tx:  # the posterior and its engine samples are replaced together
+        _write_inference_data(idata, tx.file(path, first=True))
+        eng.to_netcdf(tx.file(engine_path), engine="scipy", format="NETCDF3_64BIT")
+        tx.commit()
     return path, engine_path
 
 

@@ -11,7 +11,7 @@ from mcbattery.common.errors import InputError
 
 @click.command()
 @click.option("--scenario", default="baseline", show_default=True, help="Scenario name (see `mcbattery scenarios`) or a .toml file.")
-@click.option("--draws", type=click.IntRange(min=1), default=100_000, show_default=True, help="Monte Carlo draws.")
+@click.option("--draws", type=click.IntRange(min=1), default=100_000, show_default=True, help="Monte Carlo draws (at most 2,147,479,552).")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=16384, show_default=True, help="Draws per device call (memory bound; results do not depend on it).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file: .nc (NetCDF) or .csv (tidy).")
@@ -29,25 +29,22 @@ from mcbattery.common.errors import InputError
 @click.option("--target-mcse", "targets", multiple=True, metavar="STATISTIC=VALUE",
               help="Stop drawing (at most --draws) once this Monte Carlo standard error is reached, e.g. "
                    "shortage_exceedance=0.002 or lithium_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
+@click.option("--max-invalid", type=click.FloatRange(0, 1), default=0.001, show_default=True,
+              help="Largest share of draws with non-finite outputs accepted; above it the run exits 3 and writes nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
 def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64,
-             cpu_devices, draws_store, thresholds, targets, quiet):
+             cpu_devices, draws_store, thresholds, targets, max_invalid, quiet):
     """Run a forecast and write its summary (and kept draws) to OUT."""
     from mcbattery.engine.devices import use_cpu_cores
 
     use_cpu_cores(cpu_devices or None)
     from mcbattery.api import forecast as run_forecast
-    from mcbattery.results.export import check_output_path, write
-
-    check_output_path(out)
-    if draws_store is not None and keep_draws == 0:
-        keep_draws = draws
-    extra = _name_values(thresholds, "--threshold")
+    from mcbattery.common.checks import check_thresholds
     from mcbattery.model.outputs import OUTPUTS
 
-    unknown = sorted(set(extra) - set(OUTPUTS))
-    if unknown:
-        raise InputError(f"unknown output {unknown[0]!r}; expected one of {sorted(OUTPUTS)}", field="--threshold")
+    if draws_store is not None and keep_draws == 0:
+        keep_draws = draws
+    extra = check_thresholds(_name_values(thresholds, "--threshold"), OUTPUTS, "--threshold")
     result = run_forecast(
         scenario,
         draws=draws,
@@ -62,11 +59,12 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
         thresholds={k: tuple(sorted(set(OUTPUTS[k].thresholds) | set(v))) for k, v in extra.items()},
         target_mcse={k: v[-1] for k, v in _name_values(targets, "--target-mcse").items()} or None,
         draws_store=draws_store,
+        out=out,
+        max_invalid=max_invalid,
     )
-    write(result, out)
     s = result.summary
     if s.attrs["invalid_draws"]:
-        click.echo(f"warning: {s.attrs['invalid_draws']} draws had non-finite values and were left out of the summary", err=True)
+        click.echo(f"warning: {s.attrs['invalid_draws_report']}; left out of the summary", err=True)
     if not quiet:
         click.echo(
             f"wrote {out} ({s.attrs['valid_draws']} draws, scenario {s.attrs['scenario']}, "

@@ -106,7 +106,7 @@ def simulate_params(
     Used for sensitivity analysis and scenario comparison: the same draw indices give the
     same process noise (common random numbers) whatever the parameters.
     """
-    start_year = int(round(float(priors["start_year"].fields["value"])))
+    start_year = priors.start_year
     n = next(iter(params.values())).shape[0]
     missing = set(priors.params) - set(params)
     if missing:

@@ -7,7 +7,8 @@ import pytest
 import xarray as xr
 
 from mcbattery import InputError
-from mcbattery.results.export import atomic, check_output_path, tidy, write_netcdf
+from mcbattery.common.files import atomic_file
+from mcbattery.results.export import check_output_path, tidy, write_netcdf
 
 
 def _ds():
@@ -33,7 +34,7 @@ def test_tidy_has_one_row_per_number():
 def test_atomic_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "f.nc"
     with pytest.raises(RuntimeError):
-        with atomic(target) as tmp:
+        with atomic_file(target) as tmp:
             tmp.write_text("partial")
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
