@@ -139,12 +139,13 @@ def card(forecast, out, hindcast):
     from mcbattery.common.files import check_output, check_regular
 
     check_output(out, (".md", ".markdown", ".txt"), "--out")
+    if hindcast is not None:
+        check_regular(hindcast, field="--hindcast")
     summary = load_summary(forecast)
     h = None
     if hindcast is not None:
         import pandas as pd
 
-        check_regular(hindcast, field="--hindcast")
         try:
             h = pd.read_csv(hindcast)
         except Exception as exc:

@@ -35,11 +35,12 @@ def _short(value) -> str:
 
 def check_dtype(dtype, field: str = "dtype") -> str:
     """A compute dtype name: "float32" or "float64"."""
-    name = getattr(dtype, "__name__", None) or str(dtype)
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        pass
+    name = dtype if isinstance(dtype, str) else None
+    if isinstance(dtype, (type, np.dtype)):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            pass
     if name not in DTYPES:
         raise InputError(f"expected one of {list(DTYPES)}, got {_short(dtype)}", field=field)
     return name

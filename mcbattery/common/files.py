@@ -466,6 +466,8 @@ def recover(folder: str | Path) -> list[Path]:
             continue  # unreadable journal: leave it and its files for a person to look at
         os.unlink(path)
         _fsync_path(folder, directory=True)
+        for p in plan:
+            _remove(Path(p["old"]))
         restored += [Path(p["target"]) for p in plan]
     for name, m in found:
         path = folder / name

@@ -359,7 +359,7 @@ def test_cli_calibrate_tiny_writes_and_exits_zero(tmp_path, monkeypatch):
     assert r.exit_code == 1
     assert "diagnostics failed" in r.output and not out.exists()
     r = CliRunner().invoke(_cli(), ["calibrate", "--out", str(tmp_path / "x.txt")])
-    assert r.exit_code == 2 and "expected a .nc" in r.output
+    assert r.exit_code == 2 and "expected one of ['.nc']" in r.output
     r = CliRunner().invoke(_cli(), ["calibrate", "--ship", "--out", str(out)])
     assert r.exit_code == 2 and "not both" in r.output
 
