@@ -96,6 +96,9 @@ def forecast(
     from mcbattery.engine.precision import achieved, parse_targets, stopping_rule
 
     targets = parse_targets(target_mcse)
+    command = forecast_command(scenario, draws=draws, seed=seed, keep_draws=keep_draws, end_year=end_year, priors=priors,
+                               posterior=posterior, thresholds=thresholds, dtype=dtype, target_mcse=target_mcse,
+                               draws_store=draws_store)
     if out is not None:
         from mcbattery.results.export import check_output_path
 
@@ -145,6 +148,8 @@ def forecast(
         if result.acc.invalid > max_invalid * result.draws:
             raise InvalidDrawsError(f"{report}; above the accepted share {max_invalid:g} (--max-invalid), nothing written")
         attrs = run_attrs(resolved, result, dtype)
+        attrs["command"] = command
+        attrs["history"] = f"{attrs['created_at']} {command}"
         if report:
             attrs["invalid_draws_report"] = report
         if targets:
@@ -168,6 +173,61 @@ def forecast(
     finally:
         if sink is not None:
             sink.abort()
+
+
+def forecast_command(scenario, *, draws: int, seed: int, keep_draws: int = 0, end_year: int = 2040, priors=None,
+                     posterior="default", thresholds=None, dtype: str = "float32", target_mcse=None,
+                     draws_store=None) -> str:
+    """The ``mcbattery forecast`` command line (shell-quoted, without ``--out``) that repeats a
+    forecast made with these arguments: recorded as the ``command`` attribute and in ``history``.
+
+    For resolved :class:`Priors` it names their scenario file, priors folder and posterior; edits
+    made to them in Python are not in any file, so the hashes tell whether a rerun matches."""
+    import shlex
+
+    from mcbattery.inputs.priors import PRIORS_DIR
+
+    args = ["mcbattery", "forecast"]
+    if isinstance(scenario, Priors):
+        file = Path(scenario.scenario_file) if scenario.scenario_file else None
+        shipped = file is not None and file.parent == Path(scenario.directory) / "scenarios" and file.is_file()
+        args += ["--scenario", file.stem if shipped else str(file or scenario.scenario)]
+        if Path(scenario.directory).resolve() != PRIORS_DIR.resolve():
+            args += ["--priors", str(scenario.directory)]
+        info = scenario.posterior
+        if not info:
+            args.append("--no-posterior")
+        else:
+            from mcbattery.inputs.posterior import default_posterior
+
+            default = default_posterior()
+            if default is None or info.get("file") != default.name:
+                args += ["--posterior", str(info.get("file"))]
+    else:
+        args += ["--scenario", str(scenario)]
+        if priors is not None:
+            args += ["--priors", str(getattr(priors, "directory", priors))]
+        if posterior is None:
+            args.append("--no-posterior")
+        elif not (isinstance(posterior, str) and posterior == "default"):
+            args += ["--posterior", str(posterior)]
+    args += ["--draws", str(draws), "--seed", str(seed)]
+    if end_year != 2040:
+        args += ["--end-year", str(end_year)]
+    if dtype == "float64":
+        args.append("--float64")
+    if keep_draws and draws_store is None:
+        args += ["--keep-draws", str(keep_draws)]
+    if draws_store is not None:
+        args += ["--draws-store", str(draws_store)] + (["--keep-draws", str(keep_draws)] if keep_draws != draws else [])
+    from mcbattery.model.outputs import OUTPUTS
+
+    for name, values in sorted((thresholds or {}).items()):
+        extra = [v for v in values if name not in OUTPUTS or v not in OUTPUTS[name].thresholds]
+        args += [x for v in extra for x in ("--threshold", f"{name}={v:g}")]
+    for name, value in sorted((target_mcse or {}).items()):
+        args += ["--target-mcse", f"{name}={value:g}"]
+    return shlex.join(args)
 
 
 def check_memory(keep: int, n_years: int, dtype: str, thresholds: dict) -> None:

@@ -7,8 +7,9 @@ commands live in :mod:`~mcbattery.cli.forecast`, :mod:`~mcbattery.cli.calibratio
 """
 
 from mcbattery.cli.calibration import calibrate, hindcast
-from mcbattery.cli.forecast import forecast, scenarios, show_priors
+from mcbattery.cli.forecast import forecast, scenarios
 from mcbattery.cli.group import main
+from mcbattery.cli.priors import show_priors
 from mcbattery.cli.research import card, compare, sensitivity
 
 for _command in (forecast, scenarios, show_priors, calibrate, hindcast, sensitivity, compare, card):

@@ -118,17 +118,22 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
         click.get_current_context().exit(1)
 
 
-def _parse_origins(tokens) -> tuple[int, ...] | None:
-    """Years from ``--origins 2012 2015 2018``, ``--origins 2012,2015`` or repeated options."""
-    years = []
-    for tok in tokens:
-        for part in re.split(r"[,\s]+", str(tok).strip()):
-            if not part:
-                continue
-            if not re.fullmatch(r"\d{4}", part):
-                raise InputError(f"expected years like 2012 2015 2018; got {part!r}", field="origins")
-            years.append(int(part))
-    return tuple(sorted(set(years))) if years else None
+class Years(click.ParamType):
+    """A comma-separated list of years or ranges: ``2012,2015,2018`` or ``2012-2018``."""
+
+    name = "YEARS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        years = []
+        for part in str(value).split(","):
+            part = part.strip()
+            m = re.fullmatch(r"(\d{4})(?:-(\d{4}))?", part)
+            if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+                raise InputError(f"expected years like 2012,2015,2018 or a range 2012-2018; got {part!r}", field="--origins")
+            years += range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1)
+        return tuple(years)
 
 
 def _read_frame(path: Path):
@@ -147,14 +152,14 @@ def _read_frame(path: Path):
     return frame
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
+@click.command()
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV with columns series, year, cumulative_production, unit_cost. Default: the built-in "
                    "Li-ion cell series 1991-2024 (cumulative production: the calibration's prior path before 2010, "
                    "then Q0 + non-EV scale x IEA EV demand).")
-@click.option("--origins", "origins", multiple=True,
-              help="Forecast origin years, e.g. --origins 2012 2015 2018 [default: 2012 to 2018].")
-@click.argument("more_origins", nargs=-1, type=str)
+@click.option("--origins", "origins", type=Years(), multiple=True,
+              help="Forecast origin years: comma-separated years or ranges, e.g. --origins 2012,2015,2018 or "
+                   "--origins 2012-2018 (repeatable) [default: 2012-2018].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_HINDCAST_OUT,
               show_default=True, help="Summary CSV; scores go to <stem>_scores.csv and the plot to <stem>.png.")
 @click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -166,7 +171,7 @@ def _read_frame(path: Path):
               help="Fewest observations up to an origin.")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
 @click.option("--no-plot", is_flag=True, help="Do not write the PNG.")
-def hindcast(data, origins, more_origins, out, posterior, draws, samples, chains, min_points, seed, no_plot):
+def hindcast(data, origins, out, posterior, draws, samples, chains, min_points, seed, no_plot):
     """Rolling-origin hindcast of learning-curve forecasts against two baselines.
 
     Fits on the data up to each origin, forecasts every later year at its realised
@@ -182,7 +187,7 @@ def hindcast(data, origins, more_origins, out, posterior, draws, samples, chains
         check_output(out, (".csv",), "--out")
     elif out.suffix != ".csv":
         raise InputError(f"expected a .csv file name; got {out.name!r}", file=str(out), field="--out")
-    years = _parse_origins(list(origins) + list(more_origins)) or DEFAULT_ORIGINS
+    years = tuple(sorted({y for group in origins for y in group})) or DEFAULT_ORIGINS
     if data is not None:
         frame = _read_frame(data)
         label = str(data)

@@ -1,4 +1,4 @@
-"""Commands ``mcbattery forecast``, ``scenarios`` and ``priors``."""
+"""Commands ``mcbattery forecast`` and ``scenarios``."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
     if not quiet:
         click.echo(
             f"wrote {out} ({s.attrs['valid_draws']} draws, scenario {s.attrs['scenario']}, "
-            f"priors {s.attrs['priors_hash']}, posterior {s.attrs['posterior_file']}, "
+            f"priors hash {s.attrs['priors_hash']}, posterior {s.attrs['posterior_file']}, resolved hash {s.attrs['resolved_hash']}, "
             f"{s.attrs['seconds']:.1f} s on {s.attrs['device']})"
         )
         if draws_store is not None:
@@ -116,18 +116,3 @@ def scenarios(priors_dir):
         raise InputError("priors folder not found", file=str(root), field="priors")
     for name, desc in list_scenarios(root).items():
         click.echo(f"{name:28s} {desc}")
-
-
-@click.command(name="priors")
-@click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file.")
-@click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder.")
-def show_priors(scenario, priors_dir):
-    """Validate the priors (and scenario) and print every parameter with its source."""
-    import pandas as pd
-
-    from mcbattery.inputs.priors import load_scenario
-
-    p = load_scenario(scenario, priors_dir)
-    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
-        click.echo(p.table()[["block", "dims", "dist", "units", "source"]].to_string())
-    click.echo(f"{len(p.params)} parameters, scenario {p.scenario}, hash {p.hash()}")

@@ -48,11 +48,21 @@ def _posterior_arg(posterior, no_posterior):
 @click.option("--log", "log_transform", is_flag=True, help="Indices of the log of the output (steadier for heavy-tailed prices).")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="Seed of the draws and the bootstrap.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True, help="Bootstrap replicates for the intervals.")
-@click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: priors only).")
-@click.option("--calibrated", is_flag=True, help="Use the shipped calibrated posterior (its parameters form one group).")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None,
+              help="Posterior samples file (default: the shipped calibrated posterior, as forecast and compare use; "
+                   "its parameters form one group).")
+@click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
+@click.option("--calibrated", is_flag=True, hidden=True, help="The default now; kept so that old commands still run.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .csv (tidy) or .nc.")
-def sensitivity(output, year, select, n, scenario, groups, noise, log_transform, seed, bootstrap, posterior, calibrated, out):
-    """Sobol' indices of one output/year to groups of parameters, written to OUT."""
+def sensitivity(output, year, select, n, scenario, groups, noise, log_transform, seed, bootstrap, posterior, no_posterior,
+                calibrated, out):
+    """Sobol' indices of one output/year to groups of parameters, written to OUT.
+
+    Prints the indices with their bootstrap intervals and the widest interval; below 32 base
+    samples (--n) it refuses, and it warns when an interval is wider than 0.2.
+    """
+    import warnings
+
     from mcbattery.research.sensitivity import model_sobol
 
     from mcbattery.common.files import check_output
@@ -63,9 +73,13 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
         groups = [g.strip() for g in groups.split(",") if g.strip()]
         if not groups:
             raise InputError("expected 'block', 'parameter' or names", field="--groups")
-    post = str(posterior) if posterior is not None else ("default" if calibrated else None)
-    ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
-                     transform="log" if log_transform else None, bootstrap=bootstrap)
+    if no_posterior and (posterior is not None or calibrated):
+        raise InputError("give either --posterior/--calibrated or --no-posterior, not both", field="--no-posterior")
+    post = _posterior_arg(str(posterior) if posterior is not None else None, no_posterior)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
+                         transform="log" if log_transform else None, bootstrap=bootstrap)
     from mcbattery.common.files import atomic_file
     from mcbattery.results.export import write_netcdf
 
@@ -85,6 +99,15 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
             r = one.sel(input=g)
             click.echo(f"  {g:16s} S1 {float(r.S1):6.3f} [{float(r.S1_low):6.3f}, {float(r.S1_high):6.3f}]"
                        f"   ST {float(r.ST):6.3f} [{float(r.ST_low):6.3f}, {float(r.ST_high):6.3f}]")
+    level = float(ds.attrs.get("level", 0.95))
+    if bootstrap:
+        click.echo(f"widest {level:.0%} bootstrap interval: S1 {ds.attrs['widest_interval_S1']:.3f}, "
+                   f"ST {ds.attrs['widest_interval_ST']:.3f} (n = {n}; the width shrinks like 1/sqrt(n))")
+    else:
+        click.echo("no bootstrap intervals (--bootstrap 0): the precision of these indices is unknown", err=True)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"warning: {w.message}", err=True)
     click.echo(f"wrote {out}")
 
 
@@ -118,14 +141,50 @@ def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, 
         click.echo(f"wrote {out} ({ds.attrs['valid_draws']} paired draws, {ds.attrs['scenario_b']} - {ds.attrs['scenario_a']}; "
                    f"changed parameters: {ds.attrs['changed_parameters']})")
         y = min(2030, int(ds.year[-1]))
-        if "lithium_price_diff_mean" in ds:
-            m = float(ds.lithium_price_diff_mean.sel(year=y))
-            e = float(ds.lithium_price_diff_mcse.sel(year=y))
-            click.echo(f"{y}: lithium price difference, mean {m:,.0f} ± {e:,.0f} USD/t (MC s.e.)")
-        if "shortage_exceedance_change_mean" in ds and 0.1 in [round(float(t), 6) for t in ds.shortage_threshold.values]:
-            c = ds.shortage_exceedance_change_mean.sel(year=y).sel(shortage_threshold=0.1, method="nearest")
-            e = ds.shortage_exceedance_change_mcse.sel(year=y).sel(shortage_threshold=0.1, method="nearest")
-            click.echo(f"{y}: change in P(shortage > 10%) {100 * float(c):+.1f} ± {100 * float(e):.1f} pp")
+        for name in list(dict.fromkeys(outputs)) or ["lithium_price", "shortage"]:
+            for line in _difference_lines(ds, name, y):
+                click.echo(line)
+
+
+def _difference_lines(ds, name: str, year: int, most: int = 8) -> list[str]:
+    """The mean paired difference of output ``name`` in ``year`` (every element, up to
+    ``most``) and the paired change of its exceedance probabilities, with MC errors."""
+    from mcbattery.model.outputs import OUTPUTS
+
+    if f"{name}_diff_mean" not in ds:
+        return []
+    spec = OUTPUTS[name]
+    share = spec.units == "1"
+    unit = "pp" if share else spec.units
+    scale = 100.0 if share else 1.0
+    mean = ds[f"{name}_diff_mean"].sel(year=year) * scale
+    err = ds[f"{name}_diff_mcse"].sel(year=year) * scale
+    lines = [f"{year}: {spec.long_name}, mean difference ({unit}, ± MC s.e.):"]
+    flat_m, flat_e = mean.stack(element=mean.dims) if mean.dims else mean, err.stack(element=err.dims) if err.dims else err
+    if not mean.dims:
+        lines[0] += f" {_signed(float(mean))} ± {_plain(float(err))}"
+    else:
+        labels = [",".join(str(x) for x in (v if isinstance(v, tuple) else (v,))) for v in flat_m["element"].values]
+        for lab, m, e in list(zip(labels, flat_m.values, flat_e.values))[:most]:
+            lines.append(f"  {lab:16s} {_signed(float(m))} ± {_plain(float(e))}")
+        if len(labels) > most:
+            lines.append(f"  ... {len(labels) - most} more in the file")
+    change, tdim = f"{name}_exceedance_change_mean", f"{name}_threshold"
+    if change in ds and ds[change].sel(year=year).dims == (tdim,):
+        for t in ds[tdim].values:
+            c = float(ds[change].sel(year=year, **{tdim: t}).squeeze()) * 100
+            e = float(ds[f"{name}_exceedance_change_mcse"].sel(year=year, **{tdim: t}).squeeze()) * 100
+            shown = f"{float(t):.0%}" if share else f"{float(t):,.6g}"
+            lines.append(f"{year}: change in P({name} > {shown}) {c:+.1f} ± {e:.1f} pp")
+    return lines
+
+
+def _signed(x: float) -> str:
+    return f"{x:+,.0f}" if abs(x) >= 100 else f"{x:+.3g}"
+
+
+def _plain(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2g}"
 
 
 @click.command()

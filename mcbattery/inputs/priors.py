@@ -19,6 +19,7 @@ priors; it never copies them. Every problem raises :class:`InputError` naming fi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -91,11 +92,19 @@ class Priors:
     scenario_file: str = ""
     shifted: tuple[str, ...] = field(default_factory=tuple)
     posterior: dict[str, str] = field(default_factory=dict)
+    files_hash: str = ""
 
     def hash(self) -> str:
-        """Short sha256 of the resolved priors (distributions and numbers, not prose)."""
+        """Short sha256 of the resolved priors, what the engine samples from (distributions and
+        numbers, not prose; posterior samples included). Recorded as ``resolved_hash``."""
         blob = json.dumps({k: p.to_json() for k, p in sorted(self.params.items())}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def priors_hash(self) -> str:
+        """Short sha256 of the priors as the files give them, scenario applied, before posterior
+        samples replaced any parameter (equal to :meth:`hash` without a posterior). Recorded as
+        ``priors_hash``."""
+        return self.files_hash or self.hash()
 
     def __getitem__(self, name: str) -> Prior:
         return self.params[name]
@@ -121,8 +130,6 @@ class Priors:
     def with_posterior(self, samples: dict[str, np.ndarray], info: dict[str, str] | None = None) -> "Priors":
         """Replace priors by joint posterior samples (``name -> (S, *dims)``). All replaced
         parameters share one sample index per draw, so posterior correlations are kept."""
-        import dataclasses
-
         params = dict(self.params)
         src = (info or {}).get("file", "posterior")
         n = {np.shape(v)[0] if np.ndim(v) else 0 for v in samples.values()}
@@ -150,7 +157,7 @@ class Priors:
             if np.any(arr < lo) or np.any(arr > hi):
                 raise InputError(f"posterior samples outside the parameter's {REGISTRY[name].support} range", field=f"posterior.{name}")
             params[name] = Prior(name, old.dims, "empirical", {"samples": arr}, old.units, f"posterior {src}; prior: {old.source}", src)
-        return dataclasses.replace(self, params=params, posterior=dict(info or {}))
+        return dataclasses.replace(self, params=params, posterior=dict(info or {}), files_hash=self.priors_hash())
 
     def table(self):
         """A pandas table of every parameter: dims, distribution, location, units, source."""
@@ -398,12 +405,23 @@ def load_scenario(
     """Priors (optionally replaced by posterior samples) with a scenario's shifts and sets
     applied on top. ``scenario`` is a name or a file path; ``posterior`` a samples file."""
     base = priors if isinstance(priors, Priors) else load_priors(priors)
-    if posterior is not None:
-        from mcbattery.inputs.posterior import load_engine_samples
-
-        samples, info = load_engine_samples(posterior)
-        base = base.with_posterior(samples, info)
     path = _resolve_scenario_path(scenario, Path(base.directory))
+    if posterior is None:
+        return _apply_scenario(base, path)
+    from mcbattery.inputs.posterior import load_engine_samples
+
+    samples, info = load_engine_samples(posterior)
+    resolved = _apply_scenario(base.with_posterior(samples, info), path)
+    try:
+        files_hash = _apply_scenario(base, path).priors_hash()
+    except InputError:  # a shift valid on the posterior samples only: hash the inputs as given
+        blob = (base.priors_hash() + path.read_text(encoding="utf-8")).encode()
+        files_hash = hashlib.sha256(blob).hexdigest()[:16]
+    return dataclasses.replace(resolved, files_hash=files_hash)
+
+
+def _apply_scenario(base: Priors, path: Path) -> Priors:
+    """``base`` with the scenario file at ``path`` applied (sets, then shifts)."""
     file = str(path)
     doc = _read_toml(path)
     meta = _scenario_meta(doc, file)

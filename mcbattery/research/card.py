@@ -215,11 +215,25 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
                  f"{bound or 'one bin (see each variable)'} for the lithium price (other outputs: `quantile_error_bound`).")
     lines.append("- Cost and price figures are real 2024 US dollars. Shortage is the unmet fraction of lithium "
                  "demand (incl. non-battery uses); utilisation is gross cell output over nameplate capacity.")
-    lines.append("- Regenerate: `mcbattery forecast --scenario {} --draws {} --seed {}{} --out FILE.nc`.".format(
-        a.get("scenario_file", a.get("scenario", "baseline")).removesuffix(".toml"), a.get("draws", n), a.get("seed", 0),
-        "" if calibrated else " --no-posterior"))
+    lines.append(f"- Regenerate: `{regenerate_command(a, n, calibrated)} --out FILE.nc`.")
     lines.append("")
     return "\n".join(lines)
+
+
+def regenerate_command(attrs, n: int, calibrated: bool) -> str:
+    """The recorded ``command`` (shell-quoted), or one rebuilt from the attributes of files
+    written before forecasts recorded it."""
+    import shlex
+
+    if attrs.get("command"):
+        return str(attrs["command"])
+    args = ["mcbattery", "forecast", "--scenario", str(attrs.get("scenario_file", attrs.get("scenario", "baseline"))).removesuffix(".toml"),
+            "--draws", str(attrs.get("draws", n)), "--seed", str(attrs.get("seed", 0))]
+    if not calibrated:
+        args.append("--no-posterior")
+    if attrs.get("end_year") is not None and int(attrs["end_year"]) != 2040:
+        args += ["--end-year", str(int(attrs["end_year"]))]
+    return shlex.join(args)
 
 
 def _hindcast_section(h) -> list[str]:

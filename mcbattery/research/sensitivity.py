@@ -56,6 +56,18 @@ __all__ = ["model_sobol", "one_at_a_time", "parameter_groups", "parse_outputs"]
 
 NOISE_MODES = ("common", "group")
 NOISE_GROUP = "process_noise"
+MIN_BASE_SAMPLES = 32  # below this the estimators' variance swamps any index
+IMPRECISE_WIDTH = 0.2  # a bootstrap interval wider than this (on a 0-1 index) earns a warning
+
+
+def interval_widths(ds: xr.Dataset) -> dict[str, float]:
+    """The widest bootstrap interval of ``S1`` and of ``ST`` over inputs and outputs (NaN
+    without bootstrap)."""
+    out = {}
+    for v in ("S1", "ST"):
+        w = (ds[f"{v}_high"] - ds[f"{v}_low"]).values
+        out[v] = float(np.nanmax(w)) if np.isfinite(w).any() else float("nan")
+    return out
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -241,7 +253,7 @@ def model_sobol(
     groups="block",
     n: int = 1024,
     seed: int = 0,
-    posterior=None,
+    posterior="default",
     *,
     priors=None,
     noise: str = "common",
@@ -259,8 +271,10 @@ def model_sobol(
     each a name or ``(name, {dim: label})``, e.g. ``[("lithium_price", {"year": 2030}),
     ("utilization", {"stage": "cells", "year": 2030})]``; groups: see
     :func:`parameter_groups`; n: base samples (a power of two is customary; cost is
-    ``n * (groups + 2)`` model runs); seed: the engine seed (A = draws 0..n-1, B = draws
-    n..2n-1) and the bootstrap seed; posterior: None (priors only, default), "default" or a
+    ``n * (groups + 2)`` model runs; at least :data:`MIN_BASE_SAMPLES`, and a warning says
+    when the widest bootstrap interval exceeds :data:`IMPRECISE_WIDTH`); seed: the engine seed
+    (A = draws 0..n-1, B = draws n..2n-1) and the bootstrap seed; posterior: "default" (the
+    shipped calibrated posterior, as :func:`mcbattery.forecast` uses), None (priors only) or a
     samples file; noise: "common" or "group" (see the module docstring); transform: None or
     "log" (indices of log output: shares of the variance of log price rather than of price,
     steadier for heavy-tailed outputs such as prices in boom years); bootstrap, level:
@@ -293,6 +307,9 @@ def model_sobol(
     if len(set(labels)) != len(labels):
         raise InputError("the same output element is requested twice", field="outputs")
     grp = parameter_groups(pri, groups)
+    if n < MIN_BASE_SAMPLES:
+        raise InputError(f"{n} base samples cannot estimate Sobol' indices; use at least {MIN_BASE_SAMPLES} "
+                         "(the bootstrap intervals then say whether more are needed)", field="n")
     names = list(grp)
     if noise == "group":
         names.append(NOISE_GROUP)
@@ -335,6 +352,12 @@ def model_sobol(
         Y = np.log(Y)
     fA, fB, fAB = Y[0], Y[1], Y[2:]
     ds = sobol_from_samples(fA, fB, fAB, bootstrap=bootstrap, level=level, seed=seed, names=names, output_names=labels)
+    widths = interval_widths(ds)
+    if max(widths.values()) > IMPRECISE_WIDTH:
+        warnings.warn(
+            f"Sobol' indices are imprecise at n = {n}: the widest {level:.0%} bootstrap interval is "
+            f"{max(widths.values()):.2f} wide (S1 {widths['S1']:.2f}, ST {widths['ST']:.2f}); "
+            "quadruple n to halve it", UserWarning, stacklevel=2)
     sizes = [len(grp[g]) for g in grp] + ([0] if noise == "group" else [])
     ds["n_parameters"] = xr.DataArray(np.asarray(sizes), dims=("input",), attrs={"long_name": "parameters in the group (0: process noise)", "units": "1"})
     if noise == "common":
@@ -369,6 +392,8 @@ def model_sobol(
             ),
             "design": "A = params of draws 0..n-1, B = draws n..2n-1 (same seed); AB_i = A with group i from B",
             "groups": json.dumps(grp),
+            "widest_interval_S1": widths["S1"],
+            "widest_interval_ST": widths["ST"],
             "n_base_samples_valid": int(ok.sum()),
             "n_base_samples_invalid": int((~ok).sum()),
             "start_year": start_year,
@@ -387,7 +412,7 @@ def one_at_a_time(
     groups="block",
     n: int = 512,
     seed: int = 0,
-    posterior=None,
+    posterior="default",
     *,
     levels: tuple[float, float] = (0.1, 0.9),
     priors=None,

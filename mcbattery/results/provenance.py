@@ -34,7 +34,8 @@ def inputs(priors, suffix: str = "") -> dict:
         f"scenario{suffix}": priors.scenario,
         f"scenario{suffix}_description": priors.scenario_description,
         f"scenario{suffix}_file": Path(priors.scenario_file).name,
-        f"priors_hash{suffix}": priors.hash(),
+        f"priors_hash{suffix}": priors.priors_hash(),
+        f"resolved_hash{suffix}": priors.hash(),
         f"priors_directory{suffix}": Path(priors.directory).name,
     }
 

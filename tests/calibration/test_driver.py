@@ -193,15 +193,6 @@ def test_price_ceiling_follows_the_engine_and_is_optional():
     assert not np.allclose(base, low, atol=1e-3)  # a low ceiling stops the 2021-2022 boom drift
 
 
-def test_origins_parsing():
-    from mcbattery.cli.calibration import _parse_origins
-
-    assert _parse_origins(["2012", "2015,2018", "2015"]) == (2012, 2015, 2018)
-    assert _parse_origins([]) is None
-    with pytest.raises(InputError, match="origins"):
-        _parse_origins(["12"])
-
-
 # --------------------------------------------------------------------------- parameter recovery
 
 
@@ -377,7 +368,7 @@ def test_cli_hindcast_on_small_csv(tmp_path):
     csv = tmp_path / "panel.csv"
     _panel().to_csv(csv, index=False)
     out = tmp_path / "h.csv"
-    r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "2004", "2006", "--out", str(out),
+    r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "2004,2006", "--out", str(out),
                                     "--samples", "100", "--chains", "2", "--draws", "200", "--no-plot"])
     assert r.exit_code == 0, r.output
     summary = pd.read_csv(out)

@@ -28,7 +28,7 @@ LABEL = "demand[year=2025,segment=storage,region=CN]"
 @pytest.fixture(scope="module")
 def two_outputs():
     return model_sobol("baseline", [STORAGE_2025, ("utilization", {"stage": "cells", "year": 2030})],
-                       n=N, seed=1, bootstrap=100)
+                       n=N, seed=1, bootstrap=100, posterior=None)
 
 
 def test_known_answer_only_the_demand_block_matters(two_outputs):
@@ -62,7 +62,7 @@ def test_sums_and_ranges(two_outputs):
 
 
 def test_noise_as_its_own_group():
-    ds = model_sobol("baseline", STORAGE_2025, n=N, seed=1, noise="group", bootstrap=50, groups=["demand", "prices"])
+    ds = model_sobol("baseline", STORAGE_2025, n=N, seed=1, noise="group", bootstrap=50, groups=["demand", "prices"], posterior=None)
     assert list(ds["input"].values) == ["demand", "prices", "other", "process_noise"]
     one = ds.sel(output=LABEL)
     assert float(one.ST.sel(input="prices")) == 0.0 and float(one.ST.sel(input="other")) == 0.0
@@ -121,7 +121,7 @@ def test_parse_outputs():
 
 
 def test_one_at_a_time():
-    ds = one_at_a_time("baseline", [STORAGE_2025, ("lithium_price", {"year": 2030})], n=N, seed=0)
+    ds = one_at_a_time("baseline", [STORAGE_2025, ("lithium_price", {"year": 2030})], n=N, seed=0, posterior=None)
     s = ds.sel(output=LABEL)
     others = [g for g in ds["input"].values if g != "demand"]
     np.testing.assert_array_equal(s.low.sel(input=others).values, np.full(len(others), float(s.base)))
@@ -147,6 +147,17 @@ def test_cli_sensitivity(tmp_path):
     assert {"input", "output", "S1", "ST", "S1_low", "ST_high", "scenario"} <= set(df.columns)
     assert set(df.output) == {"utilization[year=2030,stage=cells]"} and "supply" in set(df.input)
     assert "utilization[year=2030,stage=cells]" in r.output
+    assert "widest 95% bootstrap interval: S1" in r.output
+    assert set(df.scenario) == {"baseline"} and "posterior" in set(df.input)  # calibrated by default, like forecast
+
+
+def test_too_few_samples_are_refused_and_imprecise_ones_warned(tmp_path):
+    r = run("sensitivity", "--output", "lithium_price", "--year", "2030", "--n", "2", "--out", str(tmp_path / "s.csv"))
+    assert r.exit_code == 2 and "at least 32" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+    with pytest.warns(UserWarning, match="imprecise at n = 32"):
+        ds = model_sobol("baseline", STORAGE_2025, n=32, seed=1, bootstrap=50, posterior=None)
+    assert ds.attrs["widest_interval_ST"] > 0.2
 
 
 @pytest.mark.parametrize(
