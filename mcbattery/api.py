@@ -280,10 +280,26 @@ def invalid_report(priors: Priors, result, dtype: str) -> str:
     return text
 
 
-def forecast_distributed(scenario="baseline", draws: int = 10**7, seed: int = 0, **kwargs) -> Forecast:
-    """:func:`forecast` across all JAX processes; call ``jax.distributed.initialize()`` first.
-    Every process simulates a contiguous share of the draws (:mod:`mcbattery.engine.hosts`)
-    and returns the same merged :class:`Forecast`."""
-    from mcbattery.engine.hosts import run_all_hosts
+def forecast_distributed(scenario="baseline", draws: int = 10**7, seed: int = 0, *, timeout: float | None = None,
+                         **kwargs) -> Forecast:
+    """:func:`forecast` across all JAX processes; call :func:`mcbattery.engine.devices.initialize_hosts`
+    (or ``jax.distributed.initialize()``) first. Every process simulates a contiguous share of
+    the draws (:mod:`mcbattery.engine.hosts`) and returns the same merged :class:`Forecast`;
+    only process 0 writes ``out``. ``timeout``: seconds to wait for the other processes once
+    this one's share is done (default: as long as they live); a process that stops makes the
+    others raise :class:`~mcbattery.common.errors.HostsError`, and nothing is written."""
+    import functools
 
-    return forecast(scenario, draws=draws, seed=seed, _runner=run_all_hosts, **kwargs)
+    import jax
+
+    from mcbattery.engine.hosts import barrier, run_all_hosts
+
+    if jax.process_count() > 1:
+        if kwargs.get("draws_store") is not None:
+            raise InputError("streaming draws to a store is not supported across processes; keep them with keep_draws",
+                             field="draws_store")
+        if jax.process_index() != 0:
+            kwargs["out"] = None
+    f = forecast(scenario, draws=draws, seed=seed, _runner=functools.partial(run_all_hosts, timeout=timeout), **kwargs)
+    barrier("written")  # every process leaves together, once process 0 has written
+    return f

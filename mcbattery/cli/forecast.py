@@ -31,14 +31,36 @@ from mcbattery.common.errors import InputError
                    "shortage_exceedance=0.002 or lithium_price_quantile=100 (repeatable; <output>_mean, _exceedance, _quantile).")
 @click.option("--max-invalid", type=click.FloatRange(0, 1), default=0.001, show_default=True,
               help="Largest share of draws with non-finite outputs accepted; above it the run exits 3 and writes nothing.")
+@click.option("--distributed", is_flag=True,
+              help="One process of a multi-host run: join the others (JAX reads SLURM's or the cluster's environment, "
+                   "or give --coordinator, --num-processes and --process-id). Process 0 writes OUT; see docs/scaling.md.")
+@click.option("--coordinator", default=None, metavar="HOST:PORT", help="Address of process 0 in a multi-host run (implies --distributed).")
+@click.option("--num-processes", type=click.IntRange(min=1), default=None, help="Processes in a multi-host run.")
+@click.option("--process-id", type=click.IntRange(min=0), default=None, help="This process's index in a multi-host run.")
+@click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds to wait for the other processes after this one's share (default: as long as they live; "
+                   "a process silent for 20 s counts as stopped).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
 def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end_year, posterior, no_posterior, float64,
-             cpu_devices, draws_store, thresholds, targets, max_invalid, quiet):
+             cpu_devices, draws_store, thresholds, targets, max_invalid, distributed, coordinator, num_processes, process_id,
+             host_timeout, quiet):
     """Run a forecast and write its summary (and kept draws) to OUT."""
+    import functools
+
     from mcbattery.engine.devices import use_cpu_cores
 
     use_cpu_cores(cpu_devices or None)
     from mcbattery.api import forecast as run_forecast
+
+    distributed = distributed or coordinator is not None or num_processes is not None or process_id is not None
+    if distributed:
+        from mcbattery.api import forecast_distributed
+        from mcbattery.engine.devices import initialize_hosts
+
+        if num_processes is not None and process_id is not None and process_id >= num_processes:
+            raise InputError(f"expected a process id below --num-processes {num_processes}, got {process_id}", field="--process-id")
+        initialize_hosts(coordinator, num_processes, process_id)
+        run_forecast = functools.partial(_or_exit, functools.partial(forecast_distributed, timeout=host_timeout))
     from mcbattery.common.checks import check_thresholds
     from mcbattery.model.outputs import OUTPUTS
 
@@ -63,6 +85,10 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
         max_invalid=max_invalid,
     )
     s = result.summary
+    import jax
+
+    if distributed and jax.process_index() != 0:
+        return
     if s.attrs["invalid_draws"]:
         click.echo(f"warning: {s.attrs['invalid_draws_report']}; left out of the summary", err=True)
     if not quiet:
@@ -88,6 +114,22 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
             met = all(got[k] <= t for k, t in want.items())
             click.echo(f"{'targets met' if met else 'targets NOT met (draw cap reached)'} after {s.attrs['valid_draws']} draws: "
                        + ", ".join(f"{k} MCSE {got[k]:.4g} (target {want[k]:.4g})" for k in want))
+
+
+def _or_exit(run, *args, **kwargs):
+    """Run a multi-host forecast; if another process stopped, say so in one line and leave at
+    once (exit status 4): JAX's own shutdown would wait for the stopped process."""
+    from mcbattery.common.errors import HostsError
+
+    try:
+        return run(*args, **kwargs)
+    except HostsError as exc:
+        import os
+        import sys
+
+        click.echo(f"error: {exc}", err=True)
+        sys.stderr.flush()
+        os._exit(exc.exit_status)
 
 
 def _name_values(items, option: str) -> dict[str, list[float]]:

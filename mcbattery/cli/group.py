@@ -2,7 +2,7 @@
 
 Bad input (a file, field or option) prints ``error: <file or option>: <field>: <what was
 expected>`` and exits 2, click's usage errors included; a run whose draws are too often
-invalid exits 3. Nothing is written in either case.
+invalid exits 3, a multi-host run whose other processes stopped exits 4. Nothing is written.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import click
 
 from mcbattery import __version__
-from mcbattery.common.errors import InputError, InvalidDrawsError
+from mcbattery.common.errors import InputError, RunError
 
 
 def _one_line(text: str) -> str:
@@ -20,7 +20,7 @@ def _one_line(text: str) -> str:
 
 
 class Group(click.Group):
-    """Turn InputError, InvalidDrawsError and click's usage errors into one line."""
+    """Turn InputError, RunError and click's usage errors into one line."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -45,9 +45,9 @@ class Group(click.Group):
         except InputError as exc:
             click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(2)
-        except InvalidDrawsError as exc:
+        except RunError as exc:
             click.echo(f"error: {_one_line(exc)}", err=True)
-            ctx.exit(InvalidDrawsError.exit_status)
+            ctx.exit(exc.exit_status)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

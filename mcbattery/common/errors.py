@@ -17,7 +17,20 @@ class InputError(ValueError):
         super().__init__(" ".join(text.split("\n")))  # always one line
 
 
-class InvalidDrawsError(RuntimeError):
-    """Too many Monte Carlo draws had non-finite outputs (CLI exit status 3); nothing written."""
+class RunError(RuntimeError):
+    """A run that cannot give a trustworthy result; the CLI prints one line and exits with
+    ``exit_status``. Nothing is written."""
+
+    exit_status = 1
+
+
+class InvalidDrawsError(RunError):
+    """Too many Monte Carlo draws had non-finite outputs (CLI exit status 3)."""
 
     exit_status = 3
+
+
+class HostsError(RunError):
+    """A process of a multi-host run stopped or did not answer in time (CLI exit status 4)."""
+
+    exit_status = 4
