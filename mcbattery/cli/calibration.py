@@ -53,10 +53,11 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     published estimates; exits 1 (writing nothing unless --force) if the diagnostics fail.
     """
     from mcbattery import calibration as cal
+    from mcbattery.calibration.store import shipped_posterior
 
     if ship and out is not None:
         raise InputError("give either --out or --ship, not both", field="out")
-    target = cal.SHIPPED_POSTERIOR if ship else (out if out is not None else DEFAULT_OUT)
+    target = shipped_posterior() if ship else (out if out is not None else DEFAULT_OUT)
     if target.parent.exists() and not target.parent.is_dir():
         raise InputError("output folder is not a folder", file=str(target), field="out")
     if target.parent.is_dir():  # the default folder out/ is made when the posterior is saved

@@ -17,9 +17,9 @@ from mcbattery.common import files
 from mcbattery.common.errors import InputError
 from mcbattery.model.coords import COORDS
 from mcbattery.model.params import REGISTRY
-from mcbattery.inputs.priors import PRIORS_DIR
+from mcbattery.inputs.locations import POSTERIOR_DIR
 
-DEFAULT_POSTERIOR = PRIORS_DIR / "posterior" / "engine_samples.nc"
+DEFAULT_POSTERIOR = POSTERIOR_DIR / "engine_samples.nc"
 POSTERIOR_LIMIT = 2**30  # bytes: the largest posterior file read
 
 

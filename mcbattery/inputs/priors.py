@@ -35,8 +35,8 @@ from mcbattery.common.checks import check_in_dtype
 from mcbattery.common.errors import InputError
 from mcbattery.model.coords import COORDS, shape_of
 from mcbattery.model.params import REGISTRY, SUPPORTS
+from mcbattery.inputs.locations import PRIORS_DIR
 
-PRIORS_DIR = Path(__file__).resolve().parent / "data" / "priors"
 
 # distribution -> (required fields, location-like fields that a scenario shift moves)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
