@@ -95,4 +95,4 @@ def test_cli_hindcast_on_small_csv(tmp_path):
     r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "20x4"])
     assert r.exit_code == 2 and "origins" in r.output
     r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--out", str(tmp_path / "h.txt")])
-    assert r.exit_code == 2 and "expected a .csv" in r.output
+    assert r.exit_code == 2 and "expected one of ['.csv']" in r.output
