@@ -380,3 +380,91 @@ def test_special_files_are_refused_without_reading(work, name):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], proc.stderr
     assert snapshot(work) == before
+
+
+# ----------------------------------------------------------------------------- generated input
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mcbattery.model.params import REGISTRY  # noqa: E402
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, 1.0, 0.5, 2.0, -1.0, 1e-50, 1e39, 1e300, 1e308]),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.just(10**400),
+)
+VALUES = st.one_of(NUMBERS, st.booleans(), st.text(max_size=5), st.lists(st.integers(0, 3), max_size=2),
+                   st.dictionaries(st.sampled_from(["CN", "EU", "EV", "LFP", "XX", "cells"]), NUMBERS, max_size=2))
+NAMES = st.one_of(st.sampled_from(sorted(REGISTRY)), st.sampled_from(["price_volatilty", "x", "start_yaer"]))
+
+
+def _toml(value) -> str:
+    """A TOML literal (an inline table for a dict) for a generated value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if value != value else ("inf" if value == float("inf") else "-inf" if value == float("-inf") else repr(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+
+
+@st.composite
+def scenarios(draw) -> str:
+    lines = ["[meta]", f"description = {_toml(draw(st.sampled_from(['a generated scenario', '', '  ', 'x'])))}"]
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["shift", "set", "sett"]))
+        name = draw(NAMES)
+        lines.append(f"[{kind}.{name}]")
+        if kind == "shift":
+            keys = draw(st.lists(st.sampled_from(["scale", "add", "mul"]), min_size=0, max_size=2, unique=True))
+        else:
+            keys = draw(st.lists(st.sampled_from(["dist", "value", "mean", "sd", "median", "sigma", "dims", "valu"]),
+                                 max_size=3, unique=True))
+        for key in keys:
+            if key == "dist":
+                lines.append(f"dist = {_toml(draw(st.sampled_from(['fixed', 'normal', 'lognormal', 'gamma'])))}")
+            else:
+                lines.append(f"{key} = {_toml(draw(VALUES))}")
+    return "\n".join(lines) + "\n"
+
+
+ARGS = st.fixed_dictionaries({
+    "--draws": st.one_of(st.integers(1, 600), st.sampled_from([0, -3, 2**31, 2**31 - 1, 10**400])),
+    "--seed": st.one_of(st.integers(0, 2**31 - 1), st.sampled_from([-1, 2**31])),
+    "--keep-draws": st.sampled_from([0, 3, -1]),
+    "--out": st.sampled_from(["f.nc", "f.csv", "f.xlsx", "f", "missing/f.nc"]),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=scenarios(), args=ARGS)
+def test_generated_scenarios_and_arguments_keep_the_contract(tmp_path_factory, text, args):
+    """A valid result, or one line with exit status 2 (3: too many invalid draws) and nothing
+    changed on disk; never a traceback."""
+    work = tmp_path_factory.mktemp("gen")
+    (work / "s.toml").write_text(text)
+    before = snapshot(work)
+    cli = ["forecast", "--scenario", "s.toml", "--end-year", "2027", "--chunk-size", "256", "-q", "--no-posterior"]
+    for k, v in args.items():
+        cli += [k, str(v)]
+    r = invoke(cli, work)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Traceback" not in r.output
+    if r.exit_code == 0:
+        out = work / args["--out"]
+        made = {p.name for p in work.iterdir()} - set(before)
+        assert out.is_file() and made <= {out.name, f"{out.stem}_draws{out.suffix}"}
+        if out.suffix == ".nc":
+            with xr.open_dataset(out) as ds:
+                assert ds.attrs["draws"] == args["--draws"]
+    else:
+        lines = r.stderr.strip().splitlines()
+        assert r.exit_code in (2, 3) and len(lines) == 1 and lines[0].startswith("error: "), r.output
+        assert snapshot(work) == before
