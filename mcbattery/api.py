@@ -119,9 +119,9 @@ def forecast(
     if draws_store is not None:
         from mcbattery.results.export import ZarrDrawSink
 
-        sink = ZarrDrawSink(draws_store)
+        sink = ZarrDrawSink(draws_store, resolved.coords)
     else:
-        check_memory(min(keep_draws, draws), end_year - start_year + 1, dtype, thresholds)
+        check_memory(min(keep_draws, draws), end_year - start_year + 1, dtype, thresholds, resolved.coords)
 
     import jax.numpy as jnp
 
@@ -230,7 +230,7 @@ def forecast_command(scenario, *, draws: int, seed: int, keep_draws: int = 0, en
     return shlex.join(args)
 
 
-def check_memory(keep: int, n_years: int, dtype: str, thresholds: dict) -> None:
+def check_memory(keep: int, n_years: int, dtype: str, thresholds: dict, coords) -> None:
     """Refuse, before the run, to keep more draws in memory than the machine has (the kept
     draws are held about three times over: chunks, the joined array and the Dataset)."""
     if not keep:
@@ -238,7 +238,7 @@ def check_memory(keep: int, n_years: int, dtype: str, thresholds: dict) -> None:
     from mcbattery.engine.layout import make_layout
     from mcbattery.engine.runner import available_memory
 
-    columns = make_layout(n_years, 2000, thresholds).n_columns
+    columns = make_layout(n_years, 2000, thresholds, coords).n_columns
     need = 3 * keep * columns * (4 if dtype == "float32" else 8)
     have = available_memory()
     if have is not None and need > have:

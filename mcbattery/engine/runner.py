@@ -103,7 +103,8 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    layout = make_layout(n_years, start_year, dict(layout_key))
+    thresholds, coords = layout_key
+    layout = make_layout(n_years, start_year, dict(thresholds), coords)
     kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu", wave_groups=waves)
     mesh = Mesh(np.array(devices), ("d",))
 
@@ -148,7 +149,7 @@ def run(
     start_year = priors.start_year
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
-    layout = make_layout(n_years, start_year, thresholds)
+    layout = make_layout(n_years, start_year, thresholds, priors.coords)
     devices = tuple(devices) if devices is not None else tuple(jax.local_devices())
     n_dev = len(devices)
     group_draws = GROUP * BLOCK

@@ -153,8 +153,9 @@ class ZarrDrawSink:
     to a temporary store made at the first chunk, which replaces the target only when the run
     is finished (:meth:`close`, or together with a summary: :func:`write`)."""
 
-    def __init__(self, path: str | Path, field: str = "draws_store"):
+    def __init__(self, path: str | Path, coords, field: str = "draws_store"):
         self.field = field
+        self.coords = coords
         self.path = files.check_output(path, (".zarr",), field, folder=True)
         if self.path.is_dir() and not is_output(self.path):
             raise InputError("folder exists and is not a store mcbattery wrote; give a new name",
@@ -163,13 +164,13 @@ class ZarrDrawSink:
 
     def append(self, start: int, outputs: dict) -> None:
         from mcbattery.model.outputs import OUTPUTS
-        from mcbattery.results.summary import _coords
+        from mcbattery.results.summary import output_coords
 
         n_years = next(iter(outputs.values())).shape[1]
         data = {}
         for name, arr in outputs.items():
             spec = OUTPUTS[name]
-            coords = _coords(spec.dims, np.arange(n_years))
+            coords = output_coords(spec.dims, np.arange(n_years), self.coords)
             coords["draw"] = np.arange(start, start + arr.shape[0])
             data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs={"units": spec.units, "long_name": spec.long_name})
         ds = xr.Dataset(data)

@@ -443,7 +443,7 @@ ARGS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=scenarios(), args=ARGS)
 def test_generated_scenarios_and_arguments_keep_the_contract(tmp_path_factory, text, args):
     """A valid result, or one line with exit status 2 (3: too many invalid draws) and nothing
