@@ -502,8 +502,9 @@ def _to_toml_value(v: np.ndarray, dims: tuple[str, ...], coords: Coords):
 def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str, coords: Coords) -> Prior:
     old = _existing(params, name, file, "shift")
     where = f"shift.{name}"
-    if not isinstance(table, dict) or not table or set(table) - {"scale", "add"}:
+    if not isinstance(table, dict) or not table:
         raise InputError("expected a table with 'scale' and/or 'add'", file=file, field=where)
+    _check_keys(table, ("scale", "add"), file, where)
     locs = ("samples",) if old.dist == "empirical" else DISTRIBUTIONS[old.dist][1]
     if not locs:
         raise InputError(f"a {old.dist} prior cannot be shifted; use [set.{name}]", file=file, field=where)

@@ -79,7 +79,7 @@ FORECAST_SCENARIOS = {
     "shift unknown parameter": (SCENARIO + "[shift.price_volatilty]\nscale = 2\n", "did you mean"),
     "set not a table": (SCENARIO + "[set]\nprice_volatility = 5\n", "expected a table"),
     "shift empty table": (SCENARIO + "[shift.price_volatility]\n", "scale"),
-    "shift unknown key": (SCENARIO + "[shift.price_volatility]\nmul = 2\n", "scale"),
+    "shift unknown key": (SCENARIO + "[shift.price_volatility]\nscal = 2\n", "did you mean ['scale']"),
     "shift scale nan": (SCENARIO + "[shift.price_volatility]\nscale = nan\n", "finite"),
     "shift scale inf": (SCENARIO + "[shift.price_volatility]\nscale = inf\n", "finite"),
     "shift scale overflows": (SCENARIO + "[shift.demand_start]\nscale = 1e308\n", "not a finite number"),
@@ -247,7 +247,8 @@ PRIORS_FOLDERS = {
     "deep nesting": (lambda dst: (dst / "deep.toml").write_text(DEEP), "nested too deeply"),
     "defined twice": (lambda dst: (dst / "twice.toml").write_text((dst / "horizon.toml").read_text().replace("[meta]", "[meta]", 1)), "defined twice"),
     "parameter missing": (lambda dst: (dst / "horizon.toml").unlink(), "missing parameter"),
-    "no prior files": (lambda dst: [p.unlink() for p in dst.glob("*.toml")], "no prior files"),
+    "no prior files": (lambda dst: [p.unlink() for p in dst.glob("*.toml") if p.name != "coords.toml"], "no prior files"),
+    "no coordinates file": (lambda dst: (dst / "coords.toml").unlink(), "coords.toml"),
     "prior file is a fifo": (lambda dst: os.mkfifo(dst / "zz.toml"), "not a regular file"),
     "prior file is a folder": (lambda dst: (dst / "zz.toml").mkdir(), "folder"),
     "unknown field in meta-less table": (_replace("horizon.toml", 'units = "year"', 'units = "year"\nsauce = "x"'), "did you mean ['source'"),
@@ -443,7 +444,7 @@ ARGS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=scenarios(), args=ARGS)
 def test_generated_scenarios_and_arguments_keep_the_contract(tmp_path_factory, text, args):
     """A valid result, or one line with exit status 2 (3: too many invalid draws) and nothing
