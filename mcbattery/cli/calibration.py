@@ -219,3 +219,86 @@ def hindcast(data, origins, out, posterior, draws, samples, chains, min_points, 
                 click.echo("warning: matplotlib not installed; no plot written", err=True)
         tx.commit()
     click.echo(f"wrote {', '.join(written)}")
+
+
+@click.command()
+@click.option("--until", type=click.IntRange(2018, 2100), default=2019, show_default=True,
+              help="Calibrate on data up to this year only; the forecast starts the year after.")
+@click.option("--scenario", default="hindcast_2020", show_default=True,
+              help="Scenario describing the state at the end of --until (name or .toml file).")
+@click.option("--draws", type=click.IntRange(min=256), default=20_000, show_default=True, help="Forecast draws.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed (calibration and forecast).")
+@click.option("--samples", type=click.IntRange(min=50), default=1000, show_default=True, help="NUTS draws per chain per model.")
+@click.option("--chains", type=click.IntRange(min=1), default=4, show_default=True, help="Chains per model.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("out") / "history.csv",
+              show_default=True, help="Scores (.csv); the figure (.png), a Markdown table (.md) and the posterior "
+                                      "(_posterior.nc) go beside it.")
+@click.option("--max-divergences", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Largest accepted number of divergent transitions per model.")
+def history(until, scenario, draws, seed, samples, chains, out, max_divergences):
+    """History out of sample: calibrate every model on data up to --until, forecast from the
+    state at the end of that year with that posterior only, and score the forecast on what
+    happened after it (lithium, nickel, cobalt prices, cell and pack prices, EV battery demand)."""
+    import pandas as pd
+
+    from mcbattery.calibration import history as hi
+    from mcbattery.calibration.diagnostics import check_diagnostics, diagnostics_table
+    from mcbattery.calibration.store import save_posterior
+
+    if out.parent.is_dir():
+        check_output(out, (".csv",), "--out")
+    elif out.suffix != ".csv":
+        raise InputError(f"expected a .csv file name; got {out.name!r}", file=str(out), field="--out")
+    t0 = time.perf_counter()
+    scores, f, idata = hi.run_history(until=until, scenario=scenario, draws=draws, seed=seed, num_samples=samples,
+                                      num_chains=chains, progress=True)
+    table = diagnostics_table(idata)
+    click.echo(f"calibrated on data up to {until}; {chains} chains x {samples} draws per model; "
+               f"forecast {scenario} ({f.summary.attrs['valid_draws']} draws), {time.perf_counter() - t0:.0f} s")
+    for m, row in table.iterrows():
+        click.echo(f"  {m:14s} R-hat max {row.r_hat_max:.3f}, bulk ESS min {row.ess_bulk_min:.0f}, "
+                   f"divergences {row.divergences}")
+    failures = check_diagnostics(idata, max_divergences=max_divergences)
+    with pd.option_context("display.width", 200, "display.max_rows", None, "display.float_format", "{:,.1f}".format):
+        click.echo(scores[["outcome", "year", "value", "low", "median", "high", "inside", "percentile"]].to_string(index=False))
+    n, k = len(scores), int(scores["inside"].sum())
+    click.echo(f"{k} of {n} realised outcomes inside the 90% interval ({k / max(n, 1):.0%})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    md = out.with_suffix(".md")
+    png = out.with_suffix(".png")
+    with Transaction() as tx:
+        scores.to_csv(tx.file(out, first=True), index=False)
+        tx.file(md).write_text(history_markdown(scores, until, scenario, f.summary.attrs), encoding="utf-8")
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            hi.plot_history(scores).savefig(tx.file(png), dpi=110, format="png")
+        except ImportError:
+            click.echo("warning: matplotlib not installed; no figure written", err=True)
+        tx.commit()
+    post, eng = save_posterior(idata, out.with_name(f"{out.stem}_posterior.nc"))
+    click.echo(f"wrote {out}, {md}, {png}, {post} and {eng}")
+    if failures:
+        click.echo("calibration diagnostics failed:", err=True)
+        for line in failures:
+            click.echo(f"  {line}", err=True)
+        click.get_current_context().exit(1)
+
+
+def history_markdown(scores, until: int, scenario: str, attrs: dict) -> str:
+    """The scores as a Markdown table with their provenance."""
+    lines = [f"Calibrated on data up to {until}; scenario `{scenario}`; {attrs.get('valid_draws')} draws, seed "
+             f"{attrs.get('seed')}, mcbattery {attrs.get('mcbattery_version')}.", "",
+             "| outcome | year | realised | 90% interval | median | inside | percentile | note |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def g(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+    for _, r in scores.iterrows():
+        lines.append(f"| {r['outcome']} | {r['year']} | {g(r['value'])} {r['unit']} | {g(r['low'])} - {g(r['high'])} | "
+                     f"{g(r['median'])} | {'yes' if r['inside'] else '**no**'} | {r['percentile']:.2f} | {r['note']} |")
+    n, k = len(scores), int(scores["inside"].sum())
+    lines += ["", f"{k} of {n} realised outcomes inside the 90% interval ({k / max(n, 1):.0%})."]
+    return "\n".join(lines) + "\n"

@@ -29,6 +29,7 @@ USD_KWH = "USD(2024)/kWh"
 OUTPUTS: dict[str, OutputSpec] = {
     # demand and the cells that meet it
     "demand": OutputSpec(("segment", "region"), "GWh/yr", "battery demand", ("log", 1e-2, 1e5)),
+    "demand_world": OutputSpec(("segment",), "GWh/yr", "world battery demand by segment", ("log", 1e-1, 1e5)),
     "chemistry_share": OutputSpec(("region", "chemistry"), "1", "share of the region's new cells by chemistry", ("lin", 0.0, 1.0)),
     "chemistry_share_world": OutputSpec(("chemistry",), "1", "share of the world's new cells by chemistry", ("lin", 0.0, 1.0)),
     "cell_capacity": OutputSpec(("region",), "GWh/yr", "nameplate cell manufacturing capacity", ("log", 1.0, 1e5)),

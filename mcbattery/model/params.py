@@ -79,6 +79,7 @@ REGISTRY: dict[str, ParamSpec] = {
     "investment_response": _p("supply", STG, "nonnegative"),
     "investment_price_sensitivity": _p("supply", STG, "real"),
     "expected_growth_bias": _p("supply", STG, "positive"),
+    "cell_planning_horizon": _p("supply", (), "positive"),
     "growth_memory": _p("supply", (), "unit"),
     "target_utilization": _p("supply", STG, "unit"),
     "max_utilization": _p("supply", STG, "unit"),

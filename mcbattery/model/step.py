@@ -231,7 +231,8 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     remaining = ctx.tranche * xp.clip(xp.minimum(ANNOUNCED_UNTIL - year, horizon[C]), 0.0, None)
     # each region builds for the demand it expects to win; the exporter also for the imports of others
     served = ops.add_row(d_region * (1.0 - import_share), ex, (d_region * import_share).sum(axis=0) - d_region[ex] * import_share[ex])
-    desired_cells = served * xp.exp(g_cells * bias[C] * horizon[C]) / (tgt[C] * yld)
+    # cell makers plan for the demand they expect a planning horizon ahead (mechanism 3)
+    desired_cells = served * xp.exp(g_cells * bias[C] * sp.cell_planning_horizon) / (tgt[C] * yld)
     domestic_cost = ((cost - credit[:, None]) * mix).sum(axis=1)
     landed_cost = (landed * mix).sum(axis=1)
     advantage = xp.exp(sens[C] * xp.log(landed_cost / xp.maximum(domestic_cost, 1e-6)))
@@ -267,6 +268,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     first = xp.where((short > 0) & (s.shortage.first >= NO_SHORTAGE_YEAR), year, s.shortage.first)
     out = dict(
         demand=dem,
+        demand_world=dem.sum(axis=1),
         chemistry_share=mix,
         chemistry_share_world=ops.vecmat(prod, mix) / made,
         cell_capacity=cell_cap,

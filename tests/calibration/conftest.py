@@ -11,7 +11,7 @@ FAST = dict(num_warmup=300, num_samples=300, num_chains=2)
 
 @pytest.fixture(scope="session")
 def small_idata():
-    """A calibration of all three models on data up to 2022 (2 chains x 300 draws, seed 3)."""
+    """A calibration of all the models (calibration.MODELS) on data up to 2022 (2 chains x 300 draws, seed 3)."""
     pytest.importorskip("arviz")
     from mcbattery import calibration as cal
 

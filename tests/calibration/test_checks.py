@@ -40,19 +40,24 @@ def test_cell_series_from_a_posterior(small_idata, tmp_path):
         checks.cell_series(posterior=tmp_path / "none.nc")
 
 
-def test_boom_check_rows_and_observed_ratio(small_idata):
-    boom = checks.boom_check(small_idata, paths_per_sample=2, ratios=(2.0, 5.0))
-    assert list(boom.index) == ["engine price block, posterior", "monthly fit, posterior",
-                                "engine price block, expert priors"]
-    n = small_idata.posterior.sizes["chain"] * small_idata.posterior.sizes["draw"] * 2
-    assert (boom["paths"] == n).all()
-    p2, p5 = boom["P(max/start > 2)"], boom["P(max/start > 5)"]
-    assert ((0 <= p5) & (p5 <= p2) & (p2 <= 1)).all()
-    # the engine block and the monthly fit are one process written twice: Monte Carlo error apart
-    assert abs(p2.iloc[0] - p2.iloc[1]) < 5 * np.sqrt(0.25 / n) + 0.02
-    assert boom.attrs["origin"] == 2020 and boom.attrs["observed_ratio"] > 5  # the 2021-2022 boom
-    with pytest.raises(InputError, match="origin"):
-        checks.boom_check(small_idata, origin=1990)
+@pytest.mark.parametrize("model", ["price_lithium", "price_nickel", "price_cobalt"])
+def test_price_models_one_month_ahead_predictive_coverage(small_idata, model):
+    """Posterior predictive check of each material's price noise model (the check that replaces
+    the lithium boom check): the central 50/80/95 % intervals of the one-month-ahead replicates
+    cover about that share of the observed monthly log prices, the 2021-2022 lithium boom included."""
+    var = f"{model}__log_price"
+    rep = small_idata.posterior_predictive[var].values
+    rep = rep.reshape(-1, rep.shape[-1])
+    obs = small_idata.observed_data[var].values
+    coverage = []
+    for level in (0.5, 0.8, 0.95):
+        lo, hi = np.quantile(rep, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        coverage.append(float(np.mean((obs >= lo) & (obs <= hi))))
+        assert abs(coverage[-1] - level) < 0.15, (level, coverage)
+    assert coverage == sorted(coverage)
+    # the replicates are centred: standardised errors neither drift up nor down
+    z = (obs - rep.mean(axis=0)) / rep.std(axis=0)
+    assert abs(z.mean()) < 0.35 and 0.7 < z.std() < 1.4
 
 
 @pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")

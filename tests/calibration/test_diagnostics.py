@@ -33,11 +33,13 @@ def test_diagnostics_failure_path(small_idata):
     ess_failures = [f for f in D.check_diagnostics(small_idata, min_ess=1e9) if "bulk ESS" in f]
     assert [f.split(":")[0] for f in ess_failures] == list(MODELS)
     broken = small_idata.copy()
-    broken.posterior["price__anchor"][0] = broken.posterior["price__anchor"][0] * 3.0
-    broken.sample_stats["demand__diverging"][1, 5] = True
+    broken.posterior["price_nickel__anchor"][0] = broken.posterior["price_nickel__anchor"][0] * 3.0
+    broken.sample_stats["chemistry__diverging"][1, 5] = True
     failures = D.check_diagnostics(broken, max_rhat=1.5, min_ess=20, max_divergences=0)
-    assert any(f.startswith("price: R-hat") and "price__anchor" in f for f in failures), failures
-    assert any(f.startswith("demand: 1 divergent") for f in failures), failures
+    assert any(f.startswith("price_nickel: R-hat") and "price_nickel__anchor" in f for f in failures), failures
+    assert any(f.startswith("chemistry: 1 divergent") for f in failures), failures
+    # one broken model fails alone: the other price models are not confused with it
+    assert not any(f.startswith(("price_lithium:", "price_cobalt:", "demand:")) for f in failures), failures
 
 
 def test_learning_rate_summary_is_one_minus_two_to_the_minus_b(small_idata):
@@ -52,13 +54,20 @@ def test_learning_rate_summary_is_one_minus_two_to_the_minus_b(small_idata):
 
 def test_summary_table_rows_and_sd_ratio(small_idata):
     table = D.summary_table(small_idata)
-    assert {"conversion_learning_exponent[LFP]", "conversion_learning_exponent[NMC]", "price_reversion",
-            "demand_saturation[EV]"} <= set(table.index)
+    assert {"conversion_learning_exponent[LFP]", "conversion_learning_exponent[NMC]", "price_reversion[lithium]",
+            "price_anchor[cobalt]", "chemistry_cost_sensitivity[EV]", "chemistry_adjustment_rate",
+            "cost_noise_autocorrelation", "demand_saturation[EV]"} <= set(table.index)
+    assert "price_reversion[graphite]" not in table.index  # an expert prior, not calibrated
     assert set(table["model"]) == set(MODELS)
+    assert table.loc["price_volatility[nickel]", "model"] == "price_nickel"
+    assert table.loc["chemistry_adjustment_rate", "model"] == "chemistry"
     assert all(name.split("[")[0] in ENGINE_MAP for name in table.index)
     ordered = table[["posterior_low", "posterior_median", "posterior_high"]].to_numpy()
     assert np.all(ordered[:, 0] <= ordered[:, 1]) and np.all(ordered[:, 1] <= ordered[:, 2])
-    # monthly prices pin the volatility down: much narrower than its prior
-    assert table.loc["price_volatility", "sd_ratio"] < 0.3
-    post = small_idata.posterior["price_reversion"].values.reshape(-1)
-    assert table.loc["price_reversion", "posterior_median"] == pytest.approx(np.median(post), rel=1e-5)
+    # thirteen years of monthly prices pin the volatility down: much narrower than its prior
+    assert table.loc["price_volatility[nickel]", "sd_ratio"] < 0.3
+    assert table.loc["price_volatility[cobalt]", "sd_ratio"] < 0.3
+    post = small_idata.posterior["price_reversion"].sel(material="lithium").values.reshape(-1)
+    assert table.loc["price_reversion[lithium]", "posterior_median"] == pytest.approx(np.median(post), rel=1e-5)
+    assert table.loc["price_reversion[lithium]", "posterior_median"] == pytest.approx(
+        float(small_idata.posterior["price_lithium__reversion"].median()), rel=1e-5)

@@ -9,11 +9,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 
 from mcbattery.calibration import learning, nuts
-from mcbattery.calibration.data import demand_data, learning_data, price_data
-from mcbattery.calibration.models import price_log_likelihood
+from mcbattery.calibration.data import chemistry_data, demand_data, learning_data, price_data
+from mcbattery.calibration.models import chemistry_path, price_pointwise
 from mcbattery.calibration.priors import prior_distributions, sample_priors
 from mcbattery.calibration.simulate import simulate_demand, simulate_price_monthly
 from mcbattery.common.errors import InputError
@@ -92,46 +93,45 @@ def test_learning_model_recovers_parameters(fast, until):
     assert abs(np.median(s["learning__exponent"]) - truth["b"]) < 0.15
 
 
-def _price_truth():
-    return {"price__reversion": 0.55, "price__volatility": 0.25, "price__drift": 1.6, "price__anchor": 9000.0,
-            "price__anchor_trend": 0.0, "price__entry_monthly": 0.04, "price__exit_monthly": 0.1,
-            "price__ceiling": 12.0}
+def _price_truth(model):
+    return {f"{model}__anchor": 16000.0, f"{model}__anchor_trend": 0.01, f"{model}__reversion": 0.45,
+            f"{model}__volatility": 0.3}
 
 
 def test_price_model_recovers_parameters(fast, until):
-    d = price_data(until)
-    truth = _price_truth()
-    y, boom = simulate_price_monthly(truth, d["tau"].size - 1, math.log(20000.0), tau0=d["tau"][0], seed=11)
-    assert boom.sum() >= 6  # the seed gives at least one boom to learn from
-    s, st, _ = nuts.fit_model("price", dict(d, log_price=y[0]), seed=2, **fast)
+    """price_nickel on a series simulated at the nickel data's months (2010 on)."""
+    model = "price_nickel"
+    d = price_data("nickel", until)
+    truth = _price_truth(model)
+    args = (truth[f"{model}__{k}"] for k in ("anchor", "anchor_trend", "reversion", "volatility"))
+    y = simulate_price_monthly(*args, d["tau"].size - 1, math.log(20000.0), tau0=d["tau"][0], seed=11)
+    s, st, _ = nuts.fit_model(model, dict(d, log_price=y[0]), seed=2, **fast)
     assert st["diverging"].sum() == 0
-    for k in ("price__reversion", "price__volatility", "price__drift", "price__anchor"):
+    for k in truth:
         assert _inside(s[k], truth[k]), (k, np.quantile(s[k], [0.005, 0.5, 0.995]))
-    ll, pred, filt = price_log_likelihood(y[0], d["tau"], truth)
-    # the filter finds the simulated booms
-    assert np.mean(np.asarray(filt)[boom[0, 1:] > 0.5]) > 0.6
+    assert abs(np.median(s[f"{model}__volatility"]) / truth[f"{model}__volatility"] - 1) < 0.25
 
 
 def test_price_model_simulation_based_calibration():
     """SBC (Talts et al. 2018) of the price model: 24 series of 48 months simulated from
-    parameters drawn from the prior, fitted jointly (independent replicates under a plate,
-    the same priors and likelihood as price_model, one NUTS chain); the rank of each true
-    value among the thinned posterior draws must be uniform."""
-    reps, months, thin = 24, 48, 3
-    truths = sample_priors("price", n=reps, seed=5)
+    parameters drawn from the lithium prior, fitted jointly (independent replicates under a
+    plate, the same priors and likelihood as price_model, one NUTS chain); the rank of each
+    true value among the thinned posterior draws must be uniform."""
+    model, reps, months, thin = "price_lithium", 24, 48, 3
+    truths = sample_priors(model, n=reps, seed=5)
     tau = (np.arange(months) - months / 2) / 12.0
     series = []
     for i in range(reps):
-        t = {k: v[i] for k, v in truths.items()}
-        start = math.log(t["price__anchor"]) + 0.3 * np.random.default_rng(i).standard_normal()
-        series.append(simulate_price_monthly(t, months - 1, start, tau0=tau[0], seed=100 + i)[0][0])
+        t = [truths[f"{model}__{k}"][i] for k in ("anchor", "anchor_trend", "reversion", "volatility")]
+        start = math.log(t[0]) + t[1] * tau[0] + 0.3 * np.random.default_rng(i).standard_normal()
+        series.append(simulate_price_monthly(*t, months - 1, start, tau0=tau[0], seed=100 + i)[0])
     y_all = jnp.asarray(np.array(series), jnp.float32)
-    z0 = nuts.initial_points("price", None, jax.random.PRNGKey(1), 1, batch_shape=(reps,))
+    z0 = nuts.initial_points(model, None, jax.random.PRNGKey(1), 1, batch_shape=(reps,))
 
     z, _ = nuts.run_nuts(_batched_price, (y_all, jnp.asarray(tau, jnp.float32)), z0, seed=0, num_warmup=250,
                          num_samples=250)
-    post = nuts.constrain("price", None, z)
-    for k in ("price__reversion", "price__volatility", "price__drift", "price__anchor", "price__exit_monthly"):
+    post = nuts.constrain(model, None, z)
+    for k in truths:
         draws = post[k][0, ::thin]
         ranks = (draws < truths[k][None, :]).sum(axis=0)
         counts = np.histogram(ranks, bins=np.linspace(0, draws.shape[0] + 1, 4))[0]
@@ -139,15 +139,32 @@ def test_price_model_simulation_based_calibration():
         assert p > 1e-3, (k, counts, p)
 
 
-def _batched_price(y_all, tau):
+def _batched_price(y_all, tau, model="price_lithium"):
     """Independent replicates of price_model's priors and likelihood under one plate."""
     import numpyro
 
     with numpyro.plate("rep", y_all.shape[0]):
-        v = {k: numpyro.sample(k, d) for k, d in prior_distributions("price").items()}
+        v = {k: numpyro.sample(k, d) for k, d in prior_distributions(model).items()}
 
-    loglik = jax.vmap(lambda params, y: price_log_likelihood(y, tau, params)[0].sum())
+    loglik = jax.vmap(lambda params, y: price_pointwise(params, model, y, tau).sum())
     numpyro.factor("loglik", loglik(v, y_all).sum())
+
+
+def test_chemistry_model_recovers_parameters(fast, until):
+    """The chemistry model on logit shares simulated around its path at the observed cost gaps
+    (2015 on): the truth inside the 99 % interval (eight years inform little beyond it)."""
+    d = chemistry_data(until)
+    truth = {"chemistry__cost_sensitivity": 6.0, "chemistry__adjustment_rate": 0.4, "chemistry__trend": 0.02,
+             "chemistry__noise_sd": 0.1}
+    path = np.asarray(chemistry_path(*(truth[f"chemistry__{k}"] for k in ("cost_sensitivity", "adjustment_rate",
+                                                                            "trend")),
+                                     jnp.float32(d["share"][0]), jnp.asarray(d["cost_gap"], jnp.float32)), float)
+    logit = scipy.special.logit(path) + truth["chemistry__noise_sd"] * np.random.default_rng(6).standard_normal(path.size)
+    share = np.r_[d["share"][0], scipy.special.expit(logit)]
+    s, st, _ = nuts.fit_model("chemistry", dict(d, share=share), seed=5, **fast)
+    assert st["diverging"].sum() <= 2
+    for k in truth:
+        assert _inside(s[k], truth[k]), (k, np.quantile(s[k], [0.005, 0.5, 0.995]))
 
 
 def test_demand_model_recovers_parameters(fast, until):

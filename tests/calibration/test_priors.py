@@ -11,6 +11,7 @@ import scipy.stats
 
 from mcbattery.calibration import priors as P
 from mcbattery.common.errors import InputError
+from mcbattery.inputs.priors import load_priors
 
 
 @pytest.mark.parametrize("model", P.MODELS)
@@ -29,8 +30,8 @@ def test_sample_priors_follow_the_numpyro_distributions(model):
 
 
 def test_sample_priors_is_reproducible_and_seeded():
-    a, b = P.sample_priors("price", n=50, seed=4), P.sample_priors("price", n=50, seed=4)
-    c = P.sample_priors("price", n=50, seed=5)
+    a, b = P.sample_priors("price_lithium", n=50, seed=4), P.sample_priors("price_lithium", n=50, seed=4)
+    c = P.sample_priors("price_lithium", n=50, seed=5)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
         assert not np.array_equal(a[k], c[k])
@@ -73,15 +74,77 @@ def test_learning_priors_build_on_the_curve_priors():
     assert float(np.exp(d["learning__q0"].loc)) == pytest.approx(p.q0_median)
 
 
-def test_price_ceiling_is_fitted_unless_left_out():
-    with_c = P.prior_distributions("price", P.PricePriors())
-    without = P.prior_distributions("price", P.PricePriors(ceiling=False))
-    assert set(with_c) - set(without) == {"price__ceiling"}
-    assert P.PricePriors().with_ceiling and not P.PricePriors(ceiling=False).with_ceiling
+def _toml(name, key, **at):
+    """A field of a shipped prior (priors/*.toml) at the given labels."""
+    pri = load_priors()
+    idx = tuple(pri.coords.at(dim, lab) for dim, lab in at.items())
+    return float(np.asarray(pri[name].fields[key])[idx] if np.ndim(pri[name].fields[key]) else pri[name].fields[key])
+
+
+@pytest.mark.parametrize("material", P.PRICE_MATERIALS)
+def test_price_priors_are_moment_matched_to_the_toml_priors(material):
+    """price_<material>: the anchor is the shipped log-normal, the trend the shipped normal; the
+    Beta of the reversion has the shipped mean and sd; the volatility's log-normal has the
+    shipped mean as median and the shipped coefficient of variation as log-sd."""
+    p = P.PricePriors.for_material(material)
+    assert p.material == material
+    assert p.anchor_median == _toml("price_anchor", "median", material=material)
+    assert p.anchor_log_sd == _toml("price_anchor", "sigma", material=material)
+    assert p.anchor_trend_sd == _toml("price_anchor_trend", "sd", material=material)
+    d = P.prior_distributions(f"price_{material}")
+    assert list(d) == [f"price_{material}__{k}" for k in ("anchor", "anchor_trend", "reversion", "volatility")]
+    rev = scipy.stats.beta(p.reversion_a, p.reversion_b)
+    assert rev.mean() == pytest.approx(_toml("price_reversion", "mean", material=material), rel=1e-9)
+    assert rev.std() == pytest.approx(_toml("price_reversion", "sd", material=material), rel=1e-9)
+    vol_mean, vol_sd = _toml("price_volatility", "mean", material=material), _toml("price_volatility", "sd",
+                                                                                  material=material)
+    assert p.volatility_median == vol_mean and p.volatility_log_sd == pytest.approx(vol_sd / vol_mean)
+    # the model's distributions are these priors
+    assert float(np.exp(d[f"price_{material}__anchor"].loc)) == pytest.approx(p.anchor_median, rel=1e-6)
+    assert float(d[f"price_{material}__anchor"].scale) == pytest.approx(p.anchor_log_sd, rel=1e-6)
+    assert float(d[f"price_{material}__anchor_trend"].scale) == pytest.approx(p.anchor_trend_sd, rel=1e-6)
+    assert float(d[f"price_{material}__reversion"].mean) == pytest.approx(rev.mean(), rel=1e-5)
+    assert float(d[f"price_{material}__reversion"].variance) == pytest.approx(rev.var(), rel=1e-5)
+    assert P.prior_centre(d[f"price_{material}__volatility"]) == pytest.approx(vol_mean, rel=1e-6)
+
+
+def test_price_priors_differ_by_material():
+    """Each material has its own priors (cobalt's anchor is not lithium's)."""
+    li, co = P.PricePriors.for_material("lithium"), P.PricePriors.for_material("cobalt")
+    assert co.anchor_median > li.anchor_median and li != co
+    ni = P.prior_distributions("price_nickel")
+    assert float(np.exp(ni["price_nickel__anchor"].loc)) == pytest.approx(_toml("price_anchor", "median",
+                                                                                  material="nickel"), rel=1e-6)
+
+
+def test_chemistry_priors_are_moment_matched_to_the_toml_priors():
+    """The EV cost sensitivity is the shipped truncated normal at 0; the adjustment rate is the
+    shipped Beta (mean, concentration); the logit trend's sd is the EV LFP one."""
+    p = P.ChemistryPriors.shipped()
+    assert p.sensitivity_mean == _toml("chemistry_cost_sensitivity", "mean", segment="EV")
+    assert p.sensitivity_sd == _toml("chemistry_cost_sensitivity", "sd", segment="EV")
+    mean, conc = _toml("chemistry_adjustment_rate", "mean"), _toml("chemistry_adjustment_rate", "concentration")
+    assert p.adjustment_a / (p.adjustment_a + p.adjustment_b) == pytest.approx(mean)
+    assert p.adjustment_a + p.adjustment_b == pytest.approx(conc)
+    assert p.trend_sd == _toml("chemistry_logit_trend", "sd", segment="EV", chemistry="LFP")
+    d = P.prior_distributions("chemistry")
+    assert list(d) == ["chemistry__cost_sensitivity", "chemistry__adjustment_rate", "chemistry__trend",
+                       "chemistry__noise_sd"]
+    lam = d["chemistry__cost_sensitivity"]
+    assert float(lam.low) == 0.0 and float(lam.base_dist.loc) == p.sensitivity_mean
+    assert float(d["chemistry__adjustment_rate"].mean) == pytest.approx(mean, rel=1e-6)
+    assert float(d["chemistry__trend"].scale) == pytest.approx(p.trend_sd)
+    # a given ChemistryPriors replaces the shipped one
+    other = P.prior_distributions("chemistry", P.ChemistryPriors(sensitivity_mean=1.0))
+    assert float(other["chemistry__cost_sensitivity"].base_dist.loc) == 1.0
 
 
 def test_default_priors_and_unknown_model():
-    assert {m: type(P.DEFAULT_PRIORS[m]()) for m in P.MODELS} == {
-        "learning": P.LearningPriors, "price": P.PricePriors, "demand": P.DemandPriors}
-    with pytest.raises(InputError, match="model"):
-        P.prior_distributions("nickel")
+    defaults = {m: P.DEFAULT_PRIORS[m]() for m in P.MODELS}
+    assert {m: type(v) for m, v in defaults.items()} == {
+        "learning": P.LearningPriors, "demand": P.DemandPriors, "chemistry": P.ChemistryPriors,
+        **{f"price_{m}": P.PricePriors for m in P.PRICE_MATERIALS}}
+    assert all(defaults[f"price_{m}"] == P.PricePriors.for_material(m) for m in P.PRICE_MATERIALS)
+    for bad in ("nickel", "price", "price_graphite"):  # graphite has no monthly price series
+        with pytest.raises(InputError, match="model"):
+            P.prior_distributions(bad)

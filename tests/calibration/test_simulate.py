@@ -3,94 +3,83 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.special
 
 from mcbattery.calibration import simulate as S
-from mcbattery.calibration.data import ANCHOR_YEAR
-from mcbattery.calibration.models import annual_price_parameters, demand_log_curve, price_step_terms
-from mcbattery.model import prices
-from mcbattery.model.params import block as params_block
+from mcbattery.calibration.models import demand_log_curve, monthly_price_parameters, price_deviations
+from mcbattery.model import materials
 
 
-def _price_truth():
-    return {"price__reversion": 0.55, "price__volatility": 0.25, "price__drift": 1.6, "price__anchor": 9000.0,
-            "price__anchor_trend": 0.0, "price__entry_monthly": 0.04, "price__exit_monthly": 0.1,
-            "price__ceiling": 12.0}
+def test_simulated_prices_follow_the_monthly_ar1_around_the_trending_anchor():
+    """The simulator's recursion, with its own random numbers: log P = log A + trend·τ + ξ,
+    ξ_m − (1 − k_m) ξ_{m−1} = σ_m ε_m, ε the generator's normals month by month."""
+    anchor, trend, k, vol, paths, months = 15000.0, 0.02, 0.4, 0.3, 5, 36
+    y = S.simulate_price_monthly(anchor, trend, k, vol, months, math.log(20000.0), tau0=-2.0, seed=9, paths=paths)
+    assert y.shape == (paths, months + 1) and np.all(y[:, 0] == math.log(20000.0))
+    tau = -2.0 + np.arange(months + 1) / 12
+    sites = {"m__anchor": anchor, "m__anchor_trend": trend}
+    xi = np.stack([np.asarray(price_deviations(sites, "m", np.float64(row), tau), float) for row in y])
+    np.testing.assert_allclose(xi, y - math.log(anchor) - trend * tau, atol=1e-5)  # float32 deviations
+    xi = y - math.log(anchor) - trend * tau
+    k_m, s_m = (float(v) for v in monthly_price_parameters(np.float64(k), np.float64(vol)))
+    rng = np.random.default_rng(9)
+    eps = np.stack([rng.standard_normal(paths) for _ in range(months)], axis=1)
+    np.testing.assert_allclose(xi[:, 1:] - (1 - k_m) * xi[:, :-1], s_m * eps, atol=1e-12)
 
 
-def test_engine_price_block_is_the_fitted_monthly_process():
-    """Draw by draw, with the same random numbers: a year of the engine's price step (tightness
-    0) from calibration sites mapped as ENGINE_MAP maps them equals twelve months of the fitted
-    monthly model (price_step_terms, regime switching first)."""
-    truth = _price_truth()
-    n, years = 64, 3
-    rng = np.random.default_rng(4)
-    eps = rng.standard_normal((years, 12, n))
-    u = rng.uniform(size=(years, 12, n))
-    p_in, p_out = annual_price_parameters(truth["price__entry_monthly"], truth["price__exit_monthly"])
-    eng = {"lithium_cost_anchor": truth["price__anchor"], "lithium_cost_anchor_trend": 0.02,
-           "price_reversion": truth["price__reversion"], "price_volatility": truth["price__volatility"],
-           "boom_drift": truth["price__drift"], "boom_entry_logit": float(scipy.special.logit(p_in)),
-           "boom_exit_probability": float(p_out), "boom_ceiling": truth["price__ceiling"],
-           "tightness_premium": 0.7, "boom_entry_tightness": 4.0}
-    eng = params_block("prices", {k: jnp.full(n, v, jnp.float32) for k, v in eng.items()})
-    sites = dict(truth, price__anchor_trend=0.02)
-    first_year = 2021
-    lp_e, bm_e = jnp.full(n, math.log(8000.0)), jnp.zeros(n)
-    y, bm = np.full(n, math.log(8000.0)), np.zeros(n)
-    for t in range(years):
-        lp_e, bm_e, mean_e, share_e = prices.step(eng, float(first_year - 2025 + t), lp_e, bm_e, jnp.zeros(n),
-                                                  jnp.asarray(eps[t], jnp.float32), jnp.asarray(u[t], jnp.float32))
-        months = []
-        for j in range(12):
-            tau = first_year + t - ANCHOR_YEAR + (j - 5.5) / 12
-            bm = np.where(bm > 0.5, u[t, j] < 1 - truth["price__exit_monthly"], u[t, j] < truth["price__entry_monthly"])
-            mean0, d_m, s_m = (np.asarray(a, float) for a in price_step_terms(sites, jnp.asarray(y), tau))
-            y = mean0 + d_m * bm + s_m * eps[t, j]
-            months.append(np.exp(y))
-        np.testing.assert_allclose(np.asarray(lp_e), y, rtol=1e-4, atol=1e-4)
-        np.testing.assert_array_equal(np.asarray(bm_e), bm)
-        np.testing.assert_allclose(np.asarray(mean_e), np.mean(months, axis=0), rtol=1e-4)
-    # the boom check's engine simulator is this block: annual means, start in column 0
-    lp = S.simulate_price_annual({k: np.asarray(v) for k, v in eng._asdict().items()}, 2, math.log(8000.0), 2021)
-    assert lp.shape == (n, 3) and np.all(lp[:, 0] == math.log(8000.0)) and np.all(np.isfinite(lp))
-
-
-def test_simulate_price_annual_repeats_paths_per_sample():
-    eng = {k: np.full(4, v) for k, v in {"lithium_cost_anchor": 9000.0, "lithium_cost_anchor_trend": 0.0,
-                                         "price_reversion": 0.5, "price_volatility": 0.2, "boom_drift": 1.0,
-                                         "boom_entry_logit": -3.0, "boom_exit_probability": 0.7,
-                                         "boom_ceiling": 10.0, "tightness_premium": 0.5,
-                                         "boom_entry_tightness": 3.0}.items()}
-    a = S.simulate_price_annual(eng, 3, math.log(9000.0), 2026, seed=1, paths_per_sample=5)
-    b = S.simulate_price_annual(eng, 3, math.log(9000.0), 2026, seed=1, paths_per_sample=5)
-    assert a.shape == (20, 4)
-    np.testing.assert_array_equal(a, b)
-    assert len(np.unique(a[:, 1])) > 1  # different noise per path
-
-
-def test_simulate_price_monthly_without_noise_or_booms_reverts_to_the_anchor():
-    p = dict(_price_truth(), price__volatility=1e-12, price__entry_monthly=0.0, price__exit_monthly=1.0)
-    y, boom = S.simulate_price_monthly(p, 240, math.log(30000.0), seed=3)
-    assert y.shape == boom.shape == (1, 241) and boom.sum() == 0
-    gap = y[0] - math.log(p["price__anchor"])
-    assert np.all(np.diff(np.abs(gap[:60])) < 0)  # monotone approach (float32 steps)
-    assert abs(gap[-1]) < 1e-4
+def test_simulate_price_monthly_without_noise_reverts_to_the_trending_anchor():
+    anchor, trend, k = 9000.0, 0.03, 0.55
+    y = S.simulate_price_monthly(anchor, trend, k, 1e-12, 240, math.log(30000.0), tau0=0.0, seed=3)
+    assert y.shape == (1, 241)
+    gap = y[0] - math.log(anchor) - trend * np.arange(241) / 12
+    assert np.all(np.diff(np.abs(gap)) < 0) and abs(gap[-1]) < 1e-4  # monotone approach
     # a year of monthly reversion closes the annual share k of the log gap
-    assert gap[12] / gap[0] == pytest.approx(1 - p["price__reversion"], rel=1e-4)
+    assert gap[12] / gap[0] == pytest.approx(1 - k, rel=1e-9)
+    # started on the anchor it stays on the trending anchor
+    on = S.simulate_price_monthly(anchor, trend, k, 0.0, 24, math.log(anchor) - trend, tau0=-1.0)
+    np.testing.assert_allclose(on[0], math.log(anchor) + trend * (-1.0 + np.arange(25) / 12), atol=1e-12)
 
 
-def test_simulate_price_monthly_boom_share_matches_the_chain():
-    """The regime is a two-state Markov chain: its long-run boom share is e / (e + x)."""
-    p = _price_truth()
-    _, boom = S.simulate_price_monthly(p, 600, math.log(9000.0), paths=400, seed=7)
-    share = boom[:, 100:].mean()
-    expected = p["price__entry_monthly"] / (p["price__entry_monthly"] + p["price__exit_monthly"])
-    assert share == pytest.approx(expected, abs=0.02)
+def test_simulated_year_has_the_engine_annual_moments():
+    """Twelve months later the log deviation has mean (1 − k) ξ_0 and sd σ (the engine's annual
+    reversion and volatility); the long run has the stationary sd σ / sqrt(1 − (1 − k)²)."""
+    k, vol, paths = 0.35, 0.3, 20_000
+    y = S.simulate_price_monthly(1000.0, 0.0, k, vol, 120, math.log(1000.0) + 0.5, seed=5, paths=paths)
+    xi = y - math.log(1000.0)
+    assert xi[:, 12].mean() == pytest.approx((1 - k) * 0.5, abs=4 * vol / math.sqrt(paths))
+    assert xi[:, 12].std() == pytest.approx(vol, rel=0.03)
+    assert xi[:, 120].std() == pytest.approx(vol / math.sqrt(1 - (1 - k) ** 2), rel=0.03)
+
+
+def test_simulate_price_monthly_is_seeded_with_noise_per_path():
+    a = S.simulate_price_monthly(9000.0, 0.0, 0.5, 0.2, 24, math.log(9000.0), seed=1, paths=4)
+    b = S.simulate_price_monthly(9000.0, 0.0, 0.5, 0.2, 24, math.log(9000.0), seed=1, paths=4)
+    c = S.simulate_price_monthly(9000.0, 0.0, 0.5, 0.2, 24, math.log(9000.0), seed=2, paths=4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and len(np.unique(a[:, 5])) == 4  # different noise per path
+
+
+def test_engine_price_noise_is_the_simulated_monthly_process():
+    """Path by path, with the same random numbers and the clearing level at the anchor: a year
+    of the engine's monthly price noise (mcbattery.model.materials.monthly_prices) ends at the
+    simulator's December deviation, and its annual mean price is the mean of the simulated
+    monthly prices."""
+    anchor, k, vol, paths = 12000.0, 0.45, 0.35, 6
+    start = math.log(anchor) + np.linspace(-0.5, 0.5, paths)
+    sims = [S.simulate_price_monthly(anchor, 0.0, k, vol, 24, s0, seed=11 + i) for i, s0 in enumerate(start)]
+    y = np.concatenate(sims)
+    eps = np.stack([np.random.default_rng(11 + i).standard_normal(24) for i in range(paths)], axis=1)  # (24, paths)
+    p = SimpleNamespace(price_reversion=np.full(paths, k), price_volatility=np.full(paths, vol))
+    noise = start - math.log(anchor)
+    for year in range(2):
+        noise, mean_price = materials.monthly_prices(p, np.zeros(paths), noise, eps[12 * year:12 * (year + 1)],
+                                                     np.full(paths, anchor))
+        months = y[:, 1 + 12 * year:13 + 12 * year]
+        np.testing.assert_allclose(noise, months[:, -1] - math.log(anchor), rtol=1e-10)
+        np.testing.assert_allclose(mean_price, np.exp(months).mean(axis=1), rtol=1e-10)
 
 
 def test_simulate_demand_without_noise_is_the_curve():
@@ -99,8 +88,3 @@ def test_simulate_demand_without_noise_is_the_curve():
     np.testing.assert_allclose(d, np.exp(np.asarray(demand_log_curve(years, 7000.0, 0.4, 2030.0), float)), rtol=1e-6)
     noisy = S.simulate_demand(years, 7000.0, 0.4, 2030.0, noise_sd=0.1, persistence=0.5, seed=2)
     assert noisy.shape == years.shape and np.all(noisy > 0) and not np.allclose(noisy, d)
-
-
-def test_engine_price_parameters_are_the_price_block():
-    assert "price_reversion" in S.ENGINE_PRICE_PARAMETERS and "boom_ceiling" in S.ENGINE_PRICE_PARAMETERS
-    assert "lithium_price_start" not in S.ENGINE_PRICE_PARAMETERS

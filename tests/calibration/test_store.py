@@ -28,9 +28,15 @@ def test_save_posterior_roundtrip(small_idata, tmp_path, until):
     # the posterior group is stored exactly; predictive groups are packed to int16
     for name in small_idata.posterior.data_vars:
         np.testing.assert_array_equal(back.posterior[name].values, small_idata.posterior[name].values)
-    ll, ll_back = small_idata.log_likelihood["price__log_price"], back.log_likelihood["price__log_price"]
-    span = float(ll.max() - ll.min())
-    assert float(np.abs(ll_back.values - ll.values).max()) <= span / 65000.0
+    for var in ("price_lithium__log_price", "chemistry__lfp_share"):
+        ll, ll_back = small_idata.log_likelihood[var], back.log_likelihood[var]
+        span = float(ll.max() - ll.min())
+        assert float(np.abs(ll_back.values - ll.values).max()) <= span / 65000.0
+    for group in ("observed_data", "constant_data"):  # stored exactly, datetime months included
+        for name in small_idata[group].data_vars:
+            np.testing.assert_array_equal(back[group][name].values, small_idata[group][name].values)
+    np.testing.assert_array_equal(back.observed_data["price_cobalt__month"].values,
+                                  small_idata.observed_data["price_cobalt__month"].values)
     # the engine file is NetCDF3 (scipy reader) with the same arrays the engine loader returns
     ds = xr.open_dataset(eng_path, engine="scipy")
     assert ds.attrs["posterior_sha256"] == attrs["posterior_sha256"] and ds.attrs["until"] == str(until)
@@ -52,7 +58,7 @@ def test_posterior_hash_changes_with_any_value(small_idata):
     h = store.posterior_hash(small_idata)
     assert len(h) == 64 and h == store.posterior_hash(small_idata.copy())
     changed = small_idata.copy()
-    changed.posterior["price__anchor"][0, 0] = changed.posterior["price__anchor"][0, 0] + 1.0
+    changed.posterior["price_cobalt__anchor"][0, 0] = changed.posterior["price_cobalt__anchor"][0, 0] + 1.0
     assert store.posterior_hash(changed) != h
 
 
@@ -81,14 +87,12 @@ def test_shipped_posterior_is_one_attribute(monkeypatch, tmp_path):
 
 
 def test_posterior_readme_reports_diagnostics_and_parameters(small_idata):
-    import pandas as pd
-
-    boom = pd.DataFrame({"P(max/start > 5)": [0.1]}, index=pd.Index(["engine price block, posterior"], name="process"))
-    boom.attrs.update(origin=2020, horizon=3, observed_ratio=7.5)
-    text = store.posterior_readme(small_idata, boom)
+    text = store.posterior_readme(small_idata)
     assert text.startswith("# Shipped calibrated posterior")
-    for m in ("learning", "price", "demand"):
+    for m in cal.MODELS:
         assert f"| {m} |" in text
-    assert "`price_reversion`" in text and "learning rate per doubling" in text
-    assert "Boom check from 2020" in text and "P(max/start > 5) = 10.0%" in text
+    for name in ("price_reversion[lithium]", "price_anchor[cobalt]", "chemistry_cost_sensitivity[EV]",
+                 "chemistry_adjustment_rate"):
+        assert f"`{name}`" in text, name
+    assert "learning rate per doubling" in text and "boom" not in text.lower()
     assert small_idata.posterior.attrs["posterior_sha256"] in text

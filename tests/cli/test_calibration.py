@@ -50,12 +50,11 @@ def test_cli_calibrate_tiny_writes_and_exits_zero(tmp_path, monkeypatch):
     assert shipped.is_file() and (shipped.parent / "engine_samples.nc").is_file()
     assert (real.stat().st_mtime_ns if real.is_file() else None) == before
     readme = (shipped.parent / "README.md").read_text()
-    assert "data vintage" in readme and "| price |" in readme
+    assert "data vintage" in readme and "| price_lithium |" in readme and "| chemistry |" in readme
     assert "learning rate per doubling" in r.output and "Way et al." in r.output
-    assert "P(max/start > 5)" in r.output
     # default thresholds fail at this size: exit 1, explanation, nothing written
     out = tmp_path / "strict.nc"
-    r = CliRunner().invoke(_cli(), args[:-7] + ["--no-boom-check", "--out", str(out)])
+    r = CliRunner().invoke(_cli(), args[:-7] + ["--out", str(out)])
     assert r.exit_code == 1
     assert "diagnostics failed" in r.output and not out.exists()
     r = CliRunner().invoke(_cli(), ["calibrate", "--out", str(tmp_path / "x.txt")])

@@ -34,7 +34,7 @@ def test_forecast_netcdf_and_csv(tmp_path):
     r = run("forecast", "--draws", "300", "--seed", "1", "--out", str(out), "--keep-draws", "5", "--quiet", "--chunk-size", "256")
     assert r.exit_code == 0, r.output
     ds = xr.open_dataset(out)
-    assert ds.attrs["draws"] == 300 and "lithium_price_quantile" in ds
+    assert ds.attrs["draws"] == 300 and "material_price_quantile" in ds
     draws = xr.open_dataset(tmp_path / "f_draws.nc")
     assert draws.sizes["draw"] == 5
     csv = tmp_path / "f.csv"
@@ -42,9 +42,9 @@ def test_forecast_netcdf_and_csv(tmp_path):
     assert r.exit_code == 0, r.output
     df = pd.read_csv(csv)
     assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    med = df.query("variable == 'lithium_price' and statistic == 'q0.5' and year == 2030").value
+    med = df.query("variable == 'material_price' and statistic == 'q0.5' and year == 2030 and material == 'lithium'").value
     assert len(med) == 1
-    ref = float(ds.lithium_price_quantile.sel(quantile=0.5, year=2030))
+    ref = float(ds.material_price_quantile.sel(quantile=0.5, year=2030, material="lithium"))
     assert float(med.iloc[0]) == pytest.approx(ref, rel=1e-5)
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -89,22 +89,22 @@ def test_bad_scenario_file_one_line(tmp_path):
 def test_forecast_extra_thresholds_and_stop_when_precise(tmp_path):
     out = tmp_path / "f.nc"
     r = run("forecast", "--draws", "9000", "--seed", "2", "--out", str(out), "--chunk-size", "4096", "--end-year", "2031",
-            "--threshold", "lithium_price=40000", "--threshold", "shortage=0.3", "--target-mcse", "shortage_exceedance=0.05")
+            "--threshold", "price_ratio=2.5", "--threshold", "unmet_share=0.3", "--target-mcse", "unmet_share_exceedance=0.05")
     assert r.exit_code == 0, r.output
     ds = xr.open_dataset(out)
-    assert list(ds.lithium_price_threshold.values) == [20000.0, 30000.0, 40000.0, 50000.0]  # added to the defaults
-    assert 0.3 in ds.shortage_threshold.values and 0.1 in ds.shortage_threshold.values
+    assert list(ds.price_ratio_threshold.values) == [1.5, 2.0, 2.5, 3.0]  # added to the defaults
+    assert 0.3 in ds.unmet_share_threshold.values and 0.1 in ds.unmet_share_threshold.values
     n = int(ds.attrs["valid_draws"])  # met after the first chunk (4,096 draws per CPU device): it stopped there
     assert n < 9000 and n % 4096 == 0
-    assert f"targets met after {n} draws" in r.output and "shortage_exceedance MCSE" in r.output
+    assert f"targets met after {n} draws" in r.output and "unmet_share_exceedance MCSE" in r.output
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--threshold", "lithium_price"), "--threshold: expected NAME=NUMBER"),
-    (("--threshold", "lithium_price=abc"), "--threshold: expected NAME=NUMBER"),
+    (("--threshold", "material_price"), "--threshold: expected NAME=NUMBER"),
+    (("--threshold", "material_price=abc"), "--threshold: expected NAME=NUMBER"),
     (("--threshold", "nonsense=3"), "--threshold: unknown output 'nonsense'"),
-    (("--target-mcse", "lithium_price_median=3"), "target_mcse.lithium_price_median"),
-    (("--target-mcse", "shortage_exceedance=-1"), "expected a positive number"),
+    (("--target-mcse", "material_price_median=3"), "target_mcse.material_price_median"),
+    (("--target-mcse", "unmet_share_exceedance=-1"), "expected a positive number"),
 ])
 def test_forecast_bad_threshold_or_target_is_one_line_and_exit_2(tmp_path, args, message):
     out = tmp_path / "f.nc"
@@ -121,6 +121,6 @@ def test_forecast_streams_draws_to_zarr(tmp_path):
     assert d.sizes["draw"] == 700 and list(d.year.values) == list(range(2025, 2030))
     assert not (tmp_path / "f_draws.nc").exists()  # the draws went to the store, not beside --out
     ref = xr.open_dataset(out)
-    assert float(d.lithium_price.max()) == float(ref.lithium_price_max.max())
+    assert float(d.material_price.max()) == float(ref.material_price_max.max())
     bad = run("forecast", "--draws", "10", "--out", str(tmp_path / "g.nc"), "--draws-store", str(tmp_path / "d.txt"), "--quiet")
     assert bad.exit_code == 2 and "expected one of ['.zarr']" in bad.output and not (tmp_path / "g.nc").exists()

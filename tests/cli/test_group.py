@@ -138,14 +138,14 @@ FORECAST_OPTIONS = {
     "store not ours": (["--draws-store", "mydata.zarr"], "not a store mcbattery wrote"),
     "store missing folder": (["--draws-store", "missing/s.zarr"], "does not exist"),
     "store unwritable": (["--draws-store", f"{UNWRITABLE}/s.zarr"], "not writable"),
-    "threshold no value": (["--threshold", "lithium_price"], "NAME=NUMBER"),
-    "threshold text": (["--threshold", "lithium_price=abc"], "NAME=NUMBER"),
+    "threshold no value": (["--threshold", "material_price"], "NAME=NUMBER"),
+    "threshold text": (["--threshold", "material_price=abc"], "NAME=NUMBER"),
     "threshold unknown output": (["--threshold", "nonsense=3"], "unknown output"),
-    "threshold inf": (["--threshold", "lithium_price=inf"], "NAME=NUMBER"),
-    "threshold nan": (["--threshold", "lithium_price=nan"], "NAME=NUMBER"),
-    "target unknown statistic": (["--target-mcse", "lithium_price_median=3"], "target_mcse"),
-    "target negative": (["--target-mcse", "shortage_exceedance=-1"], "positive"),
-    "target zero": (["--target-mcse", "shortage_exceedance=0"], "positive"),
+    "threshold inf": (["--threshold", "material_price=inf"], "NAME=NUMBER"),
+    "threshold nan": (["--threshold", "material_price=nan"], "NAME=NUMBER"),
+    "target unknown statistic": (["--target-mcse", "material_price_median=3"], "target_mcse"),
+    "target negative": (["--target-mcse", "unmet_share_exceedance=-1"], "positive"),
+    "target zero": (["--target-mcse", "unmet_share_exceedance=0"], "positive"),
     "max invalid 2": (["--max-invalid", "2"], "--max-invalid"),
     "max invalid negative": (["--max-invalid", "-0.1"], "--max-invalid"),
     "unknown option": (["--bogus"], "No such option"),
@@ -164,13 +164,13 @@ def _posterior(path: Path, **variables) -> Path:
 
 
 POSTERIORS = {
-    "no samples": (lambda d: _posterior(d / "p.nc", price_reversion=("sample", np.zeros(0))), "no samples"),
-    "string variable": (lambda d: _posterior(d / "p.nc", price_reversion=("sample", np.array(["a", "b"]))), "expected numbers"),
+    "no samples": (lambda d: _posterior(d / "p.nc", chemistry_adjustment_rate=("sample", np.zeros(0))), "no samples"),
+    "string variable": (lambda d: _posterior(d / "p.nc", chemistry_adjustment_rate=("sample", np.array(["a", "b"]))), "expected numbers"),
     "start_year from posterior": (lambda d: _posterior(d / "p.nc", start_year=("sample", [2025.0, 2026.0])), "start_year"),
     "unknown variable": (lambda d: _posterior(d / "p.nc", price_reversoin=("sample", [0.1, 0.2])), "did you mean"),
-    "wrong dims": (lambda d: _posterior(d / "p.nc", price_reversion=("draw", [0.1, 0.2])), "expected dims"),
-    "nan samples": (lambda d: _posterior(d / "p.nc", price_reversion=("sample", [0.1, np.nan])), "finite"),
-    "outside support": (lambda d: _posterior(d / "p.nc", price_reversion=("sample", [-1.0, 0.2])), "range"),
+    "wrong dims": (lambda d: _posterior(d / "p.nc", chemistry_adjustment_rate=("draw", [0.1, 0.2])), "expected dims"),
+    "nan samples": (lambda d: _posterior(d / "p.nc", chemistry_adjustment_rate=("sample", [0.1, np.nan])), "finite"),
+    "outside support": (lambda d: _posterior(d / "p.nc", chemistry_adjustment_rate=("sample", [-1.0, 0.2])), "range"),
     "text file": (lambda d: (d / "p.nc").write_text("not netcdf") and d / "p.nc", "cannot read posterior"),
     "external storage": (lambda d: _external_hdf5(d / "p.nc"), "outside the file"),
     "external link": (lambda d: _external_link(d / "p.nc"), "external link"),
@@ -189,7 +189,7 @@ def _external_hdf5(path: Path) -> Path:
 
     secret = _secret(path.parent)
     with h5py.File(path, "w") as f:
-        f.create_dataset("price_reversion", shape=(4,), dtype="<f8", external=[(str(secret), 0, 32)])
+        f.create_dataset("chemistry_adjustment_rate", shape=(4,), dtype="<f8", external=[(str(secret), 0, 32)])
     return path
 
 
@@ -198,7 +198,7 @@ def _external_link(path: Path) -> Path:
 
     other = path.parent / "other.h5"
     with h5py.File(other, "w") as f:
-        f["price_reversion"] = np.arange(4.0)
+        f["chemistry_adjustment_rate"] = np.arange(4.0)
     with h5py.File(path, "w") as f:
         f["posterior"] = h5py.ExternalLink(str(other), "/")
     return path
@@ -213,7 +213,7 @@ def _virtual(path: Path) -> Path:
     layout = h5py.VirtualLayout(shape=(4,), dtype="f8")
     layout[:] = h5py.VirtualSource(str(other), "x", shape=(4,))
     with h5py.File(path, "w") as f:
-        f.create_virtual_dataset("price_reversion", layout)
+        f.create_virtual_dataset("chemistry_adjustment_rate", layout)
     return path
 
 
@@ -272,8 +272,8 @@ OTHER_COMMANDS = {
     "compare out unwritable": (["compare", "baseline", "unipolar", "--out", f"{UNWRITABLE}/x.nc"], "not writable"),
     "compare one draw": (["compare", "baseline", "unipolar", "--draws", "1", "--out", "x.nc"], "--draws"),
     "compare unknown scenario": (["compare", "baseline", "nope", "--out", "x.nc"], "unknown scenario"),
-    "sensitivity out unwritable": (["sensitivity", "--output", "lithium_price", "--year", "2030", "--out", f"{UNWRITABLE}/s.csv"], "not writable"),
-    "sensitivity bad select": (["sensitivity", "--output", "lithium_price", "--year", "2030", "--select", "x", "--out", "s.csv"], "DIM=LABEL"),
+    "sensitivity out unwritable": (["sensitivity", "--output", "material_price", "--year", "2030", "--out", f"{UNWRITABLE}/s.csv"], "not writable"),
+    "sensitivity bad select": (["sensitivity", "--output", "material_price", "--year", "2030", "--select", "x", "--out", "s.csv"], "DIM=LABEL"),
     "hindcast out unwritable": (["hindcast", "--out", f"{UNWRITABLE}/h.csv"], "not writable"),
     "hindcast out format": (["hindcast", "--out", "h.txt"], ".csv"),
     "hindcast data missing": (["hindcast", "--data", "missing.csv", "--out", "h.csv"], "not found"),

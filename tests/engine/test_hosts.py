@@ -41,7 +41,7 @@ def test_forecast_distributed_single_process_equals_forecast():
 
     a = forecast_distributed("baseline", draws=600, seed=1, chunk_size=512)
     b = mcbattery.forecast("baseline", draws=600, seed=1, chunk_size=512)
-    np.testing.assert_array_equal(a.summary.lithium_price_quantile.values, b.summary.lithium_price_quantile.values)
+    np.testing.assert_array_equal(a.summary.material_price_quantile.values, b.summary.material_price_quantile.values)
     np.testing.assert_allclose(a.summary.cell_cost_mean.values, b.summary.cell_cost_mean.values, rtol=1e-12)
 
 

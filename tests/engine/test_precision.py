@@ -13,21 +13,21 @@ from mcbattery import InputError
 
 
 def test_stops_when_targets_met_and_reports_error():
-    f = mcbattery.forecast(draws=200_000, seed=0, chunk_size=2048, target_mcse={"shortage_exceedance": 0.02, "lithium_price_mean": 1500})
+    f = mcbattery.forecast(draws=200_000, seed=0, chunk_size=2048, target_mcse={"unmet_share_exceedance": 0.02, "material_price_mean": 1500})
     s = f.summary
     assert 4096 <= s.attrs["draws"] < 200_000
     got = json.loads(s.attrs["achieved_mcse"])
-    assert got["shortage_exceedance"] <= 0.02 and got["lithium_price_mean"] <= 1500
+    assert got["unmet_share_exceedance"] <= 0.02 and got["material_price_mean"] <= 1500
     # the reported error is the one the summary shows
-    assert float(s.lithium_price_mcse.max()) == pytest.approx(got["lithium_price_mean"], rel=1e-6)
-    assert float(s.shortage_exceedance_mcse.max()) == pytest.approx(got["shortage_exceedance"], rel=1e-6)
+    assert float(s.material_price_mcse.max()) == pytest.approx(got["material_price_mean"], rel=1e-6)
+    assert float(s.unmet_share_exceedance_mcse.max()) == pytest.approx(got["unmet_share_exceedance"], rel=1e-6)
 
 
 def test_bad_targets():
     with pytest.raises(InputError, match="target_mcse.price"):
         mcbattery.forecast(draws=10, target_mcse={"price": 1.0})
     with pytest.raises(InputError, match="positive"):
-        mcbattery.forecast(draws=10, target_mcse={"lithium_price_mean": -1})
+        mcbattery.forecast(draws=10, target_mcse={"material_price_mean": -1})
 
 
 def test_draws_stream_to_zarr_identically(tmp_path):

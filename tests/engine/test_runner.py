@@ -35,7 +35,7 @@ def test_same_seed_same_numbers_any_chunk_size():
     for v in a.summary.data_vars:
         np.testing.assert_array_equal(a.summary[v].values, b.summary[v].values, err_msg=v)
     c = mcbattery.forecast(draws=600, seed=4, keep_draws=10, chunk_size=256)
-    assert not np.allclose(c.draws.lithium_price.values, a.draws.lithium_price.values[:10])
+    assert not np.allclose(c.draws.material_price.values, a.draws.material_price.values[:10])
 
 
 def test_first_draws_do_not_depend_on_total_draws(baseline_small):
@@ -46,7 +46,7 @@ def test_first_draws_do_not_depend_on_total_draws(baseline_small):
 def test_summary_matches_kept_draws_when_all_kept():
     f = mcbattery.forecast(draws=512, seed=11, keep_draws=512, chunk_size=512)
     s, d = f.summary, f.draws
-    for name in ("lithium_price", "shortage", "cell_cost", "utilization"):
+    for name in ("material_price", "unmet_share", "cell_cost", "utilization_world"):
         x = d[name].values.astype(np.float64)
         np.testing.assert_allclose(s[f"{name}_mean"].values, x.mean(axis=0), rtol=2e-5, atol=1e-6)
         np.testing.assert_allclose(s[f"{name}_sd"].values, x.std(axis=0, ddof=1), rtol=2e-4, atol=1e-6)
@@ -58,8 +58,8 @@ def test_summary_matches_kept_draws_when_all_kept():
             np.testing.assert_allclose(got, exact, rtol=2 * ((hi / lo) ** (1 / BINS) - 1) + 1e-6)
         else:
             np.testing.assert_allclose(got, exact, atol=2 * (hi - lo) / BINS + 1e-6)
-    p = (d.shortage.values > 0.1).mean(axis=0)
-    np.testing.assert_array_equal(s.shortage_exceedance.sel(shortage_threshold=0.1).values, p)
+    p = (d.unmet_share.values > 0.1).mean(axis=0)
+    np.testing.assert_array_equal(s.unmet_share_exceedance.sel(unmet_share_threshold=0.1).values, p)
 
 
 def test_float64_close_to_float32():
@@ -82,9 +82,9 @@ def test_plausible_against_the_documents(baseline_small):
     landed = float(cn.sel(chemistry="LFP")) + 3
     assert 0.05 <= float(gap.sel(chemistry="LFP")) / landed <= 0.8
     # 2025 average pack price near 108 USD/kWh (003 Fig. 15)
-    assert 80 <= float(med.pack_cost_average_quantile.sel(year=2025)) <= 130
+    assert 80 <= float(med.pack_price_average_quantile.sel(year=2025)) <= 130
     # 2030: cell utilisation well below full (003: <= 64% implied), demand below 5,100 GWh upper bound
-    assert float(med.utilization_quantile.sel(year=2030, stage="cells")) < 0.85
+    assert float(med.utilization_world_quantile.sel(year=2030)) < 0.85
     demand2030 = s.demand_mean.sel(year=2030).sum()
     assert 2500 < float(demand2030) < 6500
     # EV demand 2025 near 1,187 GWh (003 Fig. 2)
@@ -97,8 +97,9 @@ def test_supply_shock_scenario_raises_shortage_and_price():
     base = mcbattery.forecast("baseline", draws=1024, seed=2, chunk_size=1024)
     shock = mcbattery.forecast("lithium_supply_shock", draws=1024, seed=2, chunk_size=1024)
     y = 2027
-    assert float(shock.summary.shortage_mean.sel(year=y)) > float(base.summary.shortage_mean.sel(year=y))
-    assert float(shock.summary.lithium_price_mean.sel(year=2028)) > float(base.summary.lithium_price_mean.sel(year=2028))
+    li = {"material": "lithium"}
+    assert float(shock.summary.price_ratio_mean.sel(year=y, **li)) > float(base.summary.price_ratio_mean.sel(year=y, **li))
+    assert float(shock.summary.material_supply_mean.sel(year=y, **li)) < float(base.summary.material_supply_mean.sel(year=y, **li))
 
 
 def test_tariff_lever_reduces_us_imports(tmp_path):

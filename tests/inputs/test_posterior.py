@@ -66,7 +66,7 @@ def test_engine_hooks_reproduce_run():
     f = mcbattery.forecast(pri, draws=256, seed=9, keep_draws=256, chunk_size=256)
     params = sample_params(pri, 256, seed=9)
     out = simulate_params(pri, params, seed=9)
-    np.testing.assert_allclose(out["lithium_price"], f.draws.lithium_price.values, rtol=1e-4)
+    np.testing.assert_allclose(out["material_price"], f.draws.material_price.values, rtol=1e-4)
     np.testing.assert_allclose(out["cell_cost"], f.draws.cell_cost.values, rtol=1e-4)
 
 

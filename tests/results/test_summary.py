@@ -14,7 +14,7 @@ def _hist(x, e):
     return np.bincount(idx, minlength=BINS + 2)[None, :]
 
 
-@pytest.mark.parametrize("name", ["lithium_price", "shortage", "cost_gap"])
+@pytest.mark.parametrize("name", ["material_price", "unmet_share", "cost_gap"])
 def test_quantiles_within_one_bin(name):
     spec = OUTPUTS[name]
     e = edges(spec)
@@ -33,7 +33,7 @@ def test_quantiles_within_one_bin(name):
 
 
 def test_out_of_grid_values_use_min_and_max():
-    spec = OUTPUTS["lithium_price"]
+    spec = OUTPUTS["material_price"]
     e = edges(spec)
     x = np.array([100.0, 200.0, 300.0, 2e6, 3e6])  # two below, two above the grid
     got = histogram_quantiles(_hist(x, e), e, np.array([100.0]), np.array([3e6]), (0.0001, 0.9999), True)[:, 0]
@@ -42,7 +42,7 @@ def test_out_of_grid_values_use_min_and_max():
 
 
 def test_point_mass_at_grid_edge_is_exact():
-    spec = OUTPUTS["price_boom"]  # 0/1 indicator on a [0, 1] grid: 1.0 falls in the overflow bin
+    spec = OUTPUTS["shortage_ever"]  # 0/1 indicator on a [0, 1] grid: 1.0 falls in the overflow bin
     e = edges(spec)
     x = np.array([0.0] * 90 + [1.0] * 10)
     got = histogram_quantiles(_hist(x, e), e, np.array([0.0]), np.array([1.0]), (0.5, 0.95), False)[:, 0]
@@ -51,7 +51,7 @@ def test_point_mass_at_grid_edge_is_exact():
 
 
 def test_empty_column_gives_nan():
-    spec = OUTPUTS["shortage"]
+    spec = OUTPUTS["unmet_share"]
     e = edges(spec)
     got = histogram_quantiles(np.zeros((1, BINS + 2), dtype=np.int64), e, np.array([np.inf]), np.array([-np.inf]), (0.5,), False)
     assert np.isnan(got).all()
