@@ -1,6 +1,7 @@
 """The historical series each calibration model is fitted on, truncated at ``until``
-(inclusive): Li-ion cell prices against cumulative EV battery demand, monthly lithium
-carbonate prices, and EV battery demand. All from the shipped datasets
+(inclusive): Li-ion cell prices against cumulative EV battery demand, monthly lithium,
+nickel and cobalt prices, EV battery demand, and the LFP share of EV batteries against the
+lagged LFP-NMC cost gap. All from the shipped datasets
 (:mod:`mcbattery.inputs.datasets`)."""
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def data_vintage(datas: dict) -> dict[str, str]:
 
 def observed(model: str, data: dict) -> tuple[np.ndarray, np.ndarray]:
     """(observed values, coordinate) of the model's likelihood terms: the learning model's
-    log-cost increments by year, the price model's log prices after the first month, the
-    demand model's log demand by year."""
+    log-cost increments by year, a price model's log prices after the first month, the
+    chemistry model's LFP shares after the first year, the demand model's log demand by year."""
     if model == "learning":
         return np.diff(data["log_cost"]), data["year"][1:]
     if model.startswith("price_"):

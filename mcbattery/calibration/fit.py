@@ -74,16 +74,16 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
               num_chains: int = 4, *, priors: dict | None = None, target_accept: float = 0.95,
               max_tree_depth: int = 10, chain_method: str = "sequential", models=MODELS,
               demand_first_year: int = DEMAND_FIRST_YEAR):
-    """Fit the three models on data up to ``until`` (inclusive; None = all) and return an
+    """Fit the models (:data:`MODELS`) on data up to ``until`` (inclusive; None = all) and return an
     ArviZ ``InferenceData`` with groups posterior, sample_stats, log_likelihood,
     posterior_predictive, observed_data, constant_data and prior.
 
     All models share (chain, draw) = (``num_chains``, ``num_samples``); every random number
-    follows from ``seed``. ``priors``: optional {"learning": LearningPriors(...), "price":
-    PricePriors(...), ...} keyed by model name (:data:`MODELS`). ``models``: a subset to fit
+    follows from ``seed``. ``priors``: optional {"learning": LearningPriors(...), "price_nickel":
+    PricePriors.for_material("nickel"), ...} keyed by model name (:data:`MODELS`). ``models``: a subset to fit
     (engine variables of models left out are absent). ``demand_first_year``: first year of the
     demand fit (2010: the whole IEA series). ``until`` must leave at least 12 months of
-    lithium prices (``until`` >= 2018).
+    each fitted material's prices.
     """
     import arviz as az
 

@@ -2,11 +2,12 @@
 
 The exporter's makers set the world price of each chemistry: full cost times (1 + margin),
 where the margin rises with world cell utilisation (scarcity lifts prices, overcapacity
-pushes them toward cash cost), never below cash cost. Elsewhere imports land at that price
-plus tariff and transport; domestic makers price like the exporter's makers but never above
-the landed import price, and never below their own cash cost. A region's buyers pay the
-import-weighted mix. Makers whose price does not cover cash cost (after production credits)
-accumulate losses, and losses close plants (:func:`closure`), the highest-cost regions first.
+pushes them down to cash cost: a price war), never below cash cost. Elsewhere imports land
+at that price plus tariff and transport; domestic makers price like the exporter's makers
+but must meet the landed import price, even below their own cash cost. A region's buyers pay
+the import-weighted mix. Makers whose revenue (with production credits) does not cover full
+cost, capital charge included, accumulate losses, and losses close plants (:func:`closure`):
+in a price war the exporter's weaker makers, and the high-cost regions first.
 """
 
 from __future__ import annotations
@@ -30,20 +31,22 @@ def prices(cost, capital, mu, tariff, transport, exporter: int):
     asked = xp.maximum(cash, cost * (1.0 + mu))
     world = asked[exporter]
     landed = ops.set_row(world[None] * (1.0 + tariff[:, None]) + transport, exporter, world)
-    domestic = ops.set_row(xp.maximum(cash, xp.minimum(asked, landed)), exporter, world)
+    domestic = ops.set_row(xp.minimum(asked, landed), exporter, world)
     return world, landed, domestic, cash
 
 
-def cash_margin(domestic_price, cash_cost, credit, mix):
-    """Domestic makers' cash margin per region (share of cash cost), chemistry-mix weighted."""
+def operating_margin(domestic_price, full_cost, credit, mix):
+    """Domestic makers' margin over full cost (capital charge included) per region (share of
+    full cost), chemistry-mix weighted, production credits counted as revenue."""
     revenue = ((domestic_price + credit[:, None]) * mix).sum(axis=1)
-    cash = (cash_cost * mix).sum(axis=1)
-    return revenue / ops.xp(cash).maximum(cash, 1e-9) - 1.0
+    cost = (full_cost * mix).sum(axis=1)
+    return revenue / ops.xp(cost).maximum(cost, 1e-9) - 1.0
 
 
 def closure(p, losses, margin_now):
-    """Remembered losses and the share of cell capacity closed this year per region, beyond
-    normal retirement: ``cell_closure_rate`` x remembered losses."""
+    """Remembered losses (shortfall of revenue below full cost, share of full cost) and the
+    share of cell capacity closed this year per region, beyond normal retirement:
+    ``cell_closure_rate`` x remembered losses."""
     xp = ops.xp(losses)
     losses = p.loss_memory * losses + xp.maximum(-margin_now, 0.0)
     return losses, xp.clip(p.cell_closure_rate * losses, 0.0, 0.5)

@@ -41,7 +41,7 @@ OUTPUTS: dict[str, OutputSpec] = {
     # cell and pack costs and prices
     "cell_cost": OutputSpec(("region", "chemistry"), USD_KWH, "cell cost incl. scrap losses", ("log", 1.0, 1e4)),
     "cell_price": OutputSpec(("region", "chemistry"), USD_KWH, "cell price paid in the region (imports and domestic cells)", ("log", 1.0, 1e4)),
-    "cell_margin": OutputSpec(("region",), "1", "domestic cell makers' cash margin (price incl. credits / cash cost - 1)", ("lin", -1.0, 2.0), (0.0,)),
+    "cell_margin": OutputSpec(("region",), "1", "domestic cell makers' margin over full cost (price incl. credits / full cost - 1)", ("lin", -1.0, 2.0), (0.0,)),
     "cost_gap": OutputSpec(
         ("region", "chemistry"), USD_KWH,
         "domestic cell cost minus production credit minus landed import price (> 0: imports cheaper)",

@@ -46,7 +46,7 @@ class CellState(NamedTuple):
     capacity: Array  # [region] nameplate cell capacity: GWh/yr
     utilization: Array  # [region] last year's gross output / nameplate: 1
     scrap: Array  # [region] cell scrap rate: 1
-    losses: Array  # [region] remembered cash losses of domestic makers: 1 (share of cash cost)
+    losses: Array  # [region] remembered losses of domestic makers: 1 (shortfall below full cost, share of it)
     domestic_cost: Array  # [region] last year's mix-averaged domestic cost net of credits: USD(2024)/kWh
     landed_cost: Array  # [region] last year's mix-averaged landed price of imports: USD(2024)/kWh
     growth: Array  # [] remembered log growth of cell demand: 1/yr

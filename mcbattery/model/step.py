@@ -211,8 +211,8 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     _, landed, domestic_price, cash = cells.prices(cost, capital, mu, tariff, pp.transport_cost, ex)
     credit = policy.credit(pp, year)
     market_price = import_share[:, None] * landed + (1.0 - import_share[:, None]) * domestic_price
-    cash_margin = cells.cash_margin(domestic_price, cash, credit, mix)
-    losses, closed = cells.closure(p.cells, s.cells.losses, cash_margin)
+    cell_margin = cells.operating_margin(domestic_price, cost, credit, mix)
+    losses, closed = cells.closure(p.cells, s.cells.losses, cell_margin)
 
     def average(x_rc):  # production-weighted world average of a region x chemistry quantity
         return ops.dot(prod, (x_rc * mix).sum(axis=1)) / made
@@ -279,7 +279,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
         cell_supply_gap=cell_gap,
         cell_cost=cost,
         cell_price=market_price,
-        cell_margin=cash_margin,
+        cell_margin=cell_margin,
         cost_gap=cost - credit[:, None] - landed,
         pack_cost=cost + overhead[:, None],
         cell_cost_average=average(cost),
