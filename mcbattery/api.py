@@ -11,7 +11,8 @@ import xarray as xr
 
 from mcbattery import __version__
 from mcbattery.common.errors import InputError, check_int
-from mcbattery.inputs.priors import Priors, load_scenario
+from mcbattery.inputs.priors import Priors
+from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary
 
 
@@ -99,19 +100,11 @@ def forecast(
     command = forecast_command(scenario, draws=draws, seed=seed, keep_draws=keep_draws, end_year=end_year, priors=priors,
                                posterior=posterior, thresholds=thresholds, dtype=dtype, target_mcse=target_mcse,
                                draws_store=draws_store)
-    if isinstance(scenario, Priors):
-        resolved = scenario
-    else:
-        if isinstance(posterior, str) and posterior == "default":
-            from mcbattery.inputs.posterior import default_posterior
-
-            posterior = default_posterior()
-        resolved = load_scenario(scenario, priors, posterior)
+    resolved = resolve_scenario(scenario, priors, posterior)
     start_year = int(round(float(resolved["start_year"].fields["value"])))
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
 
-    import jax
     import jax.numpy as jnp
 
     from mcbattery.engine.direct import x64

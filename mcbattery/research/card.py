@@ -24,7 +24,7 @@ import xarray as xr
 
 from mcbattery.common.errors import InputError
 
-__all__ = ["forecast_card", "write_card", "load_summary", "quantile_mcse", "to_zarr", "to_parquet"]
+__all__ = ["forecast_card", "write_card", "load_summary", "quantile_mcse"]
 
 KEY_YEAR = 2030
 
@@ -270,11 +270,3 @@ def write_card(forecast, path: str | Path, hindcast_summary=None) -> Path:
     with atomic(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
-
-
-def __getattr__(name: str):  # the Zarr / Parquet writers live in exports_extra; reachable here too
-    if name in ("to_zarr", "to_parquet"):
-        from mcbattery.results import formats as exports_extra
-
-        return getattr(exports_extra, name)
-    raise AttributeError(f"module 'mcbattery.card' has no attribute {name!r}")

@@ -47,8 +47,10 @@ import numpy as np
 import xarray as xr
 
 from mcbattery import __version__
-from mcbattery.research.compare import check_int, resolve_scenario, sample_rows, simulate_rows, start_year_of
-from mcbattery.common.errors import InputError
+from mcbattery.common.errors import InputError, check_int
+from mcbattery.engine.direct import sample_rows, simulate_rows
+from mcbattery.inputs.scenarios import resolve_scenario
+from mcbattery.research.compare import start_year_of
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.model.params import REGISTRY
 

@@ -9,7 +9,9 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from mcbattery.research.compare import compare, resolve_scenario, sample_rows, simulate_rows
+from mcbattery.engine.direct import sample_rows, simulate_rows
+from mcbattery.inputs.scenarios import resolve_scenario
+from mcbattery.research.compare import compare
 from mcbattery.common.errors import InputError
 
 OUTS = ["lithium_price", "shortage", "cell_cost", "demand", "utilization"]

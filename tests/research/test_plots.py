@@ -198,33 +198,3 @@ def test_forecast_card(baseline_small, tmp_path):
         write_card(baseline_small, tmp_path / "nope" / "card.md")
     with pytest.raises(InputError, match="expected a Forecast"):
         forecast_card(42)
-
-
-def test_zarr_and_parquet_exports(baseline_small, tmp_path):
-    pytest.importorskip("zarr")
-    pq = pytest.importorskip("pyarrow.parquet")
-    from mcbattery.research.card import to_parquet, to_zarr
-
-    s = baseline_small.summary
-    path = to_zarr(baseline_small, tmp_path / "f.zarr")
-    to_zarr(baseline_small, path)  # overwrite in place
-    z = xr.open_zarr(path)
-    np.testing.assert_array_equal(z.lithium_price_quantile.values, s.lithium_price_quantile.values)
-    assert z.attrs["scenario"] == "baseline" and z.lithium_price_mean.attrs["units"] == "USD(2024)/t LCE"
-    assert list(z.region.values) == ["CN", "US", "EU", "ROW"]
-    assert xr.open_zarr(tmp_path / "f_draws.zarr").sizes["draw"] == 512
-    p = to_parquet(baseline_small, tmp_path / "f.parquet")
-    t = pq.read_table(p)
-    df = t.to_pandas()
-    assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    med = df.query("variable == 'lithium_price' and statistic == 'q0.5' and year == 2030").value
-    assert float(med.iloc[0]) == pytest.approx(float(s.lithium_price_quantile.sel(quantile=0.5, year=2030)))
-    import json
-
-    assert json.loads(t.schema.metadata[b"mcbattery"])["seed"] == 7
-    assert pq.read_table(tmp_path / "f_draws.parquet").num_rows > 0
-    assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
-    with pytest.raises(InputError, match="ending in .zarr"):
-        to_zarr(baseline_small, tmp_path / "f.nc")
-    with pytest.raises(InputError, match="output folder"):
-        to_parquet(baseline_small, tmp_path / "missing" / "f.parquet")

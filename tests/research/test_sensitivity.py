@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mcbattery.research.compare import resolve_scenario
+from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.common.errors import InputError
 from mcbattery.research.sensitivity import model_sobol, one_at_a_time, parameter_groups, parse_outputs
 from mcbattery.model.params import REGISTRY
