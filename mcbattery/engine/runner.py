@@ -138,7 +138,7 @@ def run(
     ``on_draws(start, outputs)`` receives every chunk's full draws (for streaming them to a
     store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
     run early when it returns True (``draws`` is then a maximum). ``first``: run only draws
-    ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.distributed`)."""
+    ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.engine.hosts`)."""
     start_year = int(round(float(priors["start_year"].fields["value"])))
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})

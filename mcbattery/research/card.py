@@ -115,7 +115,7 @@ def _median_line(s: xr.Dataset, name: str, sel: dict, n: int, unit: str, scale: 
 def forecast_card(forecast, hindcast_summary=None) -> str:
     """Markdown card of a forecast (Forecast, summary Dataset or summary .nc path).
 
-    hindcast_summary: optional output of :func:`mcbattery.hindcast.summarise_hindcast` (or the
+    hindcast_summary: optional output of :func:`mcbattery.calibration.hindcast.summarise_hindcast` (or the
     raw frame of ``rolling_hindcast``), shown as a coverage table.
     """
     s = load_summary(forecast)

@@ -203,7 +203,7 @@ def compare(
     """Paired comparison of two scenarios with common random numbers.
 
     scenario_a, scenario_b: scenario names, .toml paths or resolved ``Priors``; draws, seed:
-    the shared draws; outputs: output names (default: all, see ``mcbattery.outputs``);
+    the shared draws; outputs: output names (default: all, see ``mcbattery.model.outputs``);
     quantiles: levels of the difference's quantiles; thresholds: exceedance thresholds per
     output (default: the engine's, e.g. shortage 0/5/10/20 %), whose probabilities are
     reported for a and b with their paired change; chunk_size: draws per device call (a

@@ -1,7 +1,7 @@
 """Extra export formats: Zarr stores and tidy Parquet tables (zarr / pyarrow imported on use).
 
 Both write to a temporary name beside the target and rename it into place, like the NetCDF
-and CSV writers in :mod:`mcbattery.export`, so a failure never leaves a half-written output.
+and CSV writers in :mod:`mcbattery.results.export`, so a failure never leaves a half-written output.
 Kept draws, when present, go beside the summary as ``<stem>_draws<suffix>``.
 """
 
@@ -109,7 +109,7 @@ def _write_parquet_table(ds: xr.Dataset, path: Path) -> None:
 
 def to_parquet(forecast, path: str | Path) -> Path:
     """Write a forecast's summary as a tidy Parquet table (``variable, statistic, year, region,
-    ..., value, units``, as :func:`mcbattery.export.tidy`), provenance attributes as JSON in
+    ..., value, units``, as :func:`mcbattery.results.export.tidy`), provenance attributes as JSON in
     the schema metadata key ``mcbattery``; kept draws as ``<stem>_draws.parquet`` (statistic
     ``draw``, one row per draw and element). Returns the summary path."""
     return _write_parts(forecast, _check(path, ".parquet"), _write_parquet_table)
