@@ -9,7 +9,7 @@ import pandas as pd
 
 from mcbattery.calibration.engine_map import ENGINE_MAP, expert_prior_draws
 from mcbattery.calibration.priors import MODELS
-from mcbattery.model.coords import COORDS
+from mcbattery.inputs.priors import shipped_coords
 from mcbattery.model.params import REGISTRY
 
 __all__ = ["rhat_ess", "diagnostics_table", "check_diagnostics", "learning_rate_summary", "summary_table"]
@@ -105,7 +105,7 @@ def summary_table(idata, level: float = 0.9) -> pd.DataFrame:
         da_post, da_prior = post[name], prior[name]
         labels = [x for x in da_post.attrs.get("calibrated", "all").split(",") if x and x not in ("all", "none")]
         dims = REGISTRY[name].dims
-        elements = [(f"{name}[{lab}]", {dims[0]: lab}, list(COORDS[dims[0]]).index(lab)) for lab in labels] or [(name, {}, None)]
+        elements = [(f"{name}[{lab}]", {dims[0]: lab}, list(shipped_coords()[dims[0]]).index(lab)) for lab in labels] or [(name, {}, None)]
         if da_post.attrs.get("calibrated") == "none":
             continue
         for label, sel, idx in elements:

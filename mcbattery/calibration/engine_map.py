@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from mcbattery.common.errors import InputError
-from mcbattery.model.coords import COORDS
+from mcbattery.inputs.priors import shipped_coords
 from mcbattery.model.params import REGISTRY, SUPPORTS
 
 __all__ = ["ENGINE_MAP", "engine_view", "engine_samples", "engine_dataset", "expert_prior_draws", "check_support"]
@@ -89,7 +89,7 @@ def engine_view(samples: dict, fill: dict, shape: tuple[int, int]) -> dict[str, 
             arr = samples[var]
         else:
             arr = base
-            coord = list(COORDS[dims[0]])
+            coord = list(shipped_coords()[dims[0]])
             for lab in labels:
                 arr[..., coord.index(lab)] = samples[var]
         if labels is None:
@@ -98,8 +98,8 @@ def engine_view(samples: dict, fill: dict, shape: tuple[int, int]) -> dict[str, 
             calibrated, from_prior = "none", "all"
         else:
             calibrated = ",".join(labels)
-            from_prior = ",".join(c for c in COORDS[dims[0]] if c not in labels)
-        coords = {d: list(COORDS[d]) for d in dims}
+            from_prior = ",".join(c for c in shipped_coords()[dims[0]] if c not in labels)
+        coords = {d: list(shipped_coords()[d]) for d in dims}
         out[name] = xr.DataArray(arr, dims=("chain", "draw", *dims), coords=coords,
                                  attrs={"model": ENGINE_MAP[name][0], "model_variable": var,
                                         "calibrated": calibrated, "from_expert_prior": from_prior})
@@ -133,7 +133,7 @@ def engine_dataset(idata) -> xr.Dataset:
         data[name] = xr.DataArray(arr, dims=("sample", *dims),
                                   attrs={k: str(v) for k, v in src.items()})
         for d in dims:
-            coords[d] = np.array(COORDS[d], dtype=object)
+            coords[d] = np.array(shipped_coords()[d], dtype=object)
     return xr.Dataset(data, coords=coords)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from mcbattery.calibration.models import demand_log_curve, price_step_terms
 from mcbattery.model import prices
+from mcbattery.model.params import block as params_block
 from mcbattery.model.params import REGISTRY
 
 __all__ = ["simulate_price_monthly", "simulate_price_annual", "simulate_demand", "ENGINE_PRICE_PARAMETERS"]
@@ -59,6 +60,7 @@ def simulate_price_annual(engine: dict, years: int, log_price0, first_year: int,
     p = {k: jnp.repeat(jnp.asarray(np.broadcast_to(engine.get(k, 0.0), np.shape(engine["price_reversion"])),
                                    jnp.float32), paths_per_sample) for k in ENGINE_PRICE_PARAMETERS}
     n = p["price_reversion"].shape[0]
+    p = params_block("prices", p, jnp.zeros(n, jnp.float32))
     key = jax.random.PRNGKey(seed)
     kz, ku = jax.random.split(key)
     eps = jax.random.normal(kz, (years, prices.MONTHS, n))

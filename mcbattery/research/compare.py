@@ -62,10 +62,6 @@ CRN_NOTE = (
 # ----------------------------------------------------------------------------- scenarios
 
 
-def start_year_of(priors) -> int:
-    return int(round(float(priors["start_year"].fields["value"])))
-
-
 def same_prior(p, q) -> bool:
     """True when two resolved priors are the same distribution with the same numbers."""
     if p.dist != q.dist or tuple(p.dims) != tuple(q.dims) or set(p.fields) != set(q.fields):
@@ -246,13 +242,15 @@ def compare(
     pb = resolve_scenario(scenario_b, priors, posterior)
     if not isinstance(pa, Priors) or not isinstance(pb, Priors):  # pragma: no cover
         raise InputError("expected scenario names, files or Priors", field="scenario")
-    start_year = start_year_of(pa)
-    if start_year_of(pb) != start_year:
+    start_year = pa.start_year
+    if pb.start_year != start_year:
         raise InputError(
-            f"scenarios start in different years ({start_year} and {start_year_of(pb)})", field="start_year"
+            f"scenarios start in different years ({start_year} and {pb.start_year})", field="start_year"
         )
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
+    if pa.coords != pb.coords:
+        raise InputError("scenarios declare different coordinates (priors folders)", field="scenario")
     if set(pa.params) != set(pb.params):  # pragma: no cover - both validated against REGISTRY
         raise InputError("scenarios define different parameters", field="scenario")
     shared = sorted(k for k in pa.params if same_prior(pa.params[k], pb.params[k]))
@@ -260,7 +258,7 @@ def compare(
 
     n_years = end_year - start_year + 1
     years = np.arange(start_year, end_year + 1)
-    shapes = {k: (n_years, *(len(_coord(d)) for d in OUTPUTS[k].dims)) for k in names}
+    shapes = {k: (n_years, *pa.coords.shape(OUTPUTS[k].dims)) for k in names}
     sizes = {k: int(np.prod(shapes[k])) for k in names}
     offsets, pos = {}, 0
     for k in names:
@@ -291,8 +289,8 @@ def compare(
         par_b = sample_draws(pb, idx, seed, dtype)
         for k in shared:
             par_b[k] = par_a[k]
-        out_a = simulate_draws(par_a, idx, seed, start_year, end_year, dtype)
-        out_b = simulate_draws(par_b, idx, seed, start_year, end_year, dtype)
+        out_a = simulate_draws(par_a, idx, seed, start_year, end_year, dtype, pa.coords)
+        out_b = simulate_draws(par_b, idx, seed, start_year, end_year, dtype, pb.coords)
         ok = real & all_finite(out_a) & all_finite(out_b)
         invalid += int((real & ~ok).sum())
         flat_a = np.concatenate([out_a[k][ok].reshape(int(ok.sum()), -1) for k in names], axis=1)
@@ -313,7 +311,7 @@ def compare(
         spec = OUTPUTS[k]
         sl = slice(offsets[k], offsets[k] + sizes[k])
         dims = ("year", *spec.dims)
-        coords = {"year": years, **{d: list(_coord(d)) for d in spec.dims}}
+        coords = {"year": years, **{d: list(pa.coords[d]) for d in spec.dims}}
         shp = shapes[k]
         units = spec.units
         ln = spec.long_name
@@ -373,7 +371,7 @@ def compare(
     ds = xr.Dataset(data)
     from mcbattery.results.summary import label_coords
 
-    ds = label_coords(ds)
+    ds = label_coords(ds, pa.coords)
     import jax
 
     ds.attrs = {
@@ -411,12 +409,6 @@ def compare(
         "quantile_method": "fixed-grid histograms of asinh(diff / s) merged across chunks (see quantile_error_bound)",
     }
     return ds
-
-
-def _coord(dim: str):
-    from mcbattery.model.coords import COORDS
-
-    return COORDS[dim]
 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:

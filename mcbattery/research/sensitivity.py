@@ -50,7 +50,6 @@ from mcbattery import __version__
 from mcbattery.common.errors import InputError, check_int
 from mcbattery.engine.direct import sample_rows, simulate_rows
 from mcbattery.inputs.scenarios import resolve_scenario
-from mcbattery.research.compare import start_year_of
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.model.params import REGISTRY
 
@@ -76,9 +75,9 @@ def interval_widths(ds: xr.Dataset) -> dict[str, float]:
 
 
 def _coord_labels(dim: str):
-    from mcbattery.model.coords import COORDS
+    from mcbattery.inputs.priors import shipped_coords
 
-    return list(COORDS[dim])
+    return list(shipped_coords()[dim])
 
 
 def parse_outputs(outputs, start_year: int, end_year: int) -> list[tuple[str, list[tuple], str]]:
@@ -300,7 +299,7 @@ def model_sobol(
     if dtype not in ("float32", "float64"):
         raise InputError("expected 'float32' or 'float64'", field="dtype")
     pri = resolve_scenario(scenario, priors, posterior)
-    start_year = start_year_of(pri)
+    start_year = pri.start_year
     if end_year is None:
         end_year = max(2040, _max_year(outputs, start_year) or 2040)
     end_year = check_int("end_year", end_year, start_year, 2200)
@@ -447,7 +446,7 @@ def one_at_a_time(
     if not 0 <= lo_q < hi_q <= 1:
         raise InputError("expected two quantile levels 0 <= low < high <= 1", field="levels")
     pri = resolve_scenario(scenario, priors, posterior)
-    start_year = start_year_of(pri)
+    start_year = pri.start_year
     if end_year is None:
         end_year = max(2040, _max_year(outputs, start_year) or 2040)
     end_year = check_int("end_year", end_year, start_year, 2200)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mcbattery.model.coords import COORDS, LONG_NAMES, STAGE_UNITS
+from mcbattery.model.coords import STAGE_UNITS, Coords
 from mcbattery.model.outputs import OUTPUTS, edges, quantile_error_bound
 
 DEFAULT_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -51,10 +51,11 @@ def histogram_quantiles(hist: np.ndarray, edges_: np.ndarray, vmin, vmax, qs, lo
     return out
 
 
-def _coords(dims: tuple[str, ...], years: np.ndarray) -> dict:
+def output_coords(dims: tuple[str, ...], years: np.ndarray, coords: Coords) -> dict:
+    """Coordinate labels of an output with ``dims`` over ``years``."""
     c = {"year": years}
     for d in dims:
-        c[d] = list(COORDS[d])
+        c[d] = list(coords[d])
     return c
 
 
@@ -75,7 +76,7 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
         spec = OUTPUTS[name]
         sl, shape = lay.slices[name], lay.shapes[name]
         dims = ("year", *spec.dims)
-        coords = _coords(spec.dims, lay.years)
+        coords = output_coords(spec.dims, lay.years, lay.coords)
         a = _attrs(name)
         data[f"{name}_mean"] = xr.DataArray(acc.mean[sl].reshape(shape), coords, dims, attrs={**a, "long_name": f"mean {a['long_name']}"})
         data[f"{name}_sd"] = xr.DataArray(sd[sl].reshape(shape), coords, dims, attrs={**a, "long_name": f"standard deviation of {a['long_name']}"})
@@ -113,7 +114,7 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
                 attrs={"units": "1", "long_name": f"Monte Carlo standard error of P({name} > threshold)"},
             )
     ds = xr.Dataset(data)
-    return label_coords(ds)
+    return label_coords(ds, lay.coords)
 
 
 def build_draws(result) -> xr.Dataset | None:
@@ -123,17 +124,17 @@ def build_draws(result) -> xr.Dataset | None:
     data = {}
     for name, arr in result.kept.items():
         spec = OUTPUTS[name]
-        coords = _coords(spec.dims, result.layout.years)
+        coords = output_coords(spec.dims, result.layout.years, result.layout.coords)
         coords["draw"] = np.arange(arr.shape[0])
         data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs=_attrs(name))
-    return label_coords(xr.Dataset(data))
+    return label_coords(xr.Dataset(data), result.layout.coords)
 
 
-def label_coords(ds: xr.Dataset) -> xr.Dataset:
+def label_coords(ds: xr.Dataset, coords: Coords) -> xr.Dataset:
     """Long names and units on the coordinates of a summary, draws or comparison dataset."""
     for d in ds.dims:
-        if d in LONG_NAMES:
-            ds[d].attrs["long_name"] = LONG_NAMES[d]
+        if d in coords:
+            ds[d].attrs["long_name"] = coords.long_name(d)
     if "stage" in ds.coords:
         ds = ds.assign_coords(stage_units=("stage", [STAGE_UNITS[s] for s in ds["stage"].values]))
     if "year" in ds.coords:

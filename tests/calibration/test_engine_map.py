@@ -12,7 +12,8 @@ from mcbattery.calibration import engine_map as E
 from mcbattery.common.errors import InputError
 from mcbattery.inputs.priors import load_priors
 from mcbattery.model import prices
-from mcbattery.model.coords import COORDS
+from mcbattery.model.params import block as params_block
+from mcbattery.inputs.priors import shipped_coords
 from mcbattery.model.params import REGISTRY, SUPPORTS
 
 
@@ -20,7 +21,7 @@ def test_engine_map_names_registry_parameters_and_labels():
     for name, (model, var, labels) in E.ENGINE_MAP.items():
         assert name in REGISTRY and var.startswith(f"{model}__"), name
         if labels is not None:
-            assert set(labels) <= set(COORDS[REGISTRY[name].dims[0]]), name
+            assert set(labels) <= set(shipped_coords()[REGISTRY[name].dims[0]]), name
         else:
             assert REGISTRY[name].dims == (), name
 
@@ -31,13 +32,13 @@ def test_engine_samples_match_registry(small_idata):
     n = small_idata.posterior.sizes["chain"] * small_idata.posterior.sizes["draw"]
     for name, arr in samples.items():
         spec = REGISTRY[name]
-        assert arr.shape == (n, *(len(COORDS[d]) for d in spec.dims)), name
+        assert arr.shape == (n, *(len(shipped_coords()[d]) for d in spec.dims)), name
         lo, hi = SUPPORTS[spec.support]
         assert np.all(np.isfinite(arr)) and np.all(arr >= lo) and np.all(arr <= hi), name
         da = small_idata.posterior[name]
         assert da.dims == ("chain", "draw", *spec.dims)
         for d in spec.dims:
-            assert list(da[d].values) == list(COORDS[d])
+            assert list(da[d].values) == list(shipped_coords()[d])
     # cell-level exponent on LFP and NMC (same draw), Na-ion from its expert prior
     b = samples["conversion_learning_exponent"]
     np.testing.assert_array_equal(b[:, 0], b[:, 1])
@@ -55,20 +56,20 @@ def test_engine_samples_match_registry(small_idata):
     np.testing.assert_allclose(samples["boom_entry_logit"], scipy.special.logit(1 - (1 - e.astype(float)) ** 12),
                                rtol=1e-3, atol=1e-4)
     eng = {k: jnp.asarray(v) for k, v in samples.items()}
-    np.testing.assert_allclose(prices.entry_hazard(dict(eng, boom_entry_tightness=jnp.zeros_like(eng["boom_entry_logit"])),
+    np.testing.assert_allclose(prices.entry_hazard(params_block("prices", dict(eng, boom_entry_tightness=jnp.zeros_like(eng["boom_entry_logit"]))),
                                                    0.0), e, rtol=1e-4)
     np.testing.assert_allclose(prices.monthly_hazard(eng["boom_exit_probability"]), x, rtol=1e-4)
 
 
 def test_engine_view_fills_unfitted_labels_and_models_from_the_fill():
     shape = (2, 3)
-    fill = {k: np.full((6, *(len(COORDS[d]) for d in REGISTRY[k].dims)), -1.0) for k in E.ENGINE_MAP}
+    fill = {k: np.full((6, *(len(shipped_coords()[d]) for d in REGISTRY[k].dims)), -1.0) for k in E.ENGINE_MAP}
     samples = {"learning__exponent": np.arange(6.0).reshape(shape), "price__anchor": np.full(shape, 9000.0)}
     view = E.engine_view(samples, fill, shape)
     b = view["conversion_learning_exponent"]
     assert b.dims == ("chain", "draw", "chemistry")
     np.testing.assert_array_equal(b.sel(chemistry="LFP").values, samples["learning__exponent"])
-    others = [c for c in COORDS["chemistry"] if c not in ("LFP", "NMC")]
+    others = [c for c in shipped_coords()["chemistry"] if c not in ("LFP", "NMC")]
     assert np.all(b.sel(chemistry=others).values == -1.0)
     assert b.attrs["calibrated"] == "LFP,NMC" and b.attrs["from_expert_prior"] == ",".join(others)
     assert np.all(view["lithium_cost_anchor"].values == 9000.0) and view["lithium_cost_anchor"].attrs["calibrated"] == "all"
@@ -79,7 +80,7 @@ def test_engine_view_fills_unfitted_labels_and_models_from_the_fill():
 def test_expert_prior_draws_follow_the_toml_priors():
     pri = load_priors()
     draws = E.expert_prior_draws(20_000, seed=1, names=("price_reversion", "demand_saturation", "boom_ceiling"))
-    assert draws["demand_saturation"].shape == (20_000, len(COORDS[REGISTRY["demand_saturation"].dims[0]]))
+    assert draws["demand_saturation"].shape == (20_000, len(shipped_coords()[REGISTRY["demand_saturation"].dims[0]]))
     for name, x in draws.items():
         p = pri[name]
         if p.dist == "lognormal":
@@ -101,7 +102,7 @@ def test_engine_dataset_is_flat_samples_with_coords(small_idata):
     ds = E.engine_dataset(small_idata)
     assert set(ds.data_vars) == set(E.ENGINE_MAP)
     n = small_idata.posterior.sizes["chain"] * small_idata.posterior.sizes["draw"]
-    assert ds.sizes["sample"] == n and list(ds["segment"].values) == list(COORDS["segment"])
+    assert ds.sizes["sample"] == n and list(ds["segment"].values) == list(shipped_coords()["segment"])
     np.testing.assert_array_equal(ds["price_reversion"].values, E.engine_samples(small_idata)["price_reversion"])
     assert ds["conversion_learning_exponent"].attrs["calibrated"] == "LFP,NMC"
     with pytest.raises(InputError, match="no engine-named"):

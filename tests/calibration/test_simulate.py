@@ -13,6 +13,7 @@ from mcbattery.calibration import simulate as S
 from mcbattery.calibration.data import ANCHOR_YEAR
 from mcbattery.calibration.models import annual_price_parameters, demand_log_curve, price_step_terms
 from mcbattery.model import prices
+from mcbattery.model.params import block as params_block
 
 
 def _price_truth():
@@ -36,7 +37,7 @@ def test_engine_price_block_is_the_fitted_monthly_process():
            "boom_drift": truth["price__drift"], "boom_entry_logit": float(scipy.special.logit(p_in)),
            "boom_exit_probability": float(p_out), "boom_ceiling": truth["price__ceiling"],
            "tightness_premium": 0.7, "boom_entry_tightness": 4.0}
-    eng = {k: jnp.full(n, v, jnp.float32) for k, v in eng.items()}
+    eng = params_block("prices", {k: jnp.full(n, v, jnp.float32) for k, v in eng.items()})
     sites = dict(truth, price__anchor_trend=0.02)
     first_year = 2021
     lp_e, bm_e = jnp.full(n, math.log(8000.0)), jnp.zeros(n)
@@ -55,7 +56,7 @@ def test_engine_price_block_is_the_fitted_monthly_process():
         np.testing.assert_array_equal(np.asarray(bm_e), bm)
         np.testing.assert_allclose(np.asarray(mean_e), np.mean(months, axis=0), rtol=1e-4)
     # the boom check's engine simulator is this block: annual means, start in column 0
-    lp = S.simulate_price_annual({k: np.asarray(v) for k, v in eng.items()}, 2, math.log(8000.0), 2021)
+    lp = S.simulate_price_annual({k: np.asarray(v) for k, v in eng._asdict().items()}, 2, math.log(8000.0), 2021)
     assert lp.shape == (n, 3) and np.all(lp[:, 0] == math.log(8000.0)) and np.all(np.isfinite(lp))
 
 
