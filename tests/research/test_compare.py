@@ -24,20 +24,6 @@ def shock_vs_base():
     return compare("baseline", "lithium_supply_shock", draws=512, seed=7, outputs=OUTS)
 
 
-def test_helpers_reproduce_the_engine_draws(baseline_small):
-    """The cached sampler/simulator give the forecast's own draws (seed 7, draws 0..511)."""
-    pri = baseline_small.priors
-    par = sample_rows(pri, np.arange(512), seed=7)
-    out = simulate_rows(par, np.arange(512), 7, 2025, 2040)
-    kept = baseline_small.draws
-    for name in ("lithium_price", "cell_cost", "demand", "capacity", "scrap_rate"):
-        np.testing.assert_allclose(out[name], kept[name].values, rtol=1e-4, err_msg=name)
-    # a row's noise follows its noise index, not its position
-    swapped = simulate_rows({k: v[[1, 0]] for k, v in par.items()}, np.array([1, 0]), 7, 2025, 2040)
-    np.testing.assert_allclose(swapped["lithium_price"][0], out["lithium_price"][1], rtol=1e-5)
-    assert not np.allclose(swapped["lithium_price"][0], out["lithium_price"][0])
-
-
 def test_self_comparison_is_exactly_zero():
     ds = compare("baseline", "baseline", draws=300, seed=3, outputs=OUTS, posterior=None)
     assert ds.attrs["changed_parameters"] == "none" and ds.attrs["valid_draws"] == 300
