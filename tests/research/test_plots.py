@@ -170,31 +170,3 @@ def test_plant_ramp_from_given_parameters():
 
 
 # ----------------------------------------------------------------------------- card and exports
-
-
-def test_forecast_card(baseline_small, tmp_path):
-    from mcbattery.research.card import forecast_card, quantile_mcse, write_card
-
-    s = baseline_small.summary
-    text = forecast_card(baseline_small)
-    calibrated = bool(s.attrs["calibrated"])
-    post = f"{s.attrs['posterior_file']} (hash {s.attrs['posterior_hash']}" if calibrated else "priors only (uncalibrated)"
-    for needle in ("# mcbattery forecast card: baseline", post, "| seed | 7 |",
-                   "Lithium carbonate price", "P(lithium shortage > 10%", "| CN |", "| EU |", "utilisation",
-                   s.attrs["priors_hash"], "mcbattery 0.1.0"):
-        assert needle in text, needle
-    assert text.count("\n| 20") == len(s.year)  # one shortage row per year
-    med = float(s.lithium_price_quantile.sel(year=2030, quantile=0.5))
-    assert f"{med:,.0f} USD/t" in text
-    err = float(quantile_mcse(s.lithium_price_quantile.sel(year=2030), 0.5, 2048))
-    assert 0 < err < 0.2 * med
-    h = pd.DataFrame({"method": ["mcbattery"], "horizon": [1], "coverage_80": [0.8], "crps": [0.1],
-                      "log_score": [0.0], "n": [5]})
-    assert "| mcbattery | 1 | 0.80 | 0.100 | 5 |" in forecast_card(s, h)
-    out = write_card(baseline_small, tmp_path / "card.md")
-    assert out.read_text() == text  # deterministic: the card only reads the forecast
-    assert not list(tmp_path.glob(".*.tmp"))
-    with pytest.raises(InputError, match="output folder does not exist"):
-        write_card(baseline_small, tmp_path / "nope" / "card.md")
-    with pytest.raises(InputError, match="expected a Forecast"):
-        forecast_card(42)
