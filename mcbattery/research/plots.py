@@ -625,7 +625,7 @@ def plant_scrap_paths(
     if not 0 <= float(utilization) <= 1:
         raise InputError("expected a utilisation between 0 and 1", field="utilization")
     if params is None:
-        from mcbattery.common.errors import check_int
+        from mcbattery.common.checks import check_int
         from mcbattery.engine.direct import sample_rows
         from mcbattery.inputs.scenarios import resolve_scenario
 
