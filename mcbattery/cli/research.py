@@ -31,17 +31,6 @@ def _parse_select(items) -> dict:
     return out
 
 
-def _check_out(path: Path, suffixes: tuple[str, ...]) -> Path:
-    if path.suffix not in suffixes:
-        raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(suffixes)}",
-                         file=str(path), field="--out")
-    if not path.parent.is_dir():
-        raise InputError("output folder does not exist", file=str(path.parent), field="--out")
-    if path.is_dir():
-        raise InputError("is a folder; expected a file name", file=str(path), field="--out")
-    return path
-
-
 def _posterior_arg(posterior, no_posterior):
     if no_posterior:
         return None
@@ -76,7 +65,9 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
 
     from mcbattery.research.sensitivity import model_sobol
 
-    _check_out(out, (".csv", ".nc"))
+    from mcbattery.common.files import check_output
+
+    check_output(out, (".csv", ".nc"), "--out")
     sel = {"year": year, **_parse_select(select)}
     if groups not in ("block", "parameter"):
         groups = [g.strip() for g in groups.split(",") if g.strip()]
@@ -89,7 +80,8 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
         warnings.simplefilter("always", UserWarning)
         ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
                          transform="log" if log_transform else None, bootstrap=bootstrap)
-    from mcbattery.results.export import atomic, write_netcdf
+    from mcbattery.common.files import atomic_file
+    from mcbattery.results.export import write_netcdf
 
     if out.suffix == ".nc":
         write_netcdf(ds, out)
@@ -98,7 +90,7 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
         df["scenario"] = ds.attrs["scenario"]
         df["n"] = n
         df["noise"] = noise
-        with atomic(out) as tmp:
+        with atomic_file(out) as tmp:
             df.to_csv(tmp, index=False)
     for label in ds["output"].values:
         one = ds.sel(output=label).sortby("ST", ascending=False)
@@ -136,7 +128,9 @@ def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, 
     from mcbattery.research.compare import compare as run_compare
     from mcbattery.research.compare import write
 
-    _check_out(out, (".nc", ".csv"))
+    from mcbattery.common.files import check_output
+
+    check_output(out, (".nc", ".csv"), "--out")
     ds = run_compare(
         scenario_a, scenario_b, draws=draws, seed=seed, outputs=list(outputs) or None, chunk_size=chunk_size,
         end_year=end_year, posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),
@@ -201,14 +195,16 @@ def card(forecast, out, hindcast):
     """Write a Markdown forecast card for a forecast summary FORECAST.nc."""
     from mcbattery.research.card import load_summary, write_card
 
-    _check_out(out, (".md", ".markdown", ".txt"))
+    from mcbattery.common.files import check_output, check_regular
+
+    check_output(out, (".md", ".markdown", ".txt"), "--out")
+    if hindcast is not None:
+        check_regular(hindcast, field="--hindcast")
     summary = load_summary(forecast)
     h = None
     if hindcast is not None:
         import pandas as pd
 
-        if not hindcast.is_file():
-            raise InputError("hindcast file not found", file=str(hindcast), field="--hindcast")
         try:
             h = pd.read_csv(hindcast)
         except Exception as exc:

@@ -1,48 +1,67 @@
-"""Atomic export of forecasts: NetCDF (``.nc``) and tidy CSV (``.csv``).
+"""Export of forecasts: NetCDF (``.nc``) and tidy CSV (``.csv``), and Zarr stores of draws.
 
-Every file is written to a temporary name in the target folder and renamed into place, so
-a crash or a bad input never leaves a half-written output.
+Every output is written under a temporary name and moved into place by
+:class:`mcbattery.common.files.Transaction`; a summary and its kept draws (``<stem>_draws``
+beside it, or a Zarr store) are replaced together and carry the same ``run_id``, so a crash or
+a bad input never leaves a half-written file or a summary beside another run's draws.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mcbattery.common import files
 from mcbattery.common.errors import InputError
 
 FORMATS = (".nc", ".csv")
 
 
-def check_output_path(path: str | Path) -> Path:
-    """Validate an output path before any work is done: known suffix, existing folder."""
+def draws_path(path: str | Path) -> Path:
+    """Where the kept draws of the summary ``path`` go: ``<stem>_draws<suffix>``."""
     path = Path(path)
-    if path.suffix not in FORMATS:
-        raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(FORMATS)}", file=str(path), field="out")
-    if not path.parent.is_dir():
-        raise InputError("output folder does not exist", file=str(path.parent), field="out")
-    if path.is_dir():
-        raise InputError("is a folder; expected a file name", file=str(path), field="out")
+    return path.with_name(f"{path.stem}_draws{path.suffix}")
+
+
+def check_output_path(path: str | Path, suffixes: tuple[str, ...] = FORMATS, field: str = "out") -> Path:
+    """Validate an output path before any work is done: known suffix, existing writable
+    folder, no folder where the file or its kept draws go."""
+    path = files.check_output(path, suffixes, field)
+    partner = draws_path(path)
+    if partner.is_dir():
+        raise InputError("is a folder; the kept draws are written there", file=str(partner), field=field)
     return path
 
 
-@contextmanager
-def atomic(path: Path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+def is_output(path: str | Path) -> bool:
+    """True when ``path`` (a file or a Zarr store) was written by mcbattery: its attributes
+    carry ``mcbattery_version``. Reads at most a small header; never follows odd files."""
+    path = Path(path)
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if path.is_dir():
+            for meta in (".zattrs", "zarr.json"):
+                if (path / meta).is_file():
+                    doc = json.loads(files.read_text(path / meta, 2**22))
+                    attrs = doc.get("attributes", doc) if meta == "zarr.json" else doc
+                    return isinstance(attrs, dict) and "mcbattery_version" in attrs
+            return False
+        if path.suffix == ".csv":
+            head = files.read_head(path, 64).decode("utf-8", "replace")
+            return head.startswith("variable,statistic,")
+        files.check_self_contained(path)
+        with xr.open_dataset(path, engine=netcdf_engine() if _is_hdf5(path) else "scipy") as ds:
+            return "mcbattery_version" in ds.attrs
+    except (InputError, OSError, ValueError, TypeError):
+        return False
+
+
+def _is_hdf5(path: Path) -> bool:
+    return files.read_head(path, 4) == b"\x89HDF"
 
 
 def netcdf_engine() -> str:
@@ -57,7 +76,8 @@ def netcdf_engine() -> str:
 
 
 def write_netcdf(ds: xr.Dataset, path: Path) -> Path:
-    with atomic(path) as tmp:
+    """Write ``ds`` to ``path`` atomically (NetCDF4 when h5netcdf or netCDF4 is installed)."""
+    with files.atomic_file(path) as tmp:
         ds.to_netcdf(tmp, engine=netcdf_engine())
     return path
 
@@ -93,35 +113,54 @@ def _split(name: str) -> tuple[str, str]:
 
 
 def write_csv(ds: xr.Dataset, path: Path) -> Path:
-    with atomic(path) as tmp:
+    """Write ``tidy(ds)`` to ``path`` atomically."""
+    with files.atomic_file(path) as tmp:
         tidy(ds).to_csv(tmp, index=False)
     return path
 
 
-def write(forecast, path: str | Path) -> Path:
+_WRITERS = {
+    ".nc": lambda ds, tmp: ds.to_netcdf(tmp, engine=netcdf_engine()),
+    ".csv": lambda ds, tmp: tidy(ds).to_csv(tmp, index=False),
+}
+
+
+def write(forecast, path: str | Path, store: "ZarrDrawSink | None" = None) -> Path:
     """Write a :class:`mcbattery.api.Forecast` to ``path`` (summary) and, if draws were kept,
-    ``<stem>_draws<suffix>`` beside it. Returns the summary path."""
+    ``<stem>_draws<suffix>`` beside it, or finish the Zarr ``store`` its draws streamed to:
+    all replaced together, so no reader sees a summary beside another run's draws. A
+    ``<stem>_draws`` file of an earlier run is removed in the same step when this run keeps no
+    draws beside the summary. Returns the summary path."""
     path = check_output_path(path)
-    writer = write_netcdf if path.suffix == ".nc" else write_csv
-    writer(forecast.summary, path)
-    if forecast.draws is not None:
-        writer(forecast.draws, path.with_name(f"{path.stem}_draws{path.suffix}"))
+    writer = _WRITERS[path.suffix]
+    partner = draws_path(path)
+    with files.Transaction() as tx:
+        writer(forecast.summary, tx.file(path, first=True))
+        if forecast.draws is not None:
+            writer(forecast.draws, tx.file(partner))
+        elif os.path.lexists(partner) and is_output(partner):
+            tx.remove(partner)
+        if store is not None:
+            store.finish(tx, forecast.summary.attrs)
+        tx.commit()
     return path
 
 
 class ZarrDrawSink:
     """Stream full draws to a Zarr store chunk by chunk (xarray/dask-readable), never holding
-    them all in memory. Written into a temporary store and renamed into place on close."""
+    them all in memory. The path is checked when the sink is made (a ``.zarr`` name in a
+    writable folder; an existing folder there must be a store mcbattery wrote); the draws go
+    to a temporary store made at the first chunk, which replaces the target only when the run
+    is finished (:meth:`close`, or together with a summary: :func:`write`)."""
 
-    def __init__(self, path: str | Path, coords):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, coords, field: str = "draws_store"):
+        self.field = field
         self.coords = coords
-        if self.path.suffix != ".zarr":
-            raise InputError("expected a .zarr path", file=str(self.path), field="draws_store")
-        if not self.path.parent.is_dir():
-            raise InputError("output folder does not exist", file=str(self.path.parent), field="draws_store")
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self.started = False
+        self.path = files.check_output(path, (".zarr",), field, folder=True)
+        if self.path.is_dir() and not is_output(self.path):
+            raise InputError("folder exists and is not a store mcbattery wrote; give a new name",
+                             file=str(self.path), field=field)
+        self.tmp: Path | None = None
 
     def append(self, start: int, outputs: dict) -> None:
         from mcbattery.model.outputs import OUTPUTS
@@ -135,21 +174,36 @@ class ZarrDrawSink:
             coords["draw"] = np.arange(start, start + arr.shape[0])
             data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs={"units": spec.units, "long_name": spec.long_name})
         ds = xr.Dataset(data)
-        if self.started:
+        if self.tmp is not None:
             ds.to_zarr(self.tmp, append_dim="draw", zarr_format=2)
         else:
+            self.tmp = files.temp_folder(self.path)
             ds.to_zarr(self.tmp, mode="w", zarr_format=2)
-            self.started = True
 
-    def close(self, start_year: int, attrs: dict) -> Path:
-        import shutil
-
+    def finish(self, tx: files.Transaction, attrs: dict) -> None:
+        """Stamp the years and ``attrs`` on the temporary store and add it to ``tx``."""
         import zarr
 
+        if self.tmp is None:
+            raise InputError("no draws were streamed", file=str(self.path), field=self.field)
         group = zarr.open_group(str(self.tmp), mode="r+")
+        start_year = int(attrs["start_year"])
         group["year"][:] = np.arange(start_year, start_year + group["year"].shape[0])
-        group.attrs.update({k: v for k, v in attrs.items()})
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        os.replace(self.tmp, self.path)
+        group.attrs.update({k: v.item() if isinstance(v, np.generic) else v for k, v in attrs.items()})
+        if self.path.is_dir() and not is_output(self.path):  # appeared while the run went on
+            raise InputError("folder exists and is not a store mcbattery wrote; give a new name",
+                             file=str(self.path), field=self.field)
+        tx.folder(self.path, self.tmp)
+        self.tmp = None  # the transaction owns it now
+
+    def close(self, attrs: dict) -> Path:
+        """Finish the store on its own (no summary written with it)."""
+        with files.Transaction() as tx:
+            self.finish(tx, attrs)
+            tx.commit()
         return self.path
+
+    def abort(self) -> None:
+        """Remove the temporary store (nothing was replaced)."""
+        files.remove_temp(self.tmp)
+        self.tmp = None
