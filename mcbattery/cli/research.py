@@ -1,7 +1,6 @@
 """Research commands: ``mcbattery sensitivity | compare | card``.
 
-Standalone click commands; the main CLI group registers them (``main.add_command``, or
-:func:`register`). Bad input raises :class:`mcbattery.errors.InputError`, which the group
+Standalone click commands, added to the main group in :mod:`mcbattery.cli`. Bad input raises :class:`mcbattery.common.errors.InputError`, which the group
 turns into one line and exit status 2; nothing is written.
 """
 
