@@ -15,17 +15,17 @@ def test_regenerate_command_is_complete_and_quoted(tmp_path):
 
     scen = tmp_path / "my scenario.toml"
     cmd = forecast_command(str(scen), draws=1000, seed=3, end_year=2035, priors="my priors", posterior="post.nc",
-                           thresholds={"lithium_price": (20000.0, 40000.0)}, dtype="float64")
+                           thresholds={"material_price": (20000.0, 40000.0)}, dtype="float64")
     assert shlex.split(cmd) == ["mcbattery", "forecast", "--scenario", str(scen), "--priors", "my priors",
                                 "--posterior", "post.nc", "--draws", "1000", "--seed", "3", "--end-year", "2035",
-                                "--float64", "--threshold", "lithium_price=40000"]
+                                "--float64", "--threshold", "material_price=20000", "--threshold", "material_price=40000"]
     assert "--no-posterior" in forecast_command("baseline", draws=5, seed=0, posterior=None)
 
 
 @pytest.mark.parametrize("kwargs, field", [
     (dict(draws=0), "draws"), (dict(seed=-1), "seed"), (dict(chunk_size=0), "chunk_size"),
     (dict(keep_draws=-1), "keep_draws"), (dict(end_year=2020), "end_year"), (dict(quantiles=(0.5, 1.0)), "quantiles"),
-    (dict(thresholds={"nope": (1.0,)}), "thresholds"), (dict(thresholds={"shortage": (float("nan"),)}), "thresholds"),
+    (dict(thresholds={"nope": (1.0,)}), "thresholds"), (dict(thresholds={"unmet_share": (float("nan"),)}), "thresholds"),
     (dict(dtype="float16"), "dtype"),
 ])
 def test_bad_arguments_are_input_errors(kwargs, field):
@@ -54,5 +54,5 @@ def test_priors_object_and_scenario_name_give_the_same_numbers():
     pri = mcbattery.load_scenario("unipolar")
     a = forecast(pri, draws=256, seed=1, chunk_size=256, posterior=None)
     b = forecast("unipolar", draws=256, seed=1, chunk_size=256, posterior=None)
-    np.testing.assert_array_equal(a.summary.lithium_price_mean.values, b.summary.lithium_price_mean.values)
+    np.testing.assert_array_equal(a.summary.material_price_mean.values, b.summary.material_price_mean.values)
     assert a.summary.attrs["calibrated"] == 0

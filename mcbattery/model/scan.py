@@ -130,11 +130,8 @@ def initial_state(p: Params, history, ctx: Context, start) -> State:
     )
 
 
-def simulate(params, normals, uniforms, history, coords: Coords, start_year: int) -> dict:
-    """Run the model. params: ``{name: array}`` or :class:`Params`; normals, uniforms:
-    (years, slots) random numbers (:mod:`mcbattery.model.noise`); history: deployments (GWh)
-    1..HISTORY years before ``start_year``. Returns outputs name -> (years, *dims)."""
-    p = params if isinstance(params, Params) else group(params)
+def prepare(p: Params, history, coords: Coords, start_year: int) -> tuple[Context, State]:
+    """The run's full context (static positions and per-draw constants) and its initial state."""
     ctx = context(coords, start_year)
     start = start_conditions(p, ctx)
     ctx = ctx._replace(
@@ -144,7 +141,15 @@ def simulate(params, normals, uniforms, history, coords: Coords, start_year: int
         cell_cost_start=start["cost"],
         mining_start=start["mining"],
     )
-    state = initial_state(p, history, ctx, start)
+    return ctx, initial_state(p, history, ctx, start)
+
+
+def simulate(params, normals, uniforms, history, coords: Coords, start_year: int) -> dict:
+    """Run the model. params: ``{name: array}`` or :class:`Params`; normals, uniforms:
+    (years, slots) random numbers (:mod:`mcbattery.model.noise`); history: deployments (GWh)
+    1..HISTORY years before ``start_year``. Returns outputs name -> (years, *dims)."""
+    p = params if isinstance(params, Params) else group(params)
+    ctx, state = prepare(p, history, coords, start_year)
     xp = ops.xp(normals)
     ts = xp.arange(normals.shape[0])
     _, outputs = ops.scan(lambda s, x: step(s, YearInputs(*x), p, ctx), state, (ts, normals, uniforms))

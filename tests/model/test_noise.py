@@ -20,13 +20,13 @@ def test_slots_follow_the_coordinates():
     _contiguous(lay.normal, lay.n_normals)
     _contiguous(lay.uniform, lay.n_uniforms)
     projects = noise.pipeline_rows(c) * pipeline.PROJECTS_PER_ORDER
+    M = c.size("material")
     sizes = {k: b - a for k, (a, b) in lay.normal.items()}
-    assert sizes == {"demand": c.size("segment"), "price": prices.MONTHS, "cost": c.size("chemistry"),
-                     "lead": projects, "drift": c.size("chemistry")}
+    assert sizes == {"demand": c.size("segment"), "other_demand": M, "price": prices.MONTHS * M, "disruption": M,
+                     "cost": c.size("chemistry"), "drift": c.size("chemistry"), "lead": projects}
     sizes = {k: b - a for k, (a, b) in lay.uniform.items()}
-    assert sizes == {"regime": prices.MONTHS, "delay": projects, "extra": projects, "cancel": projects,
-                     "announced": c.size("region")}
-    assert noise.pipeline_rows(c) == 3 + c.size("region")
+    assert sizes == {"delay": projects, "extra": projects, "cancel": projects, "announced": c.size("region")}
+    assert noise.pipeline_rows(c) == 2 * M + 1 + c.size("region")
 
 
 def test_a_slot_position_depends_only_on_the_coordinates():

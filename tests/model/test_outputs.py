@@ -22,19 +22,19 @@ def test_every_output_is_declared_completely(name):
 
 
 def test_edges_are_even_on_their_scale():
-    lin = OUTPUTS["shortage"]
+    lin = OUTPUTS["unmet_share"]
     e = edges(lin)
     assert e.size == BINS + 1 and e[0] == 0.0 and e[-1] == 1.0
     np.testing.assert_allclose(np.diff(e), 1.0 / BINS)
-    log = OUTPUTS["lithium_price"]
+    log = OUTPUTS["material_price"]
     e = edges(log)
-    assert e[0] == pytest.approx(5e2) and e[-1] == pytest.approx(1e6)
+    assert e[0] == pytest.approx(1e2) and e[-1] == pytest.approx(1e7)
     ratios = e[1:] / e[:-1]
     np.testing.assert_allclose(ratios, ratios[0], rtol=1e-10)
 
 
 def test_quantile_error_bound_is_one_bin():
-    log = OUTPUTS["lithium_price"]
-    ratio = (1e6 / 5e2) ** (1 / BINS) - 1
+    log = OUTPUTS["material_price"]
+    ratio = (1e7 / 1e2) ** (1 / BINS) - 1
     assert quantile_error_bound(log) == f"relative {ratio:.2%}"
     assert quantile_error_bound(OUTPUTS["cost_gap"]) == f"absolute {600.0 / BINS:.3g}"

@@ -44,6 +44,6 @@ def test_group_by_mechanism_and_back():
 
 
 def test_block_fills_what_is_not_given():
-    prices = block("prices", {"price_reversion": 0.4}, fill=0.0)
-    assert prices.price_reversion == 0.4 and prices.boom_drift == 0.0
-    assert set(prices._fields) == {n for n, s in REGISTRY.items() if s.block == "prices"}
+    materials = block("materials", {"price_reversion": 0.4}, fill=0.0)
+    assert materials.price_reversion == 0.4 and materials.price_volatility == 0.0
+    assert set(materials._fields) == {n for n, s in REGISTRY.items() if s.block == "materials"}

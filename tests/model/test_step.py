@@ -6,30 +6,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mcbattery.model import recycling
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.model.params import group
-from mcbattery.model.scan import announced_tranche, initial_state
+from mcbattery.model.scan import prepare
 from mcbattery.model.state import YearInputs
-from mcbattery.model.step import context, step
+from mcbattery.model.step import SHORTAGE_LEVEL, context, step
 
 
 def _start(one_draw):
     params, normals, uniforms, history, coords, start_year = one_draw
     p = group(params)
-    ctx = context(coords, start_year)._replace(retirement_pmf=recycling.retirement_pmf(p.recycling),
-                                               tranche=announced_tranche(p, start_year) * p.supply.announced_completion)
-    return p, ctx, initial_state(p, history, ctx), normals, uniforms, coords
+    ctx, s0 = prepare(p, history, coords, start_year)
+    return p, ctx, s0, normals, uniforms, coords
 
 
 def test_context_names_its_positions(one_draw):
     *_, coords, start_year = one_draw
     ctx = context(coords, start_year)
     assert ctx.start_year == start_year and ctx.exporter == coords.exporter
-    assert (ctx.mining, ctx.cells) == (coords.at("stage", "mining"), coords.at("stage", "cells"))
-    assert list(ctx.row_stage[:3]) == [ctx.mining, ctx.refining, ctx.recycling]
-    assert list(ctx.row_stage[3:]) == [ctx.cells] * coords.size("region")
-    np.testing.assert_array_equal(ctx.lithium_free, coords.mask("chemistry", "lithium_free"))
+    assert (ctx.mining, ctx.refining, ctx.cells, ctx.recycling) == tuple(
+        coords.at("stage", s) for s in ("mining", "refining", "cells", "recycling"))
+    M, R = coords.size("material"), coords.size("region")
+    assert (ctx.n_materials, ctx.n_regions) == (M, R)
+    assert list(ctx.row_stage) == [ctx.mining] * M + [ctx.refining] * M + [ctx.recycling] + [ctx.cells] * R
 
 
 def test_a_step_keeps_the_state_structure_and_reports_every_output(one_draw):
@@ -44,18 +43,22 @@ def test_a_step_keeps_the_state_structure_and_reports_every_output(one_draw):
 
 
 def test_balances_and_bounds_hold(one_draw):
-    """Shares sum to one, utilisations and fractions lie in [0, 1], the shortage is what the
-    lithium balance says, and the deployment history moves by one year."""
+    """Shares sum to one, utilisations and fractions lie in [0, 1], world demand is the sum of
+    segments, a shortage year is one with more than SHORTAGE_LEVEL of demand unmet, and the
+    deployment history moves by one year."""
     p, ctx, s, normals, uniforms, coords = _start(one_draw)
     for t in range(3):
         prev = s
         s, out = step(s, YearInputs(jnp.int32(t), normals[t], uniforms[t]), p, ctx)
-        assert abs(float(out["chemistry_share"].sum()) - 1) < 1e-5
-        for name in ("utilization", "cell_utilization", "import_share", "shortage", "cell_supply_gap", "scrap_rate",
-                     "recycled_share", "price_boom"):
+        np.testing.assert_allclose(np.asarray(out["chemistry_share"]).sum(axis=-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(float(out["chemistry_share_world"].sum()), 1.0, atol=1e-5)
+        for name in ("utilization_world", "cell_utilization", "import_share", "unmet_share", "cell_supply_gap",
+                     "scrap_rate", "recycled_share"):
             x = np.asarray(out[name])
             assert np.all((x >= -1e-6) & (x <= 1 + 1e-6)), name
-        np.testing.assert_allclose(
-            float(out["shortage"]), np.clip(1 - float(out["lithium_supply"]) / float(out["lithium_demand"]), 0, 1), atol=1e-5)
-        np.testing.assert_allclose(np.asarray(s.deployments[1:]), np.asarray(prev.deployments[:-1]), rtol=1e-6)
-        np.testing.assert_allclose(float(s.deployments[0]), float(out["cell_production"].sum()), rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(out["demand_world"]), np.asarray(out["demand"]).sum(axis=1), rtol=1e-6)
+        short = np.asarray(out["unmet_share"]) > SHORTAGE_LEVEL
+        np.testing.assert_array_equal(np.asarray(s.shortage.years), np.asarray(prev.shortage.years) + short)
+        assert np.all(np.asarray(out["material_price"]) > 0)
+        np.testing.assert_allclose(np.asarray(s.recycling.deployments[1:]), np.asarray(prev.recycling.deployments[:-1]),
+                                   rtol=1e-6)
