@@ -48,7 +48,7 @@ def forecast(
     posterior: str | Path | None = "default",
     quantiles=DEFAULT_QUANTILES,
     thresholds: dict[str, tuple[float, ...]] | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     dtype: str = "float32",
     devices=None,
     target_mcse: dict[str, float] | None = None,
@@ -65,7 +65,9 @@ def forecast(
     folder laid out like ``priors/`` or a :class:`Priors` (scenario applied on top);
     posterior: calibrated samples replacing the priors they cover ("default" = the shipped
     posterior when present, None = priors only, or a file path);
-    thresholds: extra exceedance thresholds per output name; dtype: float32 or float64;
+    thresholds: extra exceedance thresholds per output name; progress: a bar ("compiling", then
+    draws with rate and time left): True, False, or None to show one in interactive sessions
+    (notebooks, terminals; ``MCBATTERY_PROGRESS=0`` or ``1`` overrides); dtype: float32 or float64;
     devices: JAX devices to shard the draws over (default: all local devices);
     target_mcse: stop early once these Monte Carlo standard errors are reached, e.g.
     ``{"shortage_exceedance": 0.002, "lithium_price_quantile": 200}`` (``draws`` is the cap);

@@ -65,8 +65,9 @@ def _posterior_arg(posterior, no_posterior):
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
 @click.option("--calibrated", is_flag=True, hidden=True, help="The default now; kept so that old commands still run.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .csv (tidy) or .nc.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sensitivity(output, year, select, n, scenario, groups, noise, log_transform, seed, bootstrap, posterior, no_posterior,
-                calibrated, out):
+                calibrated, out, quiet):
     """Sobol' indices of one output/year to groups of parameters, written to OUT.
 
     Prints the indices with their bootstrap intervals and the widest interval; below 32 base
@@ -88,7 +89,7 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
-                         transform="log" if log_transform else None, bootstrap=bootstrap)
+                         transform="log" if log_transform else None, bootstrap=bootstrap, progress=not quiet)
     from mcbattery.results.export import atomic, write_netcdf
 
     if out.suffix == ".nc":

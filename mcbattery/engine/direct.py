@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mcbattery.engine.devices import use_default_cache
 from mcbattery.engine.kernel import deployment_history, draw_randomness
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure
 from mcbattery.inputs.priors import Priors
@@ -69,6 +70,7 @@ def sample_draws(priors, indices, seed: int = 0, dtype: str = "float32") -> dict
     """Parameters of the given draw indices (name -> (len(indices), *dims)); the same numbers
     as ``engine.sample_params`` for those indices. Compiled once per prior structure and
     number of indices."""
+    use_default_cache()
     with x64(dtype):
         fn = _sampler(structure(priors), dtype)
         out = fn(jnp.uint32(seed), jnp.asarray(indices, jnp.int32), prior_fields(priors, _jnp_dtype(dtype)))
@@ -82,6 +84,7 @@ def simulate_draws(
     ``noise_indices[j]`` (as ``engine.simulate_params``, but any index per row). Returns
     outputs name -> (rows, years, *dims)."""
     n_years = end_year - start_year + 1
+    use_default_cache()
     with x64(dtype):
         dt = _jnp_dtype(dtype)
         fn = _simulator(n_years, start_year, dtype)

@@ -302,7 +302,7 @@ def compare(
     priors=None,
     posterior="default",
     dtype: str = "float32",
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Paired comparison of two scenarios with common random numbers.
 
@@ -311,7 +311,7 @@ def compare(
     quantiles: levels of the difference's quantiles; thresholds: exceedance thresholds per
     output (default: the engine's, e.g. shortage 0/5/10/20 %), whose probabilities are
     reported for a and b with their paired change; chunk_size: draws per device call (a
-    memory bound; results do not depend on it); priors, posterior: as in
+    memory bound; results do not depend on it); priors, posterior, progress: as in
     :func:`mcbattery.forecast`, applied to both scenarios.
 
     Returns an ``xarray.Dataset``; for every output ``X`` (dims ``year, ...``):
@@ -383,11 +383,9 @@ def compare(
     chunk = chunk_rows(chunk_size, draws)
     invalid = 0
     t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from mcbattery.common.progress import Progress
 
-        bar = tqdm(total=draws, unit="draw", unit_scale=True, desc="comparing")
+    bar = Progress(draws, unit="draw", desc="comparing", enabled=progress)
     for start in range(0, draws, chunk):
         idx = np.arange(start, start + chunk)
         real = idx < draws
@@ -402,10 +400,8 @@ def compare(
         flat_a = np.concatenate([out_a[k][ok].reshape(int(ok.sum()), -1) for k in names], axis=1)
         flat_b = np.concatenate([out_b[k][ok].reshape(int(ok.sum()), -1) for k in names], axis=1)
         stats.add(flat_a, flat_b, idx[ok])
-        if bar is not None:
-            bar.update(int(real.sum()))
-    if bar is not None:
-        bar.close()
+        bar.update(int(real.sum()))
+    bar.close()
     if stats.d.n == 0:
         raise InputError("every draw had non-finite outputs; nothing to compare", field="draws")
 
