@@ -7,12 +7,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from mcbattery import __version__
 from mcbattery.common.errors import InputError, check_int
 from mcbattery.inputs.priors import Priors, load_scenario
-from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary
+from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary, label_coords
 
 
 @dataclass
@@ -131,7 +132,7 @@ def forecast(
             progress=progress,
             dtype=getattr(jnp, dtype),
             devices=devices,
-            on_draws=None if sink is None else sink.append,
+            on_draws=None if sink is None else _with_parameters(sink.append, resolved, seed, chunk_size, dtype),
             stop=stopping_rule(targets) if targets else None,
         )
     if sink is not None:
@@ -148,8 +149,27 @@ def forecast(
     summary.attrs = {**attrs, "title": "mcbattery forecast summary"}
     kept = build_draws(result)
     if kept is not None:
-        kept.attrs = {**attrs, "title": "mcbattery forecast draws"}
+        from mcbattery.engine.direct import sample_rows
+        from mcbattery.results.summary import build_parameters
+
+        params = sample_rows(resolved, np.arange(kept.sizes["draw"]), seed, chunk_size, dtype)
+        kept = label_coords(kept.assign(build_parameters(resolved, params).data_vars))
+        kept.attrs = {**attrs, "title": "mcbattery forecast draws (outputs and the sampled parameters of each draw)"}
     return Forecast(summary=summary, draws=kept, priors=resolved)
+
+
+def _with_parameters(append, priors: Priors, seed: int, batch: int, dtype: str):
+    """A draws callback that hands ``append`` every chunk's outputs together with the sampled
+    parameters of the same draws."""
+    from mcbattery.engine.direct import sample_rows
+    from mcbattery.results.summary import build_parameters
+
+    def with_parameters(start: int, outputs: dict) -> None:
+        n = next(iter(outputs.values())).shape[0]
+        params = sample_rows(priors, np.arange(start, start + n), seed, batch, dtype)
+        append(start, outputs, build_parameters(priors, params, first_draw=start))
+
+    return with_parameters
 
 
 def forecast_command(scenario, *, draws: int, seed: int, keep_draws: int = 0, end_year: int = 2040, priors=None,
@@ -212,6 +232,8 @@ def provenance(priors: Priors, result, dtype: str) -> dict:
     import jax
 
     return {
+        "Conventions": "CF-1.10",
+        "source": f"mcbattery {__version__} Monte Carlo forecast of the lithium-ion battery value chain",
         "mcbattery_version": __version__,
         "jax_version": jax.__version__,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -235,7 +257,8 @@ def provenance(priors: Priors, result, dtype: str) -> dict:
         "start_year": int(result.layout.years[0]),
         "end_year": int(result.layout.years[-1]),
         "seconds": round(result.seconds, 3),
-        "quantile_method": "fixed-grid histograms merged across chunks (see quantile_error_bound)",
+        "quantile_method": "fixed-grid histograms merged across chunks (see each quantile variable's "
+                           "quantile_relative_error_bound or quantile_absolute_error_bound)",
     }
 
 

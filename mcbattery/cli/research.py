@@ -37,7 +37,7 @@ def _check_out(path: Path, suffixes: tuple[str, ...]) -> Path:
                          file=str(path), field="--out")
     if not path.parent.is_dir():
         raise InputError("output folder does not exist", file=str(path.parent), field="--out")
-    if path.is_dir():
+    if path.is_dir() and path.suffix != ".zarr":
         raise InputError("is a folder; expected a file name", file=str(path), field="--out")
     return path
 
@@ -130,14 +130,17 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
 @click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: the shipped calibrated posterior).")
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .nc or .csv (tidy).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output: .nc, .csv (tidy, with <stem>_provenance.json), .parquet, .zarr or .xlsx.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
 def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, posterior, no_posterior, out, quiet):
     """Paired difference SCENARIO_B - SCENARIO_A on common random numbers, written to OUT."""
     from mcbattery.research.compare import compare as run_compare
     from mcbattery.research.compare import write
 
-    _check_out(out, (".nc", ".csv"))
+    from mcbattery.results.export import FORMATS
+
+    _check_out(out, FORMATS)
     ds = run_compare(
         scenario_a, scenario_b, draws=draws, seed=seed, outputs=list(outputs) or None, chunk_size=chunk_size,
         end_year=end_year, posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),

@@ -6,6 +6,7 @@ prior structure, horizon and shape."""
 from __future__ import annotations
 
 import contextlib
+import math
 from functools import lru_cache
 
 import jax
@@ -17,6 +18,8 @@ from mcbattery.engine.kernel import deployment_history, draw_randomness
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure
 from mcbattery.inputs.priors import Priors
 from mcbattery.model import simulate as model
+
+CHUNK_UNIT = 256  # chunk sizes are rounded up to a multiple, to limit the compiled shapes
 
 # Cached kernels for running the model on given parameters (scenario comparison, sensitivity
 # analysis): seed and draw indices are arguments, so a chunked loop compiles once per prior
@@ -115,3 +118,28 @@ def simulate_params(
     if missing:
         params = {**sample_params(priors, n, seed, start, dtype), **params}
     return simulate_draws(params, np.arange(start, start + n), seed, start_year, end_year, jnp.dtype(dtype).name)
+
+
+def sample_rows(priors, indices, seed: int = 0, batch: int = 4096, dtype: str = "float32") -> dict[str, np.ndarray]:
+    """:func:`sample_draws` for any number of indices, in padded batches of ``batch`` rows
+    (one compiled shape)."""
+    indices = np.asarray(indices, np.int64)
+    rows = chunk_rows(batch, len(indices))
+    parts = []
+    for s in range(0, len(indices), rows):
+        idx = indices[s : s + rows]
+        m = len(idx)
+        pad = np.concatenate([idx, np.full(rows - m, idx[-1])])
+        parts.append({k: v[:m] for k, v in sample_draws(priors, pad, seed, dtype).items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def chunk_rows(chunk_size: int, total: int | None = None) -> int:
+    """Rows per device call: ``chunk_size`` rounded up to a multiple of CHUNK_UNIT, and for
+    small jobs no more than the next power of two >= ``total`` (at least CHUNK_UNIT). Shapes
+    therefore come from a short list (256, 512, 1024, ... up to the chunk size): a process
+    compiles the sampler and the simulator once per prior structure, horizon and shape."""
+    rows = max(CHUNK_UNIT, int(math.ceil(chunk_size / CHUNK_UNIT)) * CHUNK_UNIT)
+    if total is not None:
+        rows = min(rows, max(CHUNK_UNIT, 1 << max(int(total) - 1, 0).bit_length()))
+    return rows

@@ -22,7 +22,7 @@ the scenario barely touches; a scenario compared with itself gives exactly zero.
 Draws are simulated in chunks (``chunk_size``, 4096 by default): memory does not grow with
 ``draws``. Means and variances are merged exactly (Chan et al.); quantiles of the difference
 come from per-element histograms on a fixed grid in ``asinh(diff / s)`` (``s`` = the element's
-spread over draws 0..255), so they are exact to within one bin (see ``quantile_error_bound``),
+spread over draws 0..255), so they are exact to within one bin (see ``quantile_relative_error_bound``),
 and exactly zero where every difference is zero. Results do not depend on the chunk size beyond
 floating-point rounding.
 """
@@ -39,13 +39,13 @@ import xarray as xr
 
 from mcbattery import __version__
 from mcbattery.engine import sample_draws, simulate_draws
+from mcbattery.engine.direct import CHUNK_UNIT, chunk_rows, sample_rows  # noqa: F401  (re-exported)
 from mcbattery.common.errors import InputError, check_int  # noqa: F401  (check_int re-exported for gsa, plots)
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.results.summary import DEFAULT_QUANTILES
 
 __all__ = ["compare", "resolve_scenario"]
 
-CHUNK_UNIT = 256  # chunk sizes are rounded up to a multiple, to limit the compiled shapes
 DIFF_BINS = 4096
 DIFF_RANGE = 1e7  # the grid covers |diff| <= DIFF_RANGE * s; beyond, min/max take over
 _T = math.asinh(DIFF_RANGE)
@@ -89,22 +89,9 @@ def same_prior(p, q) -> bool:
 
 # ----------------------------------------------------------------------------- batched helpers
 # The engine's cached kernels (``engine.sample_draws`` / ``engine.simulate_draws``) run the
-# model on given parameters with the process noise of given draw indices; these split any
-# number of rows into padded batches of one compiled shape.
-
-
-def sample_rows(priors, indices, seed: int = 0, batch: int = 4096, dtype: str = "float32") -> dict[str, np.ndarray]:
-    """:func:`sample_draws` for any number of indices, in padded batches of ``batch`` rows
-    (one compiled shape)."""
-    indices = np.asarray(indices, np.int64)
-    rows = chunk_rows(batch, len(indices))
-    parts = []
-    for s in range(0, len(indices), rows):
-        idx = indices[s : s + rows]
-        m = len(idx)
-        pad = np.concatenate([idx, np.full(rows - m, idx[-1])])
-        parts.append({k: v[:m] for k, v in sample_draws(priors, pad, seed, dtype).items()})
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+# model on given parameters with the process noise of given draw indices; ``sample_rows`` (in
+# the engine) and ``simulate_rows`` split any number of rows into padded batches of one
+# compiled shape.
 
 
 def simulate_rows(
@@ -126,17 +113,6 @@ def simulate_rows(
         if progress is not None:
             progress.update(m)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def chunk_rows(chunk_size: int, total: int | None = None) -> int:
-    """Rows per device call: ``chunk_size`` rounded up to a multiple of CHUNK_UNIT, and for
-    small jobs no more than the next power of two >= ``total`` (at least CHUNK_UNIT). Shapes
-    therefore come from a short list (256, 512, 1024, ... up to the chunk size): a process
-    compiles the sampler and the simulator once per prior structure, horizon and shape."""
-    rows = max(CHUNK_UNIT, int(math.ceil(chunk_size / CHUNK_UNIT)) * CHUNK_UNIT)
-    if total is not None:
-        rows = min(rows, max(CHUNK_UNIT, 1 << max(int(total) - 1, 0).bit_length()))
-    return rows
 
 
 def all_finite(outputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -262,11 +238,15 @@ def grid_quantiles(hist: np.ndarray, lo: float, hi: float, vmin, vmax, qs) -> np
     return out
 
 
-def quantile_error_bound() -> str:
-    return (
-        f"relative {math.expm1(_DT):.2%} where |diff| > s, absolute {_DT:.3g} x s below "
-        "(s: the element's spread over draws 0-255, at least 1e-3 of the outputs' own spread)"
-    )
+def quantile_error_attrs() -> dict:
+    """The grid error of the difference quantiles, as numbers: relative where |diff| > s,
+    ``quantile_scaled_error_bound`` x s below (s: the element's spread over draws 0-255)."""
+    return {
+        "quantile_relative_error_bound": float(math.expm1(_DT)),
+        "quantile_scaled_error_bound": float(_DT),
+        "quantile_error_note": "relative bound where |diff| > s, scaled bound x s below (s: the element's spread over "
+                               "draws 0-255, at least 1e-3 of the outputs' own spread)",
+    }
 
 
 # ----------------------------------------------------------------------------- compare
@@ -431,7 +411,7 @@ def compare(
         data[f"{k}_diff_min"] = arr(stats.dmin[sl], f"minimum {what}")
         data[f"{k}_diff_max"] = arr(stats.dmax[sl], f"maximum {what}")
         q = arr(qv[:, sl], f"quantiles of the {what}", extra_dims=("quantile",), extra_coords={"quantile": list(qs)})
-        q.attrs["quantile_error_bound"] = quantile_error_bound()
+        q.attrs.update(quantile_error_attrs())
         data[f"{k}_diff_quantile"] = q
         tdim = f"{k}_diff_threshold"
         data[f"{k}_diff_exceedance"] = arr(
@@ -476,7 +456,20 @@ def compare(
     ds = label_coords(ds)
     import jax
 
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    import shlex
+
+    command = shlex.join(["mcbattery", "compare", str(scenario_a if not isinstance(scenario_a, Priors) else pa.scenario_file),
+                          str(scenario_b if not isinstance(scenario_b, Priors) else pb.scenario_file),
+                          "--draws", str(draws), "--seed", str(seed)]
+                         + (["--end-year", str(end_year)] if end_year != 2040 else [])
+                         + (["--no-posterior"] if not pa.posterior else [])
+                         + [x for o in (names if outputs is not None else ()) for x in ("--output", o)])
     ds.attrs = {
+        "Conventions": "CF-1.10",
+        "history": f"{created} {command}",
+        "source": f"mcbattery {__version__} paired scenario comparison",
+        "command": command,
         "title": "mcbattery paired scenario comparison (difference = b - a)",
         "difference": "b - a",
         "scenario_a": pa.scenario,
@@ -506,9 +499,9 @@ def compare(
         "mcbattery_version": __version__,
         "jax_version": jax.__version__,
         "device": str(jax.devices()[0].device_kind),
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": created,
         "seconds": round(time.perf_counter() - t0, 3),
-        "quantile_method": "fixed-grid histograms of asinh(diff / s) merged across chunks (see quantile_error_bound)",
+        "quantile_method": "fixed-grid histograms of asinh(diff / s) merged across chunks (see quantile_relative_error_bound)",
     }
     return ds
 
@@ -520,8 +513,9 @@ def _coord(dim: str):
 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a comparison (or any summary-like dataset) atomically to ``.nc`` or tidy ``.csv``."""
-    from mcbattery.results.export import check_output_path, write_csv, write_netcdf
+    """Write a comparison (or any summary-like dataset) atomically in the format the suffix of
+    ``path`` names (``.nc``, tidy ``.csv`` with its provenance sidecar, ``.parquet``, ``.zarr``,
+    ``.xlsx``; see :func:`mcbattery.results.export.write`)."""
+    from mcbattery.results.export import write as write_any
 
-    path = check_output_path(path)
-    return (write_netcdf if path.suffix == ".nc" else write_csv)(ds, path)
+    return write_any(ds, path)

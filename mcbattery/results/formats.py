@@ -58,7 +58,7 @@ def _jsonable(attrs: dict) -> dict:
     return out
 
 
-def _write_zarr_store(ds: xr.Dataset, path: Path) -> None:
+def write_zarr_store(ds: xr.Dataset, path: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     old = None
     try:
@@ -80,6 +80,7 @@ def _write_zarr_store(ds: xr.Dataset, path: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and old.exists():
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    return path
 
 
 def to_zarr(forecast, path: str | Path) -> Path:
@@ -89,10 +90,10 @@ def to_zarr(forecast, path: str | Path) -> Path:
     (provenance) and variable units are kept. Returns the summary path."""
     import zarr  # noqa: F401  (lazy: optional dependency; fail early with a clear ImportError)
 
-    return _write_parts(forecast, _check(path, ".zarr"), _write_zarr_store)
+    return _write_parts(forecast, _check(path, ".zarr"), write_zarr_store)
 
 
-def _write_parquet_table(ds: xr.Dataset, path: Path) -> None:
+def write_parquet_table(ds: xr.Dataset, path: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -105,6 +106,7 @@ def _write_parquet_table(ds: xr.Dataset, path: Path) -> None:
     table = table.replace_schema_metadata(meta)
     with atomic(path) as tmp:
         pq.write_table(table, tmp)
+    return path
 
 
 def to_parquet(forecast, path: str | Path) -> Path:
@@ -112,4 +114,4 @@ def to_parquet(forecast, path: str | Path) -> Path:
     ..., value, units``, as :func:`mcbattery.export.tidy`), provenance attributes as JSON in
     the schema metadata key ``mcbattery``; kept draws as ``<stem>_draws.parquet`` (statistic
     ``draw``, one row per draw and element). Returns the summary path."""
-    return _write_parts(forecast, _check(path, ".parquet"), _write_parquet_table)
+    return _write_parts(forecast, _check(path, ".parquet"), write_parquet_table)
