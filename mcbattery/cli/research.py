@@ -1,4 +1,4 @@
-"""Research commands: ``mcbattery sensitivity | compare | card``.
+"""Research commands: ``mcbattery sensitivity | compare | card | discover``.
 
 Standalone click commands; the main CLI group registers them (``main.add_command``, or
 :func:`register`). Bad input raises :class:`mcbattery.errors.InputError`, which the group
@@ -13,7 +13,7 @@ import click
 
 from mcbattery.common.errors import InputError
 
-__all__ = ["sensitivity", "compare", "card"]
+__all__ = ["sensitivity", "compare", "card", "discover"]
 
 
 def _parse_select(items) -> dict:
@@ -36,7 +36,7 @@ def _check_out(path: Path, suffixes: tuple[str, ...]) -> Path:
         raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(suffixes)}",
                          file=str(path), field="--out")
     if not path.parent.is_dir():
-        raise InputError("output folder does not exist", file=str(path.parent), field="--out")
+        raise InputError(f"output folder does not exist: {path.parent} (create it first: mkdir -p {path.parent})", field="--out")
     if path.is_dir() and path.suffix != ".zarr":
         raise InputError("is a folder; expected a file name", file=str(path), field="--out")
     return path
@@ -221,3 +221,96 @@ def card(forecast, out, hindcast):
             raise InputError("expected a rolling_hindcast frame or summary (columns method, horizon, ...)", file=str(hindcast), field="--hindcast")
     write_card(summary, out, h)
     click.echo(f"wrote {out}")
+
+
+@click.command()
+@click.argument("outcome")
+@click.option("--draws-file", "draws_file", type=click.Path(path_type=Path), default=None,
+              help="Kept draws of an earlier forecast (<stem>_draws.nc or .zarr, with their sampled parameters). "
+                   "Default: run a forecast now and keep every draw.")
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file (without --draws-file).")
+@click.option("--draws", type=click.IntRange(min=100), default=5000, show_default=True, help="Draws of that forecast.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None,
+              help="Posterior samples file (default: the shipped calibrated posterior).")
+@click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
+@click.option("--density", type=click.FloatRange(0, 1, min_open=True), default=0.8, show_default=True,
+              help="Target density: the chosen box is the one with the highest coverage whose density reaches it.")
+@click.option("--boxes", type=click.IntRange(min=1), default=1, show_default=True, help="Boxes to find, one after another.")
+@click.option("--max-parameters", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Parameter elements PRIM looks at: those that differ most between draws with and without the outcome.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="CSV of the boxes' limits, with coverage and density; the peeling trajectory goes to <stem>_trajectory.csv.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Figure of the coverage/density trade-off and the box (.png, .pdf or .svg).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior, density, boxes, max_parameters, out, plot,
+             quiet):
+    """Scenario discovery: which parameter ranges lead to OUTCOME, e.g. "shortage[year=2030] > 0.1"
+    or "cost_gap[year=2030,region=EU,chemistry=LFP] > 0" (EU LFP cells not at parity).
+
+    Finds boxes with PRIM (ema_workbench) in the sampled parameters of the kept draws and prints
+    each box's coverage (share of the outcome's draws inside it), density (share of the box's
+    draws with the outcome) and the parameter ranges that define it.
+    """
+    from mcbattery.research.discover import discover as run_discover
+    from mcbattery.research.discover import parse_outcome
+
+    parse_outcome(outcome)  # bad text fails before anything runs
+    if out is not None:
+        _check_out(out, (".csv",))
+    if plot is not None:
+        _check_out(plot, (".png", ".pdf", ".svg"))
+    try:
+        import ema_workbench  # noqa: F401
+    except ImportError:
+        raise InputError("scenario discovery needs ema_workbench: pip install 'mcbattery[discovery]'", field="discover") from None
+    if draws_file is not None:
+        ds = _open_draws(draws_file)
+    else:
+        from mcbattery.api import forecast
+
+        ds = forecast(scenario, draws=draws, seed=seed, keep_draws=draws, chunk_size=min(draws, 16384),
+                      posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),
+                      progress=not quiet).draws
+    found = run_discover(ds, outcome, density=density, boxes=boxes, max_parameters=max_parameters)
+    click.echo(found.summary())
+    written = []
+    if out is not None:
+        from mcbattery.results.export import atomic
+
+        with atomic(out) as tmp:
+            found.table().to_csv(tmp, index=False)
+        traj = out.with_name(f"{out.stem}_trajectory.csv")
+        import pandas as pd
+
+        with atomic(traj) as tmp:
+            pd.concat([t.assign(box=i + 1) for i, t in enumerate(found.trajectories)]).to_csv(tmp, index=False)
+        written += [str(out), str(traj)]
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from mcbattery.research.plots import peeling_tradeoff
+
+        fig = peeling_tradeoff(found)
+        from mcbattery.results.export import atomic
+
+        with atomic(plot) as tmp:
+            fig.savefig(tmp, format=plot.suffix[1:], dpi=200)
+        written.append(str(plot))
+    if written:
+        click.echo(f"wrote {', '.join(written)}")
+
+
+def _open_draws(path: Path):
+    import xarray as xr
+
+    if not path.exists():
+        raise InputError("draws file not found", file=str(path), field="--draws-file")
+    try:
+        ds = xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path)
+        return ds.load()
+    except Exception as exc:  # any reader failure is a bad input file
+        raise InputError(f"cannot read kept draws ({exc.__class__.__name__}); expected a <stem>_draws.nc or .zarr",
+                         file=str(path), field="--draws-file") from None

@@ -35,7 +35,7 @@ def check_output_path(path: str | Path) -> Path:
     if path.suffix not in FORMATS:
         raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(FORMATS)}", file=str(path), field="out")
     if not path.parent.is_dir():
-        raise InputError("output folder does not exist", file=str(path.parent), field="out")
+        raise InputError(f"output folder does not exist: {path.parent} (create it first: mkdir -p {path.parent})", field="out")
     if path.is_dir() and path.suffix != ".zarr":
         raise InputError("is a folder; expected a file name", file=str(path), field="out")
     if path.suffix == ".zarr" and path.exists() and not path.is_dir():
