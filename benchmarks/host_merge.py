@@ -26,12 +26,13 @@ import numpy as np
 
 from mcbattery import engine
 from mcbattery.engine.layout import make_layout
+from mcbattery.inputs.priors import shipped_coords
 from mcbattery.engine.streaming import Accumulator
 from mcbattery.model.outputs import BINS, OUTPUTS
 
 
 def n_columns(years: int) -> tuple[int, int]:
-    layout = make_layout(years, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
+    layout = make_layout(years, 2025, {k: v.thresholds for k, v in OUTPUTS.items()}, shipped_coords())
     return layout.n_columns, layout.thr_cols.size
 
 

@@ -138,7 +138,7 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", choices=("mcbattery", "static", "way2022"),
                         default=["mcbattery", "static", "way2022"])
     parser.add_argument("--drift-median", type=float, default=None,
-                        help="prior median of the exponent's yearly step sd τ [learning.DRIFT_MEDIAN]")
+                        help="prior median of the exponent's yearly step sd τ [LearningCurvePriors().drift_median]")
     parser.add_argument("--scores", type=Path, default=None, help="write per-forecast scores to this CSV")
     parser.add_argument("--select-drift", type=float, nargs="+", default=None, metavar="MEDIAN",
                         help="only run the leave-one-series-out choice of the τ prior median on the PCDB panel")

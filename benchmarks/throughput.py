@@ -70,7 +70,8 @@ from numpy_model import OUTPUT_NAMES, rng_bound_fn, sample_inputs, simulate_nump
 
 from mcbattery import engine  # noqa: E402
 from mcbattery.engine import kernel, runner  # noqa: E402
-from mcbattery.model import simulate as model  # noqa: E402
+from mcbattery.model import noise  # noqa: E402
+from mcbattery.model.scan import simulate  # noqa: E402
 from mcbattery.inputs.priors import load_scenario  # noqa: E402
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure  # noqa: E402
 
@@ -154,10 +155,11 @@ def sim_only_fn(priors, n_years, start_year, turn=BLOCK):
     by a plain sum: the engine minus its streaming reductions."""
     sampler = make_sampler(structure(priors), jnp.float32)
     history = jnp.asarray(kernel.deployment_history(start_year), jnp.float32)
+    slots = noise.layout(priors.coords)
 
     def one(key, fields):
-        kp, normals, uniforms = kernel.draw_randomness(key, n_years, jnp.float32)
-        out = model.simulate(sampler(kp, fields), normals, uniforms, history, start_year)
+        kp, normals, uniforms = kernel.draw_randomness(key, n_years, slots, jnp.float32)
+        out = simulate(sampler(kp, fields), normals, uniforms, history, priors.coords, start_year)
         return sum(jnp.sum(v) for v in out.values())
 
     @jax.jit
@@ -177,7 +179,7 @@ def time_numpy(inputs, n, numpy_chunk, dtype):
     t0 = time.perf_counter()
     for a in range(0, n, numpy_chunk):
         b = min(n, a + numpy_chunk)
-        simulate_numpy({k: v[a:b] for k, v in p.items()}, z[a:b], u[a:b], inputs.history, inputs.start_year, dtype=dtype)
+        simulate_numpy({k: v[a:b] for k, v in p.items()}, z[a:b], u[a:b], inputs.history, inputs.start_year, inputs.coords, dtype=dtype)
     return time.perf_counter() - t0
 
 
@@ -186,7 +188,7 @@ def check_error(kept: dict, inputs) -> float:
     (1e-3 |numpy| + 1e-5 max|numpy| per output): <= 1 means the engine reproduces these draws."""
     n = next(iter(kept.values())).shape[0]
     sub = {k: v[:n] for k, v in inputs.params.items()}
-    ref = simulate_numpy(sub, inputs.normals[:n], inputs.uniforms[:n], inputs.history, inputs.start_year)
+    ref = simulate_numpy(sub, inputs.normals[:n], inputs.uniforms[:n], inputs.history, inputs.start_year, inputs.coords, dtype=np.float64)
     worst = 0.0
     for name in OUTPUT_NAMES:
         a, b = np.asarray(kept[name], np.float64), ref[name]
@@ -223,7 +225,7 @@ def main(argv=None) -> int:
         runner.WAVE_GROUPS[jax.local_devices()[0].platform] = args.wave_groups
 
     priors = load_scenario(args.scenario)
-    start_year = int(round(float(priors["start_year"].fields["value"])))
+    start_year = priors.start_year
     end_year = start_year + args.years - 1
     info = device_info()
     rows = {n: {"draws": n, "years": args.years, **info} for n in args.draws}

@@ -92,11 +92,6 @@ def forecast(
     from mcbattery.engine.precision import achieved, parse_targets, stopping_rule
 
     targets = parse_targets(target_mcse)
-    sink = None
-    if draws_store is not None:
-        from mcbattery.results.export import ZarrDrawSink
-
-        sink = ZarrDrawSink(draws_store)
     if dtype not in ("float32", "float64"):
         raise InputError("expected 'float32' or 'float64'", field="dtype")
     command = forecast_command(scenario, draws=draws, seed=seed, keep_draws=keep_draws, end_year=end_year, priors=priors,
@@ -110,9 +105,14 @@ def forecast(
 
             posterior = default_posterior()
         resolved = load_scenario(scenario, priors, posterior)
-    start_year = int(round(float(resolved["start_year"].fields["value"])))
+    start_year = resolved.start_year
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
+    sink = None
+    if draws_store is not None:  # created only once every input is known to be good
+        from mcbattery.results.export import ZarrDrawSink
+
+        sink = ZarrDrawSink(draws_store, resolved.coords)
 
     import jax
     import jax.numpy as jnp
@@ -153,7 +153,7 @@ def forecast(
         from mcbattery.results.summary import build_parameters
 
         params = sample_rows(resolved, np.arange(kept.sizes["draw"]), seed, chunk_size, dtype)
-        kept = label_coords(kept.assign(build_parameters(resolved, params).data_vars))
+        kept = label_coords(kept.assign(build_parameters(resolved, params).data_vars), resolved.coords)
         kept.attrs = {**attrs, "title": "mcbattery forecast draws (outputs and the sampled parameters of each draw)"}
     return Forecast(summary=summary, draws=kept, priors=resolved)
 

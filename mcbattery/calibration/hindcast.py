@@ -171,7 +171,7 @@ def _check_frame(frame) -> dict:
     out = {}
     for name, group in frame.groupby("series", sort=False):
         try:
-            s = learning._validate(group[list(_COLUMNS[1:])], "wright", min_points=1)
+            s = learning.validate_series(group[list(_COLUMNS[1:])], "wright", min_points=1)
         except InputError as err:
             raise InputError(f"series {name!r}: {err.args[0]}") from None
         out[name] = s

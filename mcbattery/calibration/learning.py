@@ -17,7 +17,7 @@ so their covariance is ``σ²ρ``; others are independent. The likelihood is thi
 tridiagonal Gaussian, evaluated in O(n) with the innovations (LDLᵀ) recursion, so the
 first increment is not conditioned on an unknown pre-sample innovation.
 
-Priors (defaults in :class:`Priors`; see docs/learning.md for sources) are weakly
+Priors (defaults in :class:`~mcbattery.calibration.priors.LearningCurvePriors`; see docs/learning.md for sources) are weakly
 informative for technologies in general, not only batteries.
 """
 
@@ -33,15 +33,15 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
-import scipy.stats
 import xarray as xr
-from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-from numpyro.infer.hmc import hmc
 
+from mcbattery.calibration.diagnostics import rhat_ess
+from mcbattery.calibration.nuts import sampler
+from mcbattery.calibration.priors import LearningCurvePriors
 from mcbattery.common.errors import InputError
 
 __all__ = [
-    "Priors",
+    "LearningCurvePriors",
     "LearningCurveFit",
     "fit",
     "forecast",
@@ -53,9 +53,6 @@ __all__ = [
 MODELS = ("wright", "moore")
 _TREND_NAME = {"wright": "learning_exponent", "moore": "progress_rate"}
 _PARAMS = {m: (_TREND_NAME[m], "noise_scale", "noise_autocorrelation") for m in MODELS}
-# Prior medians of the trend's yearly random-walk step (see docs/learning.md for the choice).
-DRIFT_MEDIAN = 0.05
-MOORE_DRIFT_MEDIAN = 0.01
 MAX_SPAN_YEARS = 250  # the filter runs on the annual clock; longer spans are almost surely unit errors
 _REQUIRED = {
     "wright": ("year", "cumulative_production", "unit_cost"),
@@ -63,39 +60,8 @@ _REQUIRED = {
 }
 
 
-@dataclass(frozen=True)
-class Priors:
-    """Prior hyper-parameters (all on log-cost per year or dimensionless scales).
-
-    trend ~ StudentT(trend_df, trend_loc, trend_scale): ``b`` (Wright, dimensionless) or
-    ``μ`` (Moore, log-cost per year); defaults per model via :meth:`default`.
-    noise_scale σ ~ LogNormal(log(noise_median), noise_log_sd)   [log-cost per year]
-    noise_autocorrelation ρ = 2·B − 1, B ~ Beta(rho_a, rho_b); mean 2a/(a+b) − 1.
-    trend drift τ ~ LogNormal(log(drift_median), drift_log_sd): yearly step sd of the trend's
-    random walk [b per year (Wright) or log-cost per year² (Moore)].
-    """
-
-    trend_loc: float = 0.3
-    trend_scale: float = 0.3
-    trend_df: float = 4.0
-    noise_median: float = 0.1
-    noise_log_sd: float = 0.75
-    rho_a: float = 4.0
-    rho_b: float = 2.7
-    drift_median: float = DRIFT_MEDIAN
-    drift_log_sd: float = 1.0
-
-    @classmethod
-    def default(cls, model: str = "wright") -> "Priors":
-        """Default priors for ``model`` ("wright" or "moore")."""
-        if model == "moore":
-            return cls(trend_loc=0.05, trend_scale=0.1, drift_median=MOORE_DRIFT_MEDIAN)
-        return cls()
-
-    @property
-    def rho_mean(self) -> float:
-        """Prior mean of ρ (≈ 0.19, Farmer & Lafond's cross-technology estimate)."""
-        return 2 * self.rho_a / (self.rho_a + self.rho_b) - 1
+#: Former name of :class:`LearningCurvePriors`, kept for code written against earlier docs.
+Priors = LearningCurvePriors
 
 
 # ---------------------------------------------------------------------------------------
@@ -104,7 +70,9 @@ class Priors:
 
 
 @dataclass(frozen=True)
-class _Series:
+class CostSeries:
+    """One validated cost series, sorted by year (logs of unit cost and cumulative production)."""
+
     years: np.ndarray  # (n,) float, whole years, increasing
     log_cost: np.ndarray  # (n,)
     log_q: np.ndarray | None  # (n,) or None (moore without production)
@@ -115,7 +83,7 @@ def _fail(field_name: str, message: str) -> InputError:
     return InputError(message, field=field_name)
 
 
-def _validate(frame: Any, model: str = "wright", *, min_points: int = 3) -> _Series:
+def validate_series(frame: Any, model: str = "wright", *, min_points: int = 3) -> CostSeries:
     """Check one series and return it sorted by year; raise InputError on bad input."""
     if model not in MODELS:
         raise _fail("model", f"expected one of {', '.join(MODELS)}; got {model!r}")
@@ -161,70 +129,18 @@ def _validate(frame: Any, model: str = "wright", *, min_points: int = 3) -> _Ser
             )
         log_q = np.log(q)
     sorted_frame = frame.iloc[order].reset_index(drop=True)
-    return _Series(values["year"], np.log(values["unit_cost"]), log_q, sorted_frame)
+    return CostSeries(values["year"], np.log(values["unit_cost"]), log_q, sorted_frame)
 
 
 # ---------------------------------------------------------------------------------------
-# Likelihood: exact Gaussian of observed increments (tridiagonal covariance)
+# Prior density on the sampler's unconstrained coordinates
 # ---------------------------------------------------------------------------------------
 
 
-def _increment_cov(sigma, rho, gaps, mask, first):
-    """Diagonal ``a`` and sub-diagonal ``e`` of the increments' covariance [log-cost²]."""
-    s2 = sigma**2
-    a = s2 * (gaps * (1 + rho**2) + 2 * (gaps - 1) * rho)
-    e = s2 * rho
-    a = jnp.where(mask, a, 1.0)
-    e = jnp.where(mask & ~first, e, 0.0)
-    return a, e
-
-
-def _innovations(a, e, r):
-    """LDLᵀ recursion of a symmetric tridiagonal matrix: prediction variances d, errors z."""
-
-    def step(carry, x):
-        d_prev, z_prev = carry
-        a_i, e_i, r_i = x
-        l_i = e_i / d_prev
-        d_i = a_i - e_i * l_i
-        z_i = r_i - l_i * z_prev
-        return (d_i, z_i), (d_i, z_i)
-
-    init = (jnp.ones((), a.dtype), jnp.zeros((), a.dtype))
-    _, (d, z) = jax.lax.scan(step, init, (a, e, r))
-    return d, z
-
-
-def _trend_prior(priors: Priors):
-    return dist.StudentT(priors.trend_df, priors.trend_loc, priors.trend_scale)
-
-
-def _noise_prior(priors: Priors):
-    return dist.LogNormal(math.log(priors.noise_median), priors.noise_log_sd)
-
-
-def _rho_prior(priors: Priors):
-    return dist.TransformedDistribution(
-        dist.Beta(priors.rho_a, priors.rho_b), dist.transforms.AffineTransform(-1.0, 2.0)
-    )
-
-
-def _log_likelihood(slope, sigma, rho, dx, gaps, dy, mask, first):
-    """Exact Gaussian log-likelihood of the observed log-cost increments."""
-    r = jnp.where(mask, dy + slope * dx, 0.0)
-    a, e = _increment_cov(sigma, rho, gaps, mask, first)
-    d, z = _innovations(a, e, r)
-    return -0.5 * jnp.sum(jnp.where(mask, jnp.log(d) + z**2 / d + math.log(2 * math.pi), 0.0))
-
-
-def _drift_prior(priors: Priors):
-    return dist.LogNormal(math.log(priors.drift_median), priors.drift_log_sd)
-
-
-def _log_prior(z, priors: Priors):
+def _log_prior(z, priors: LearningCurvePriors):
     """Log prior density of unconstrained z = (trend, log σ, w[, log τ]) with ρ = tanh(w/2)."""
     trend, log_sigma, w = z[0], z[1], z[2]
-    lp = _trend_prior(priors).log_prob(trend)
+    lp = priors.trend_prior().log_prob(trend)
     lp = lp + dist.Normal(math.log(priors.noise_median), priors.noise_log_sd).log_prob(log_sigma)
     # ρ = 2B − 1 with B = sigmoid(w) ~ Beta(a, b): density of w incl. the Jacobian B(1 − B).
     lp = lp + priors.rho_a * jax.nn.log_sigmoid(w) + priors.rho_b * jax.nn.log_sigmoid(-w)
@@ -254,7 +170,8 @@ def _constrain(z):
 #
 # and an observed increment is A_t without error. The filter starts from δ = 0, A = 0 and a
 # stationary pre-sample innovation u ~ N(0, σ²); with τ = 0 its likelihood equals
-# :func:`_log_likelihood` (the tridiagonal form used for the static model).
+# :func:`mcbattery.calibration.models.increments_log_likelihood` (the tridiagonal form of the
+# static model).
 
 
 def _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active):
@@ -298,7 +215,7 @@ def _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active):
     return ll, m, p
 
 
-def _annual_arrays(series: _Series, kind: str):
+def _annual_arrays(series: CostSeries, kind: str):
     """Front-padded annual arrays (dx, y, obs, reset, active), length a power of two ≥ 8.
 
     dx: Δlog Q per year (a gap's total split evenly over its years; 1.0 for Moore); y: the
@@ -340,12 +257,10 @@ def _final_state(trend, sigma, rho, tau, dx, y, obs, reset, active):
     return jax.vmap(one)(trend, sigma, rho, tau)
 
 
-@functools.lru_cache(maxsize=64)
-def _sampler(priors: Priors, num_warmup: int, num_samples: int, num_chains: int,
-             target_accept: float, max_tree_depth: int, chain_method: str = "vectorized",
-             drift: bool = True):
-    """Jitted NUTS run on the annual arrays: (key, dx, y, obs, reset, active) →
-    (z (chain, draw, 3 or 4), diverging)."""
+@functools.lru_cache(maxsize=16)
+def _potential_gen(priors: LearningCurvePriors):
+    """Potential energy of the unconstrained z = (trend, log σ, w[, log τ]) given the annual
+    arrays (dx, y, obs, reset, active): −(log prior + Kalman log-likelihood)."""
 
     def potential_gen(dx, y, obs, reset, active):
         def potential(z):
@@ -355,7 +270,12 @@ def _sampler(priors: Priors, num_warmup: int, num_samples: int, num_chains: int,
 
         return potential
 
-    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
+    return potential_gen
+
+
+@functools.lru_cache(maxsize=16)
+def _initial_point(priors: LearningCurvePriors, drift: bool):
+    """``key -> z0``: a chain's start, the prior centre ± U(−1, 1) × spread per coordinate."""
     rho_w = 2 * math.atanh(max(min(priors.rho_mean, 0.9), -0.9))
     centre = [priors.trend_loc, math.log(priors.noise_median), rho_w]
     spread = [priors.trend_scale, 0.5, 0.5]
@@ -364,116 +284,16 @@ def _sampler(priors: Priors, num_warmup: int, num_samples: int, num_chains: int,
         spread.append(0.5)
     centre = jnp.array(centre, jnp.float32)
     spread = jnp.array(spread, jnp.float32)
-    ndim = len(centre)
 
-    def one_chain(key, args):
-        k_init, k_run = jax.random.split(key)
-        z0 = centre + spread * jax.random.uniform(k_init, (ndim,), jnp.float32, -1.0, 1.0)
-        state = init_kernel(z0, num_warmup, target_accept_prob=target_accept,
-                            max_tree_depth=max_tree_depth, model_args=args, rng_key=k_run)
+    def init(key):
+        return centre + spread * jax.random.uniform(key, (len(centre),), jnp.float32, -1.0, 1.0)
 
-        def step(st, _):
-            st = sample_kernel(st, model_args=args)
-            return st, (st.z, st.diverging)
-
-        # One scan over warmup + sampling (adaptation stops by itself after num_warmup steps);
-        # a single loop body halves compile time compared with two scans.
-        _, (z, div) = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
-        return z[num_warmup:], div[num_warmup:]
-
-    @jax.jit
-    def run(key, *args):
-        keys = jax.random.split(key, num_chains)
-        if chain_method == "sequential":
-            return jax.lax.map(lambda k: one_chain(k, args), keys)
-        return jax.vmap(one_chain, in_axes=(0, None))(keys, args)
-
-    return run
-
-
-def _padded_arrays(series: _Series, kind: str):
-    """Front-padded increment arrays (length a power of two ≥ 8) so compiled samplers are reused."""
-    dy = np.diff(series.log_cost)
-    gaps = np.diff(series.years)
-    dx = gaps.copy() if kind == "moore" else np.diff(series.log_q)
-    n = len(dy)
-    size = max(8, 1 << (n - 1).bit_length())
-    pad = size - n
-
-    def p(x, fill):
-        return np.concatenate([np.full(pad, fill, dtype=float), np.asarray(x, float)])
-
-    mask = np.concatenate([np.zeros(pad, bool), np.ones(n, bool)])
-    first = np.zeros(size, bool)
-    first[pad] = True
-    return (
-        jnp.asarray(p(dx, 0.0), jnp.float32),
-        jnp.asarray(p(gaps, 1.0), jnp.float32),
-        jnp.asarray(p(dy, 0.0), jnp.float32),
-        jnp.asarray(mask),
-        jnp.asarray(first),
-    )
-
-
-@jax.jit
-def _last_innovation(slope, sigma, rho, dx, gaps, dy, mask, first):
-    """Mean and sd of the last annual innovation u_T given the data, per parameter draw."""
-
-    def one(b, s, p):
-        r = jnp.where(mask, dy + b * dx, 0.0)
-        a, e = _increment_cov(s, p, gaps, mask, first)
-        d, z = _innovations(a, e, r)
-        mean = s**2 * z[-1] / d[-1]
-        var = jnp.maximum(s**2 - s**4 / d[-1], 0.0)
-        return mean, jnp.sqrt(var)
-
-    return jax.vmap(one)(slope, sigma, rho)
-
-
-# ---------------------------------------------------------------------------------------
-# Diagnostics (rank-normalised split R-hat and bulk ESS, Vehtari et al. 2021)
-# ---------------------------------------------------------------------------------------
-
-
-def _rank_normal(x: np.ndarray) -> np.ndarray:
-    flat = x.reshape(-1)
-    ranks = scipy.stats.rankdata(flat, method="average")
-    z = scipy.stats.norm.ppf((ranks - 0.375) / (flat.size + 0.25))
-    return z.reshape(x.shape)
-
-
-def _rhat_ess(x: np.ndarray) -> tuple[float, float]:
-    """(rank-normalised R-hat, bulk ESS) for draws shaped (chain, draw)."""
-    x = np.asarray(x, float)
-    if np.ptp(x) == 0 or x.shape[1] < 4:
-        return float("nan"), float("nan")
-    z = _rank_normal(x)
-    folded = _rank_normal(np.abs(x - np.median(x)))
-    rhat = max(float(split_gelman_rubin(z)), float(split_gelman_rubin(folded)))
-    ess = float(effective_sample_size(z))
-    return rhat, ess
+    return init
 
 
 # ---------------------------------------------------------------------------------------
 # Simulation on the annual clock
 # ---------------------------------------------------------------------------------------
-
-
-def _noise_paths(sigma, rho, steps, rng, u0_mean=None, u0_sd=None):
-    """Cumulative MA(1) noise at annual step counts ``steps`` (J,) for draws (S,) [log-cost].
-
-    u_0 is the innovation at the starting year: N(u0_mean, u0_sd²) if given (forecasting,
-    conditioned on data), else N(0, σ²) (a fresh stationary start).
-    """
-    sigma = np.asarray(sigma, float)
-    rho = np.asarray(rho, float)
-    steps = np.asarray(steps, int)
-    total = int(steps[-1]) if steps.size else 0
-    u = rng.standard_normal((sigma.size, total + 1)) * sigma[:, None]
-    if u0_mean is not None:
-        u[:, 0] = np.asarray(u0_mean, float) + np.asarray(u0_sd, float) * rng.standard_normal(sigma.size)
-    v = u[:, 1:] + rho[:, None] * u[:, :-1]
-    return np.cumsum(v, axis=1)[:, steps - 1]
 
 
 def _annual_dx(steps, total_dx) -> np.ndarray:
@@ -533,20 +353,20 @@ def simulate(
     return pd.DataFrame({"year": years, "cumulative_production": q, "unit_cost": np.exp(log_c)})
 
 
-def sample_prior(priors: Priors | None = None, num_samples: int = 1000, seed: int = 0, model: str = "wright") -> dict:
+def sample_prior(priors: LearningCurvePriors | None = None, num_samples: int = 1000, seed: int = 0, model: str = "wright") -> dict:
     """Draws from the prior: dict of numpy arrays keyed by parameter name.
 
     The trend (``learning_exponent`` / ``progress_rate``) is its value in the first year;
     ``<trend>_drift`` is τ, the yearly step sd of its random walk.
     """
-    priors = Priors.default(model) if priors is None else priors
+    priors = LearningCurvePriors.default(model) if priors is None else priors
     keys = jax.random.split(jax.random.PRNGKey(seed), 4)
     shape = (num_samples,)
     return {
-        _TREND_NAME[model]: np.asarray(_trend_prior(priors).sample(keys[0], shape), float),
-        "noise_scale": np.asarray(_noise_prior(priors).sample(keys[1], shape), float),
-        "noise_autocorrelation": np.asarray(_rho_prior(priors).sample(keys[2], shape), float),
-        _TREND_NAME[model] + "_drift": np.asarray(_drift_prior(priors).sample(keys[3], shape), float),
+        _TREND_NAME[model]: np.asarray(priors.trend_prior().sample(keys[0], shape), float),
+        "noise_scale": np.asarray(priors.noise_prior().sample(keys[1], shape), float),
+        "noise_autocorrelation": np.asarray(priors.rho_prior().sample(keys[2], shape), float),
+        _TREND_NAME[model] + "_drift": np.asarray(priors.drift_prior().sample(keys[3], shape), float),
     }
 
 
@@ -572,7 +392,7 @@ class LearningCurveFit:
 
     posterior: xr.Dataset
     model: str
-    priors: Priors
+    priors: LearningCurvePriors
     data: pd.DataFrame
     last_year: int
     last_cost: float
@@ -606,7 +426,7 @@ class LearningCurveFit:
         rows = {}
         for name in self.parameters:
             x = self.posterior[name].values
-            rhat, ess = _rhat_ess(x)
+            rhat, ess = rhat_ess(x)
             rows[name] = {
                 "mean": float(x.mean()),
                 "sd": float(x.std(ddof=1)),
@@ -647,7 +467,7 @@ class LearningCurveFit:
         """
         import arviz as az  # lazy: optional dependency
 
-        s = _validate(self.data, self.model)
+        s = validate_series(self.data, self.model)
         dy = np.diff(s.log_cost)
         steps = (s.years[1:] - s.years[0]).astype(int)
         total = np.diff(s.log_q) if self.model == "wright" else np.diff(s.years).astype(float)
@@ -683,18 +503,18 @@ class LearningCurveFit:
         )
 
 
-def _resolve_priors(model: str, priors) -> Priors:
-    base = Priors.default(model)
+def _resolve_priors(model: str, priors) -> LearningCurvePriors:
+    base = LearningCurvePriors.default(model)
     if priors is None:
         return base
-    if isinstance(priors, Priors):
+    if isinstance(priors, LearningCurvePriors):
         return priors
     if isinstance(priors, dict):
         unknown = set(priors) - set(asdict(base))
         if unknown:
             raise _fail("priors", f"unknown prior fields {sorted(unknown)}; expected {sorted(asdict(base))}")
-        return Priors(**{**asdict(base), **priors})
-    raise _fail("priors", f"expected a Priors instance or a dict; got {type(priors).__name__}")
+        return LearningCurvePriors(**{**asdict(base), **priors})
+    raise _fail("priors", f"expected a LearningCurvePriors instance or a dict; got {type(priors).__name__}")
 
 
 def _sample_state(mean, cov, rng):
@@ -713,7 +533,7 @@ def fit(
     seed: int = 0,
     *,
     model: str = "wright",
-    priors: Priors | dict | None = None,
+    priors: LearningCurvePriors | dict | None = None,
     drift: bool = True,
     num_warmup: int = 1000,
     num_samples: int = 1000,
@@ -729,13 +549,13 @@ def fit(
     & Lafond 2016 and Way et al. 2022). ``frame``: one series with columns year,
     cumulative_production, unit_cost (any units; cumulative_production is optional for
     Moore). Needs ≥ 3 rows, positive cost and production, production strictly increasing,
-    whole unique years; else InputError. ``priors``: :class:`Priors` or a dict of its
+    whole unique years; else InputError. ``priors``: :class:`LearningCurvePriors` or a dict of its
     fields overriding the model's defaults.
     """
     if model not in MODELS:
         raise _fail("model", f"expected one of {', '.join(MODELS)}; got {model!r}")
     priors = _resolve_priors(model, priors)
-    series = _validate(frame, model)
+    series = validate_series(frame, model)
     span = int(series.years[-1] - series.years[0])
     if span > MAX_SPAN_YEARS:
         raise _fail("year", f"expected at most {MAX_SPAN_YEARS} years from first to last observation; got {span}")
@@ -746,9 +566,10 @@ def fit(
         if int(value) != value or value < low:
             raise _fail(name, f"expected a whole number ≥ {low}; got {value!r}")
     arrays = _annual_arrays(series, model)
-    run = _sampler(priors, int(num_warmup), int(num_samples), int(num_chains), float(target_accept),
-                   int(max_tree_depth), chain_method, bool(drift))
-    z, diverging = run(jax.random.PRNGKey(seed), *arrays)
+    run = sampler(_potential_gen(priors), int(num_warmup), int(num_samples), int(num_chains), float(target_accept),
+                  int(max_tree_depth), chain_method, init=_initial_point(priors, bool(drift)), stats=("diverging",))
+    z, stats = run(jax.random.PRNGKey(seed), None, *arrays)
+    diverging = stats["diverging"]
     trend0, sigma, rho, tau = _constrain(z)
     nc, nd = z.shape[:2]
     flat = [jnp.reshape(v, -1) for v in (trend0, sigma, rho, tau)]

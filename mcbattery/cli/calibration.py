@@ -52,10 +52,11 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     published estimates; exits 1 (writing nothing unless --force) if the diagnostics fail.
     """
     from mcbattery import calibration as cal
+    from mcbattery.calibration.store import shipped_posterior
 
     if ship and out is not None:
         raise InputError("give either --out or --ship, not both", field="out")
-    target = cal.SHIPPED_POSTERIOR if ship else (out if out is not None else DEFAULT_OUT)
+    target = shipped_posterior() if ship else (out if out is not None else DEFAULT_OUT)
     if target.suffix != ".nc":
         raise InputError(f"expected a .nc file name; got {target.name!r}", file=str(target), field="out")
     if target.parent.exists() and not target.parent.is_dir():

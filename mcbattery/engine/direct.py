@@ -17,7 +17,10 @@ from mcbattery.engine.devices import use_default_cache
 from mcbattery.engine.kernel import deployment_history, draw_randomness
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure
 from mcbattery.inputs.priors import Priors
-from mcbattery.model import simulate as model
+from mcbattery.inputs.priors import PRIORS_DIR
+from mcbattery.model import noise
+from mcbattery.model.coords import Coords, load_coords
+from mcbattery.model.scan import simulate
 
 CHUNK_UNIT = 256  # chunk sizes are rounded up to a multiple, to limit the compiled shapes
 
@@ -43,16 +46,17 @@ def _sampler(struct: tuple, dtype: str):
 
 
 @lru_cache(maxsize=16)
-def _simulator(n_years: int, start_year: int, dtype: str):
+def _simulator(n_years: int, start_year: int, dtype: str, coords: Coords):
     dt = _jnp_dtype(dtype)
+    slots = noise.layout(coords)
 
     @jax.jit
     def go(seed, idx, params, history):
         base = jax.random.PRNGKey(seed)
 
         def one(i, p):
-            _, normals, uniforms = draw_randomness(jax.random.fold_in(base, i), n_years, dt)
-            return model.simulate(p, normals, uniforms, history, start_year)
+            _, normals, uniforms = draw_randomness(jax.random.fold_in(base, i), n_years, slots, dt)
+            return simulate(p, normals, uniforms, history, coords, start_year)
 
         return jax.vmap(one)(idx, params)
 
@@ -81,16 +85,19 @@ def sample_draws(priors, indices, seed: int = 0, dtype: str = "float32") -> dict
 
 
 def simulate_draws(
-    params: dict[str, np.ndarray], noise_indices, seed: int, start_year: int, end_year: int, dtype: str = "float32"
+    params: dict[str, np.ndarray], noise_indices, seed: int, start_year: int, end_year: int, dtype: str = "float32",
+    coords: Coords | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the model on given parameters, row ``j`` with the process noise of draw index
-    ``noise_indices[j]`` (as ``engine.simulate_params``, but any index per row). Returns
-    outputs name -> (rows, years, *dims)."""
+    ``noise_indices[j]`` (as ``engine.simulate_params``, but any index per row). ``coords``:
+    the priors' coordinates (default: the shipped ones). Returns outputs name -> (rows, years,
+    *dims)."""
     n_years = end_year - start_year + 1
+    coords = coords if coords is not None else load_coords(PRIORS_DIR)
     use_default_cache()
     with x64(dtype):
         dt = _jnp_dtype(dtype)
-        fn = _simulator(n_years, start_year, dtype)
+        fn = _simulator(n_years, start_year, dtype, coords)
         p = {k: jnp.asarray(v, dt) for k, v in params.items()}
         out = fn(jnp.uint32(seed), jnp.asarray(noise_indices, jnp.int32), p, jnp.asarray(_history(start_year), dt))
         return {k: np.asarray(v) for k, v in out.items()}
@@ -112,12 +119,12 @@ def simulate_params(
     Used for sensitivity analysis and scenario comparison: the same draw indices give the
     same process noise (common random numbers) whatever the parameters.
     """
-    start_year = int(round(float(priors["start_year"].fields["value"])))
+    start_year = priors.start_year
     n = next(iter(params.values())).shape[0]
     missing = set(priors.params) - set(params)
     if missing:
         params = {**sample_params(priors, n, seed, start, dtype), **params}
-    return simulate_draws(params, np.arange(start, start + n), seed, start_year, end_year, jnp.dtype(dtype).name)
+    return simulate_draws(params, np.arange(start, start + n), seed, start_year, end_year, jnp.dtype(dtype).name, priors.coords)
 
 
 def sample_rows(priors, indices, seed: int = 0, batch: int = 4096, dtype: str = "float32") -> dict[str, np.ndarray]:

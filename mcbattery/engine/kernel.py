@@ -19,7 +19,8 @@ from mcbattery.engine.devices import unrolled_threefry
 from mcbattery.engine.layout import Layout, flatten
 from mcbattery.engine.sampling import make_sampler
 from mcbattery.engine.streaming import tree_merge
-from mcbattery.model import simulate as model
+from mcbattery.model import noise
+from mcbattery.model.scan import simulate
 from mcbattery.model.outputs import BINS
 from mcbattery.model.recycling import HISTORY
 
@@ -40,13 +41,13 @@ def deployment_history(start_year: int) -> np.ndarray:
     return np.array([by_year.get(start_year - a, 0.0) for a in range(1, HISTORY + 1)])
 
 
-def draw_randomness(key, n_years: int, dtype=jnp.float32):
+def draw_randomness(key, n_years: int, slots: noise.NoiseLayout, dtype=jnp.float32):
     """Split one draw's key into (parameter key, process noise): normals ~ N(0, 1) shaped
-    (years, model.N_NORMALS) and uniforms ~ U[1e-7, 1) shaped (years, model.N_UNIFORMS).
+    (years, slots.n_normals) and uniforms ~ U[1e-7, 1) shaped (years, slots.n_uniforms).
     The one place that decides which random numbers a draw consumes."""
     kp, kn, ku = jax.random.split(key, 3)
-    normals = jax.random.normal(kn, (n_years, model.N_NORMALS), dtype)
-    uniforms = jax.random.uniform(ku, (n_years, model.N_UNIFORMS), dtype, minval=1e-7, maxval=1.0)
+    normals = jax.random.normal(kn, (n_years, slots.n_normals), dtype)
+    uniforms = jax.random.uniform(ku, (n_years, slots.n_uniforms), dtype, minval=1e-7, maxval=1.0)
     return kp, normals, uniforms
 
 
@@ -70,6 +71,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     """
     sampler = make_sampler(struct, dtype)
     history = jnp.asarray(deployment_history(start_year), dtype)
+    slots = noise.layout(layout.coords)
     lo = jnp.asarray(layout.lo, dtype)
     width = jnp.asarray(layout.width, dtype)
     is_log = jnp.asarray(layout.log)
@@ -82,8 +84,8 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     assert not narrow_counts or flush_groups * group * BLOCK < 2**16, "uint16 counts could overflow"
 
     def one(key, fields):
-        kp, normals, uniforms = draw_randomness(key, n_years, dtype)
-        return model.simulate(sampler(kp, fields), normals, uniforms, history, start_year)
+        kp, normals, uniforms = draw_randomness(key, n_years, slots, dtype)
+        return simulate(sampler(kp, fields), normals, uniforms, history, layout.coords, start_year)
 
     def simulate_rows(indices, base_key, fields):
         """Draws ``indices`` -> outputs (rows, columns)."""

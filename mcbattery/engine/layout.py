@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mcbattery.model.coords import shape_of
+from mcbattery.model.coords import Coords
 from mcbattery.model.outputs import BINS, OUTPUTS
 
 
@@ -18,6 +18,7 @@ class Layout:
     """Where each output sits in the flat (draw, column) matrix of one chunk."""
 
     years: np.ndarray
+    coords: Coords
     names: tuple[str, ...]
     shapes: dict[str, tuple[int, ...]]  # (year, *dims)
     slices: dict[str, slice]
@@ -32,18 +33,19 @@ class Layout:
 
     @property
     def key(self) -> tuple:
-        return self.thresholds
+        return self.thresholds, self.coords
 
     @property
     def n_columns(self) -> int:
         return int(self.lo.size)
 
 
-def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float, ...]]) -> Layout:
+def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float, ...]], coords: Coords) -> Layout:
+    """The columns of every output for ``n_years`` from ``start_year`` with ``coords``' labels."""
     shapes, slices, lo, width, log, tcols, tvals, segs = {}, {}, [], [], [], [], [], []
     k = 0
     for name, spec in OUTPUTS.items():
-        shape = (n_years, *shape_of(spec.dims))
+        shape = (n_years, *coords.shape(spec.dims))
         size = int(np.prod(shape))
         shapes[name], slices[name] = shape, slice(k, k + size)
         kind, a, b = spec.grid
@@ -59,6 +61,7 @@ def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float
         k += size
     return Layout(
         years=np.arange(start_year, start_year + n_years),
+        coords=coords,
         names=tuple(OUTPUTS),
         shapes=shapes,
         slices=slices,

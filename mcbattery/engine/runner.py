@@ -100,7 +100,8 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    layout = make_layout(n_years, start_year, dict(layout_key))
+    thresholds, coords = layout_key
+    layout = make_layout(n_years, start_year, dict(thresholds), coords)
     kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu", wave_groups=waves)
     mesh = Mesh(np.array(devices), ("d",))
 
@@ -140,10 +141,10 @@ def run(
     store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
     run early when it returns True (``draws`` is then a maximum). ``first``: run only draws
     ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.distributed`)."""
-    start_year = int(round(float(priors["start_year"].fields["value"])))
+    start_year = priors.start_year
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
-    layout = make_layout(n_years, start_year, thresholds)
+    layout = make_layout(n_years, start_year, thresholds, priors.coords)
     devices = tuple(devices) if devices is not None else tuple(jax.local_devices())
     n_dev = len(devices)
     group_draws = GROUP * BLOCK

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcbattery.model.coords import COORDS
+from mcbattery.model.coords import Coords
 from mcbattery.model.params import REGISTRY
 from mcbattery.inputs.priors import DISTRIBUTIONS, Priors, load_priors
 
@@ -23,26 +23,26 @@ def _num(x: float) -> str:
     return f"{x:,.6g}" if abs(x) >= 1000 else f"{x:.6g}"
 
 
-def _value(arr: np.ndarray, dims: tuple[str, ...]) -> str:
+def _value(arr: np.ndarray, dims: tuple[str, ...], coords: Coords) -> str:
     arr = np.asarray(arr)
     if arr.ndim == 0 or np.all(arr == arr.flat[0]):
         return _num(arr.flat[0])
     if len(dims) == 1:
-        return "{" + ", ".join(f"{lab} {_num(v)}" for lab, v in zip(COORDS[dims[0]], arr)) + "}"
-    rows = [f"{lab}: {_value(arr[i], dims[1:])}" for i, lab in enumerate(COORDS[dims[0]])]
+        return "{" + ", ".join(f"{lab} {_num(v)}" for lab, v in zip(coords[dims[0]], arr)) + "}"
+    rows = [f"{lab}: {_value(arr[i], dims[1:], coords)}" for i, lab in enumerate(coords[dims[0]])]
     return "; ".join(rows)
 
 
-def describe(prior) -> str:
+def describe(prior, coords: Coords) -> str:
     """``lognormal(median {EV 953, ...}; σ 0.03)`` style description of one prior."""
     if prior.dist == "fixed":
-        return f"fixed {_value(prior.fields['value'], prior.dims)}"
+        return f"fixed {_value(prior.fields['value'], prior.dims, coords)}"
     if prior.dist == "empirical":
         return f"posterior samples ({prior.fields['samples'].shape[0]})"
     required, _ = DISTRIBUTIONS[prior.dist]
     parts = []
     for k in required:
-        parts.append(f"{SYMBOLS.get(k, k)} {_value(prior.fields[k], prior.dims)}")
+        parts.append(f"{SYMBOLS.get(k, k)} {_value(prior.fields[k], prior.dims, coords)}")
     return f"{prior.dist}({'; '.join(parts)})"
 
 
@@ -61,6 +61,6 @@ def tables(priors: Priors | None = None) -> str:
         for name in by_file[fname]:
             p = priors[name]
             dims = " × ".join(p.dims) if p.dims else "—"
-            out.append(f"| `{name}` | {dims} | {describe(p)} | {p.units} | {p.source} |")
+            out.append(f"| `{name}` | {dims} | {describe(p, priors.coords)} | {p.units} | {p.source} |")
         out.append("")
     return "\n".join(out)

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from mcbattery.inputs.priors import DISTRIBUTIONS, Prior, Priors
-from mcbattery.model.coords import COORDS
+from mcbattery.model.coords import Coords
 from mcbattery.model.params import REGISTRY
 
 __all__ = ["LEVELS", "prior_overview", "element_labels"]
@@ -22,9 +22,9 @@ __all__ = ["LEVELS", "prior_overview", "element_labels"]
 LEVELS = (0.05, 0.5, 0.95)
 
 
-def element_labels(dims: tuple[str, ...]) -> list[tuple[tuple[int, ...], str]]:
+def element_labels(dims: tuple[str, ...], coords: Coords) -> list[tuple[tuple[int, ...], str]]:
     """``(index, "CN,LFP")`` for every element of a parameter with ``dims`` (``((), "")`` for a scalar)."""
-    axes = [list(enumerate(COORDS[d])) for d in dims]
+    axes = [list(enumerate(coords[d])) for d in dims]
     return [(tuple(i for i, _ in combo), ",".join(lab for _, lab in combo)) for combo in product(*axes)]
 
 
@@ -66,7 +66,9 @@ def _quantiles(prior: Prior, idx: tuple[int, ...]) -> np.ndarray:
 
 
 def _shape(prior: Prior) -> tuple[int, ...]:
-    return tuple(len(COORDS[d]) for d in prior.dims)
+    if prior.dist == "empirical":
+        return np.shape(prior.fields["samples"])[1:]
+    return np.broadcast_shapes(*(np.shape(v) for v in prior.fields.values()))
 
 
 def _fields_of(prior: Prior, idx: tuple[int, ...]) -> dict[str, float]:
@@ -97,7 +99,7 @@ def prior_overview(priors: Priors, reference: Priors | None = None) -> pd.DataFr
             continue
         p = priors.params[name]
         ref = reference.params.get(name) if reference is not None else None
-        for idx, label in element_labels(p.dims):
+        for idx, label in element_labels(p.dims, priors.coords):
             q05, med, q95 = _quantiles(p, idx)
             row = {
                 "parameter": name,

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from mcbattery.model.coords import COORDS
+from mcbattery.model.coords import Coords, load_coords
 from mcbattery.common.errors import InputError
 from mcbattery.model.params import REGISTRY
-from mcbattery.inputs.priors import PRIORS_DIR
+from mcbattery.inputs.locations import POSTERIOR_DIR, PRIORS_DIR
 
-DEFAULT_POSTERIOR = PRIORS_DIR / "posterior" / "engine_samples.nc"
+DEFAULT_POSTERIOR = POSTERIOR_DIR / "engine_samples.nc"
 
 
 def default_posterior() -> Path | None:
@@ -39,8 +39,10 @@ def _open(path: Path) -> xr.Dataset:
     return stacked.drop_vars(["chain", "draw", "sample"], errors="ignore")
 
 
-def load_engine_samples(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """``(name -> array (samples, *dims), info)`` for every variable named like a model parameter."""
+def load_engine_samples(path: str | Path, coords: Coords | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """``(name -> array (samples, *dims), info)`` for every variable named like a model parameter;
+    its coordinates must be ``coords`` (default: those of the shipped priors)."""
+    coords = coords if coords is not None else load_coords(PRIORS_DIR)
     path = Path(path)
     if not path.is_file():
         raise InputError("posterior file not found", file=str(path), field="posterior")
@@ -53,8 +55,8 @@ def load_engine_samples(path: str | Path) -> tuple[dict[str, np.ndarray], dict[s
         if da.dims[0] != "sample" or tuple(da.dims[1:]) != dims:
             raise InputError(f"expected dims ('sample', {', '.join(dims)}), got {da.dims}", file=str(path), field=name)
         for d in dims:
-            if list(da[d].values) != list(COORDS[d]):
-                raise InputError(f"coordinate {d} must be {list(COORDS[d])}", file=str(path), field=name)
+            if list(da[d].values) != list(coords[d]):
+                raise InputError(f"coordinate {d} must be {list(coords[d])}", file=str(path), field=name)
         out[name] = np.asarray(da.values, dtype=np.float64)
     if not out:
         raise InputError("no variable is named like a model parameter", file=str(path), field="posterior")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -30,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from mcbattery.model.coords import COORDS, shape_of
+from mcbattery.model.coords import FILE as COORDS_FILE
+from mcbattery.model.coords import Coords, load_coords
 from mcbattery.common.errors import InputError
 from mcbattery.model.params import REGISTRY, SUPPORTS
+from mcbattery.inputs.locations import PRIORS_DIR
 
-PRIORS_DIR = Path(__file__).resolve().parent / "data" / "priors"
 
 # distribution -> (required fields, location-like fields that a scenario shift moves)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -82,6 +84,7 @@ class Priors:
 
     params: dict[str, Prior]
     directory: str
+    coords: Coords
     scenario: str = "baseline"
     scenario_description: str = ""
     scenario_file: str = ""
@@ -90,9 +93,12 @@ class Priors:
     files_hash: str = ""
 
     def hash(self) -> str:
-        """Short sha256 of the resolved priors, what the engine samples from (distributions and
-        numbers, not prose; posterior samples included). Recorded as ``resolved_hash``."""
-        blob = json.dumps({k: p.to_json() for k, p in sorted(self.params.items())}, sort_keys=True)
+        """Short sha256 of the resolved priors, what the engine samples from (coordinates,
+        distributions and numbers, not prose; posterior samples included). Recorded as
+        ``resolved_hash``."""
+        doc = {k: p.to_json() for k, p in sorted(self.params.items())}
+        doc["coords"] = {d: list(labels) for d, labels in self.coords.dims} | {"roles": [list(r[:2]) + list(r[2]) for r in self.coords.roles]}
+        blob = json.dumps(doc, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def priors_hash(self) -> str:
@@ -103,6 +109,11 @@ class Priors:
 
     def __getitem__(self, name: str) -> Prior:
         return self.params[name]
+
+    @property
+    def start_year(self) -> int:
+        """The first simulated year (``start_year`` is a fixed prior)."""
+        return int(round(float(self.params["start_year"].fields["value"])))
 
     def with_posterior(self, samples: dict[str, np.ndarray], info: dict[str, str] | None = None) -> "Priors":
         """Replace priors by joint posterior samples (``name -> (S, *dims)``). All replaced
@@ -116,8 +127,8 @@ class Priors:
             if name not in REGISTRY:
                 raise InputError("posterior variable is not a model parameter", field=f"posterior.{name}")
             old = params[name]
-            if arr.shape[1:] != shape_of(old.dims):
-                raise InputError(f"expected shape (samples, {shape_of(old.dims)}), got {arr.shape}", field=f"posterior.{name}")
+            if arr.shape[1:] != self.coords.shape(old.dims):
+                raise InputError(f"expected shape (samples, {self.coords.shape(old.dims)}), got {arr.shape}", field=f"posterior.{name}")
             if not np.all(np.isfinite(arr)):
                 raise InputError("posterior samples must be finite", field=f"posterior.{name}")
             lo, hi = SUPPORTS[REGISTRY[name].support]
@@ -152,6 +163,16 @@ def _short(v: np.ndarray) -> str | float:
     return float(v) if v.ndim == 0 else np.array2string(v, precision=4, separator=",")
 
 
+def shipped_coords() -> Coords:
+    """The coordinates of the shipped priors (``priors/coords.toml``)."""
+    return _shipped_coords(str(PRIORS_DIR))
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_coords(directory: str) -> Coords:
+    return load_coords(directory)
+
+
 # ----------------------------------------------------------------------------- parsing
 
 
@@ -178,13 +199,13 @@ def _number(x: Any, file: str, where: str) -> float:
     return float(x)
 
 
-def _array(value: Any, dims: tuple[str, ...], file: str, where: str) -> np.ndarray:
+def _array(value: Any, dims: tuple[str, ...], coords: Coords, file: str, where: str) -> np.ndarray:
     """A scalar broadcasts; a table keyed by coordinate labels gives one value per label."""
     if not isinstance(value, dict):
-        return np.full(shape_of(dims), _number(value, file, where), dtype=np.float64)
+        return np.full(coords.shape(dims), _number(value, file, where), dtype=np.float64)
     if not dims:
         raise InputError("expected a number for a parameter without dims", file=file, field=where)
-    labels = COORDS[dims[0]]
+    labels = coords[dims[0]]
     unknown = sorted(set(value) - set(labels))
     missing = [lab for lab in labels if lab not in value]
     if unknown:
@@ -193,7 +214,7 @@ def _array(value: Any, dims: tuple[str, ...], file: str, where: str) -> np.ndarr
         )
     if missing:
         raise InputError(f"missing {dims[0]} label(s) {missing}", file=file, field=where)
-    return np.stack([_array(value[lab], dims[1:], file, f"{where}.{lab}") for lab in labels])
+    return np.stack([_array(value[lab], dims[1:], coords, file, f"{where}.{lab}") for lab in labels])
 
 
 def _check_fields(name: str, dist: str, fields: dict[str, np.ndarray], support: str, file: str):
@@ -245,7 +266,7 @@ def _check_fields(name: str, dist: str, fields: dict[str, np.ndarray], support: 
             raise InputError("shares must sum to 1 over the last dimension", file=file, field=name)
 
 
-def _parse_param(name: str, table: Any, file: str) -> Prior:
+def _parse_param(name: str, table: Any, file: str, coords: Coords) -> Prior:
     if name not in REGISTRY:
         close = _close_names(name)
         raise InputError(
@@ -276,7 +297,7 @@ def _parse_param(name: str, table: Any, file: str) -> Prior:
     for k in required:
         if k not in table:
             raise InputError(f"missing field {k!r} for dist {dist!r}", file=file, field=name)
-        fields[k] = _array(table[k], dims, file, f"{name}.{k}")
+        fields[k] = _array(table[k], dims, coords, file, f"{name}.{k}")
     _check_fields(name, dist, fields, spec.support, file)
     return Prior(name, dims, dist, fields, table["units"], table["source"], file, table.get("note", ""))
 
@@ -293,7 +314,8 @@ def load_priors(directory: str | Path | None = None) -> Priors:
     if not root.is_dir():
         raise InputError("priors folder not found", file=str(root))
     params: dict[str, Prior] = {}
-    files = sorted(root.glob("*.toml"))
+    coords = load_coords(root)
+    files = sorted(p for p in root.glob("*.toml") if p.name != COORDS_FILE)
     if not files:
         raise InputError("no prior files (*.toml) in folder", file=str(root))
     for path in files:
@@ -303,11 +325,11 @@ def load_priors(directory: str | Path | None = None) -> Priors:
                 continue
             if name in params:
                 raise InputError(f"defined twice (also in {params[name].file})", file=str(path), field=name)
-            params[name] = _parse_param(name, table, str(path))
+            params[name] = _parse_param(name, table, str(path), coords)
     missing = sorted(set(REGISTRY) - set(params))
     if missing:
         raise InputError(f"missing parameter(s) {missing}", file=str(root))
-    return Priors(params=params, directory=str(root))
+    return Priors(params=params, directory=str(root), coords=coords)
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -347,7 +369,7 @@ def load_scenario(
         return _apply_scenario(base, path)
     from mcbattery.inputs.posterior import load_engine_samples
 
-    samples, info = load_engine_samples(posterior)
+    samples, info = load_engine_samples(posterior, base.coords)
     resolved = _apply_scenario(base.with_posterior(samples, info), path)
     try:
         files_hash = _apply_scenario(base, path).priors_hash()
@@ -370,14 +392,15 @@ def _apply_scenario(base: Priors, path: Path) -> Priors:
     params = dict(base.params)
     touched = []
     for name, table in doc.get("set", {}).items():
-        params[name] = _apply_set(params, name, table, file)
+        params[name] = _apply_set(params, name, table, file, base.coords)
         touched.append(name)
     for name, table in doc.get("shift", {}).items():
-        params[name] = _apply_shift(params, name, table, file)
+        params[name] = _apply_shift(params, name, table, file, base.coords)
         touched.append(name)
     return Priors(
         params=params,
         directory=base.directory,
+        coords=base.coords,
         scenario=str(meta.get("name", path.stem)),
         scenario_description=meta["description"].strip(),
         scenario_file=file,
@@ -395,7 +418,7 @@ def _existing(params: dict[str, Prior], name: str, file: str, kind: str) -> Prio
     return params[name]
 
 
-def _apply_set(params: dict[str, Prior], name: str, table: Any, file: str) -> Prior:
+def _apply_set(params: dict[str, Prior], name: str, table: Any, file: str, coords: Coords) -> Prior:
     old = _existing(params, name, file, "set")
     if not isinstance(table, dict):
         raise InputError("expected a table", file=file, field=f"set.{name}")
@@ -404,20 +427,20 @@ def _apply_set(params: dict[str, Prior], name: str, table: Any, file: str) -> Pr
         raise InputError("replacing a posterior parameter needs a full distribution with 'dist'", file=file, field=f"set.{name}")
     if "dist" not in table or table["dist"] == old.dist:
         merged["dist"] = old.dist
-        merged.update({k: _to_toml_value(v, old.dims) for k, v in old.fields.items()})
+        merged.update({k: _to_toml_value(v, old.dims, coords) for k, v in old.fields.items()})
     merged.update(copy.deepcopy(table))
     if "source" not in table:
         merged["source"] = f"scenario {Path(file).stem}; base: {old.source}"
-    return _parse_param(name, merged, file)
+    return _parse_param(name, merged, file, coords)
 
 
-def _to_toml_value(v: np.ndarray, dims: tuple[str, ...]):
+def _to_toml_value(v: np.ndarray, dims: tuple[str, ...], coords: Coords):
     if not dims:
         return float(v)
-    return {lab: _to_toml_value(v[i], dims[1:]) for i, lab in enumerate(COORDS[dims[0]])}
+    return {lab: _to_toml_value(v[i], dims[1:], coords) for i, lab in enumerate(coords[dims[0]])}
 
 
-def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str) -> Prior:
+def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str, coords: Coords) -> Prior:
     old = _existing(params, name, file, "shift")
     where = f"shift.{name}"
     if not isinstance(table, dict) or not table or set(table) - {"scale", "add"}:
@@ -425,8 +448,8 @@ def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str) -> 
     locs = ("samples",) if old.dist == "empirical" else DISTRIBUTIONS[old.dist][1]
     if not locs:
         raise InputError(f"a {old.dist} prior cannot be shifted; use [set.{name}]", file=file, field=where)
-    scale = _partial(table.get("scale", 1.0), old.dims, 1.0, file, f"{where}.scale")
-    add = _partial(table.get("add", 0.0), old.dims, 0.0, file, f"{where}.add")
+    scale = _partial(table.get("scale", 1.0), old.dims, 1.0, coords, file, f"{where}.scale")
+    add = _partial(table.get("add", 0.0), old.dims, 0.0, coords, file, f"{where}.add")
     fields = dict(old.fields)
     for k in locs:
         fields[k] = fields[k] * scale + add
@@ -440,16 +463,16 @@ def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str) -> 
     return Prior(name, old.dims, old.dist, fields, old.units, old.source, old.file, f"shifted by {Path(file).stem}")
 
 
-def _partial(value: Any, dims: tuple[str, ...], default: float, file: str, where: str) -> np.ndarray:
+def _partial(value: Any, dims: tuple[str, ...], default: float, coords: Coords, file: str, where: str) -> np.ndarray:
     """Like _array, but labels left out keep the neutral value (1 for scale, 0 for add)."""
     if not isinstance(value, dict):
-        return np.full(shape_of(dims), _number(value, file, where))
+        return np.full(coords.shape(dims), _number(value, file, where))
     if not dims:
         raise InputError("expected a number for a parameter without dims", file=file, field=where)
-    labels = COORDS[dims[0]]
+    labels = coords[dims[0]]
     unknown = sorted(set(value) - set(labels))
     if unknown:
         raise InputError(f"unknown {dims[0]} label(s) {unknown}; expected {list(labels)}", file=file, field=where)
     return np.stack(
-        [_partial(value.get(lab, default), dims[1:], default, file, f"{where}.{lab}") for lab in labels]
+        [_partial(value.get(lab, default), dims[1:], default, coords, file, f"{where}.{lab}") for lab in labels]
     )

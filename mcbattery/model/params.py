@@ -6,7 +6,8 @@ model needs, so that a misspelt, missing or out-of-support parameter is caught e
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
+from typing import Any, NamedTuple
 
 
 class ParamSpec(NamedTuple):
@@ -131,3 +132,42 @@ SUPPORTS = {
     "year": (1900.0, 2200.0),
     "simplex": (0.0, 1.0),
 }
+
+
+#: The model's mechanisms, in the order of :class:`Params`' fields (``horizon`` is static).
+BLOCKS: tuple[str, ...] = ("demand", "chemistry", "supply", "prices", "costs", "ramp", "recycling", "policy")
+
+
+def _block_type(block: str):
+    names = tuple(n for n, s in REGISTRY.items() if s.block == block)
+    return namedtuple(f"{block.capitalize()}Params", names)
+
+
+#: One NamedTuple type per mechanism, its fields the registry's parameters of that block.
+BLOCK_TYPES = {b: _block_type(b) for b in BLOCKS}
+
+
+class Params(NamedTuple):
+    """Every parameter of one draw (or of many, draws last), grouped by mechanism. Each field is
+    a NamedTuple of arrays named and shaped as in :data:`REGISTRY` (dims, then draws)."""
+
+    demand: Any
+    chemistry: Any
+    supply: Any
+    prices: Any
+    costs: Any
+    ramp: Any
+    recycling: Any
+    policy: Any
+
+
+def group(flat: dict) -> Params:
+    """Flat ``{name: array}`` (the sampler's output) -> :class:`Params` by mechanism."""
+    return Params(**{b: t(**{n: flat[n] for n in t._fields}) for b, t in BLOCK_TYPES.items()})
+
+
+def block(name: str, values: dict, fill=0.0):
+    """One mechanism's parameters from a (possibly partial) ``{name: array}``; parameters not
+    given are ``fill`` (for driving a single block, e.g. the price process, on its own)."""
+    t = BLOCK_TYPES[name]
+    return t(**{f: values.get(f, fill) for f in t._fields})

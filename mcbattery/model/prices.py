@@ -11,8 +11,7 @@ parameters are annual and convert to monthly values exactly (:func:`monthly_para
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
+from mcbattery.model import ops
 
 MONTHS = 12
 #: Reversion below this is treated as this (the annual -> monthly conversion divides by it).
@@ -22,12 +21,12 @@ MIN_REVERSION = 1e-6
 def anchor(p, t):
     """Cost anchor (USD/t LCE) at time ``t`` in years from mid-2025 (year index ``t`` is the
     middle of year ``start_year + t``; fractions give months)."""
-    return p["lithium_cost_anchor"] * jnp.exp(p["lithium_cost_anchor_trend"] * (t + 1.0))
+    return p.lithium_cost_anchor * ops.xp(p.lithium_cost_anchor).exp(p.lithium_cost_anchor_trend * (t + 1.0))
 
 
 def log_anchor(p, t):
     """log of :func:`anchor`, without the exp / log round trip."""
-    return jnp.log(p["lithium_cost_anchor"]) + p["lithium_cost_anchor_trend"] * (t + 1.0)
+    return ops.xp(p.lithium_cost_anchor).log(p.lithium_cost_anchor) + p.lithium_cost_anchor_trend * (t + 1.0)
 
 
 def month_offset(j):
@@ -43,30 +42,34 @@ def monthly_parameters(reversion, volatility, drift):
     the boom regime adds δ_m(1 − φ¹²)/(1 − φ) = δ to the year-end log price (ceiling aside).
     Valid for every k in [0, 1] (k is floored at :data:`MIN_REVERSION`).
     """
-    k = jnp.maximum(reversion, MIN_REVERSION)
-    log_phi12 = jnp.log1p(-k)
+    xp = ops.xp(reversion, volatility, drift)
+    k = xp.maximum(reversion, MIN_REVERSION)
+    log_phi12 = xp.log1p(-k)
     log_phi = log_phi12 / MONTHS
-    k_m = -jnp.expm1(log_phi)
-    ratio = jnp.expm1(2.0 * log_phi12) / jnp.expm1(2.0 * log_phi)  # (1 − φ²⁴)/(1 − φ²)
-    return k_m, volatility / jnp.sqrt(ratio), drift * k_m / k
+    k_m = -xp.expm1(log_phi)
+    ratio = xp.expm1(2.0 * log_phi12) / xp.expm1(2.0 * log_phi)  # (1 − φ²⁴)/(1 − φ²)
+    return k_m, volatility / xp.sqrt(ratio), drift * k_m / k
 
 
 def monthly_hazard(annual):
     """Probability of a switch within a year at constant conditions -> monthly probability,
     1 − (1 − p)^(1/12). Valid for every p in [0, 1]."""
-    return -jnp.expm1(jnp.log1p(-annual) / MONTHS)
+    xp = ops.xp(annual)
+    return -xp.expm1(xp.log1p(-annual) / MONTHS)
 
 
 def annual_probability(monthly):
     """Inverse of :func:`monthly_hazard`: 1 − (1 − p_m)^12."""
-    return -jnp.expm1(MONTHS * jnp.log1p(-monthly))
+    xp = ops.xp(monthly)
+    return -xp.expm1(MONTHS * xp.log1p(-monthly))
 
 
 def entry_hazard(p, tightness):
     """Monthly boom entry probability: the annual probability logistic(boom_entry_logit +
     boom_entry_tightness · max(tightness, 0)) spread evenly over twelve months."""
-    z = p["boom_entry_logit"] + p["boom_entry_tightness"] * jnp.maximum(tightness, 0.0)
-    return -jnp.expm1(-jax.nn.softplus(z) / MONTHS)  # 1 − (1 − logistic(z))^(1/12), stably
+    xp = ops.xp(p.boom_entry_logit, tightness)
+    z = p.boom_entry_logit + p.boom_entry_tightness * xp.maximum(tightness, 0.0)
+    return -xp.expm1(-ops.softplus(z) / MONTHS)  # 1 − (1 − logistic(z))^(1/12), stably
 
 
 def step(p, t, log_price, boom, tightness, eps, u_regime):
@@ -86,28 +89,29 @@ def step(p, t, log_price, boom, tightness, eps, u_regime):
     Returns (December log price, December regime, mean price of the twelve months [USD/t],
     share of the twelve months in the boom regime).
     """
-    k_m, s_m, d_m = monthly_parameters(p["price_reversion"], p["price_volatility"], p["boom_drift"])
+    xp = ops.xp(log_price)
+    k_m, s_m, d_m = monthly_parameters(p.price_reversion, p.price_volatility, p.boom_drift)
     enter = entry_hazard(p, tightness)
-    stay = 1.0 - monthly_hazard(p["boom_exit_probability"])
-    log_ceiling = jnp.log(p["boom_ceiling"])
+    stay = 1.0 - monthly_hazard(p.boom_exit_probability)
+    log_ceiling = xp.log(p.boom_ceiling)
     log_a0 = log_anchor(p, t)
-    premium = p["tightness_premium"] * tightness
-    slope = p["lithium_cost_anchor_trend"]
+    premium = p.tightness_premium * tightness
+    slope = p.lithium_cost_anchor_trend
 
     def month(state, xs):
         log_price, boom, price_sum, boom_sum = state
         offset, e, u = xs
-        boom = jnp.where(boom > 0.5, u < stay, u < enter).astype(log_price.dtype)
+        boom = xp.where(boom > 0.5, u < stay, u < enter).astype(log_price.dtype)
         log_a = log_a0 + slope * offset
         # the boom's push fades as the price nears boom_ceiling x anchor
-        room = jnp.clip(1.0 - (log_price - log_a) / log_ceiling, 0.0, 1.0)
+        room = xp.clip(1.0 - (log_price - log_a) / log_ceiling, 0.0, 1.0)
         log_price = log_price + k_m * (log_a + premium - log_price) + d_m * boom * room + s_m * e
-        return (log_price, boom, price_sum + jnp.exp(log_price), boom_sum + boom), None
+        return (log_price, boom, price_sum + xp.exp(log_price), boom_sum + boom), None
 
     # a loop, not twelve unrolled months: unrolled, XLA re-derives the chain of earlier months
     # inside every later month's fused loop. The year's sums ride in the carry (no stacked
     # monthly path to write and read back).
-    offsets = month_offset(jnp.arange(MONTHS, dtype=log_price.dtype))
-    zero = jnp.zeros_like(log_price)
-    (log_price, boom, price_sum, boom_sum), _ = jax.lax.scan(month, (log_price, boom, zero, zero), (offsets, eps, u_regime))
+    offsets = month_offset(xp.arange(MONTHS, dtype=log_price.dtype))
+    zero = xp.zeros_like(log_price)
+    (log_price, boom, price_sum, boom_sum), _ = ops.scan(month, (log_price, boom, zero, zero), (offsets, eps, u_regime))
     return log_price, boom, price_sum / MONTHS, boom_sum / MONTHS

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from mcbattery.model import ops
+
 
 def step(p, scrap, capacity_before, new_capacity, utilization):
     """Scrap rate per region after one year of running at ``utilization`` and adding
     ``new_capacity`` (GWh/yr) to ``capacity_before`` (GWh/yr)."""
-    floor = p["scrap_floor"]
-    learned = floor + (scrap - floor) * jnp.exp(-p["scrap_learning_rate"] * utilization)
+    xp = ops.xp(scrap)
+    floor = p.scrap_floor
+    learned = floor + (scrap - floor) * xp.exp(-p.scrap_learning_rate * utilization)
     total = capacity_before + new_capacity
-    mixed = (capacity_before * learned + new_capacity * p["scrap_new_plant"]) / jnp.maximum(total, 1e-9)
-    return jnp.clip(mixed, 0.0, 0.99)
+    mixed = (capacity_before * learned + new_capacity * p.scrap_new_plant) / xp.maximum(total, 1e-9)
+    return xp.clip(mixed, 0.0, 0.99)
 
 
 def plant_trajectory(scrap_new_plant, scrap_floor, rate, utilization, years):

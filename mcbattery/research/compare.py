@@ -453,7 +453,7 @@ def compare(
     ds = xr.Dataset(data)
     from mcbattery.results.summary import label_coords
 
-    ds = label_coords(ds)
+    ds = label_coords(ds, pa.coords)
     import jax
 
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -507,9 +507,9 @@ def compare(
 
 
 def _coord(dim: str):
-    from mcbattery.model.coords import COORDS
+    from mcbattery.inputs.priors import shipped_coords
 
-    return COORDS[dim]
+    return shipped_coords()[dim]
 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:

@@ -739,9 +739,10 @@ def plant_scrap_paths(
     :func:`mcbattery.ramp.plant_trajectory` with the engine's sampled ``scrap_new_plant``,
     ``scrap_floor`` and ``scrap_learning_rate`` (draws ``0..draws-1`` of ``seed``, or the given
     ``params`` from ``engine.sample_params``). Returns a DataArray (draw, age, region)."""
-    from mcbattery.model.coords import REGIONS
+    from mcbattery.inputs.priors import shipped_coords
     from mcbattery.model.ramp import plant_trajectory
 
+    REGIONS = shipped_coords()["region"]
     bad = [r for r in regions if r not in REGIONS]
     if bad:
         raise InputError(f"unknown region(s) {bad}; expected some of {list(REGIONS)}", field="regions")

@@ -74,9 +74,9 @@ def interval_widths(ds: xr.Dataset) -> dict[str, float]:
 
 
 def _coord_labels(dim: str):
-    from mcbattery.model.coords import COORDS
+    from mcbattery.inputs.priors import shipped_coords
 
-    return list(COORDS[dim])
+    return list(shipped_coords()[dim])
 
 
 def parse_outputs(outputs, start_year: int, end_year: int) -> list[tuple[str, list[tuple], str]]:

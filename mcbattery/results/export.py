@@ -269,8 +269,9 @@ class ZarrDrawSink:
     """Stream full draws to a Zarr store chunk by chunk (xarray/dask-readable), never holding
     them all in memory. Written into a temporary store and renamed into place on close."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, coords):
         self.path = Path(path)
+        self.coords = coords
         if self.path.suffix != ".zarr":
             raise InputError("expected a .zarr path", file=str(self.path), field="draws_store")
         if not self.path.parent.is_dir():
@@ -282,13 +283,13 @@ class ZarrDrawSink:
         """Add draws ``start ..``: outputs (name -> (draws, years, ...)) and, optionally, the
         same draws' sampled parameters (from :func:`~mcbattery.results.summary.build_parameters`)."""
         from mcbattery.model.outputs import OUTPUTS
-        from mcbattery.results.summary import _coords
+        from mcbattery.results.summary import output_coords
 
         n_years = next(iter(outputs.values())).shape[1]
         data = {}
         for name, arr in outputs.items():
             spec = OUTPUTS[name]
-            coords = _coords(spec.dims, np.arange(n_years))
+            coords = output_coords(spec.dims, np.arange(n_years), self.coords)
             coords["draw"] = np.arange(start, start + arr.shape[0])
             data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims),
                                       attrs={"units": spec.units, "long_name": spec.long_name, "role": "output"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mcbattery.model.coords import COORDS, LONG_NAMES, STAGE_UNITS
+from mcbattery.model.coords import STAGE_UNITS, Coords
 from mcbattery.model.outputs import BINS, OUTPUTS, edges
 
 DEFAULT_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -48,10 +48,11 @@ def histogram_quantiles(hist: np.ndarray, edges_: np.ndarray, vmin, vmax, qs, lo
     return out
 
 
-def _coords(dims: tuple[str, ...], years: np.ndarray) -> dict:
+def output_coords(dims: tuple[str, ...], years: np.ndarray, coords: Coords) -> dict:
+    """Coordinate labels of an output with ``dims`` over ``years``."""
     c = {"year": years}
     for d in dims:
-        c[d] = list(COORDS[d])
+        c[d] = list(coords[d])
     return c
 
 
@@ -82,7 +83,7 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
         spec = OUTPUTS[name]
         sl, shape = lay.slices[name], lay.shapes[name]
         dims = ("year", *spec.dims)
-        coords = _coords(spec.dims, lay.years)
+        coords = output_coords(spec.dims, lay.years, lay.coords)
         a = _attrs(name)
         data[f"{name}_mean"] = xr.DataArray(acc.mean[sl].reshape(shape), coords, dims, attrs={**a, "long_name": f"mean {a['long_name']}"})
         data[f"{name}_sd"] = xr.DataArray(sd[sl].reshape(shape), coords, dims, attrs={**a, "long_name": f"standard deviation of {a['long_name']}"})
@@ -120,7 +121,7 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
                 attrs={"units": "1", "long_name": f"Monte Carlo standard error of P({name} > threshold)"},
             )
     ds = xr.Dataset(data)
-    return label_coords(ds)
+    return label_coords(ds, lay.coords)
 
 
 def build_draws(result) -> xr.Dataset | None:
@@ -131,10 +132,10 @@ def build_draws(result) -> xr.Dataset | None:
     data = {}
     for name, arr in result.kept.items():
         spec = OUTPUTS[name]
-        coords = _coords(spec.dims, result.layout.years)
+        coords = output_coords(spec.dims, result.layout.years, result.layout.coords)
         coords["draw"] = np.arange(arr.shape[0])
         data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs={**_attrs(name), "role": "output"})
-    return label_coords(xr.Dataset(data))
+    return label_coords(xr.Dataset(data), result.layout.coords)
 
 
 def varying_parameters(priors) -> list[str]:
@@ -153,7 +154,7 @@ def build_parameters(priors, params: dict[str, np.ndarray], first_draw: int = 0)
     for name in varying_parameters(priors):
         arr = np.asarray(params[name])
         p = priors.params[name]
-        coords = {"draw": np.arange(first_draw, first_draw + arr.shape[0]), **{d: list(COORDS[d]) for d in p.dims}}
+        coords = {"draw": np.arange(first_draw, first_draw + arr.shape[0]), **{d: list(priors.coords[d]) for d in p.dims}}
         src = "posterior sample" if p.dist == "empirical" else f"{p.dist} prior"
         data[name] = xr.DataArray(arr, coords, ("draw", *p.dims), attrs={
             "units": p.units, "long_name": f"sampled parameter {name} ({REGISTRY[name].block} block; {src})",
@@ -161,13 +162,13 @@ def build_parameters(priors, params: dict[str, np.ndarray], first_draw: int = 0)
     return xr.Dataset(data)
 
 
-def label_coords(ds: xr.Dataset) -> xr.Dataset:
+def label_coords(ds: xr.Dataset, coords: Coords) -> xr.Dataset:
     """Long names on the coordinates of a summary, draws or comparison dataset, and units on
     every numeric one (CF conventions): years, probability levels, draw indices and
     thresholds (in their output's units)."""
     for d in ds.dims:
-        if d in LONG_NAMES:
-            ds[d].attrs["long_name"] = LONG_NAMES[d]
+        if d in coords:
+            ds[d].attrs["long_name"] = coords.long_name(d)
         if d.endswith("_threshold"):
             base = d[: -len("_threshold")]
             name = base[: -len("_diff")] if base.endswith("_diff") else base

@@ -9,6 +9,7 @@ import scipy.stats
 import xarray as xr
 
 from mcbattery.calibration import learning
+from mcbattery.calibration.models import increments_log_likelihood
 from mcbattery.common.errors import InputError
 
 FAST = dict(num_warmup=200, num_samples=200, num_chains=2)
@@ -36,7 +37,7 @@ def _sbc_ranks(fit_priors, reps=48, n=10, thin=4, seed=0):
     Series are simulated from the full default prior, the exponent's random walk included;
     the drift τ and the first-year exponent are checked alongside σ and ρ.
     """
-    truth = learning.sample_prior(learning.Priors.default(), reps, seed=seed)
+    truth = learning.sample_prior(learning.LearningCurvePriors.default(), reps, seed=seed)
     rng = np.random.default_rng(seed)
     names = {"learning_exponent": "initial_learning_exponent", "noise_scale": "noise_scale",
              "noise_autocorrelation": "noise_autocorrelation", "learning_exponent_drift": "learning_exponent_drift"}
@@ -78,7 +79,7 @@ def test_simulation_based_calibration_detects_wrong_prior():
 
 def test_simulation_based_calibration_detects_wrong_drift_prior():
     # Power check for the drift: a prior on τ 10x too small and narrow must break its ranks.
-    ranks, n_draws = _sbc_ranks({"drift_median": learning.DRIFT_MEDIAN / 10, "drift_log_sd": 0.3}, reps=32)
+    ranks, n_draws = _sbc_ranks({"drift_median": learning.LearningCurvePriors().drift_median / 10, "drift_log_sd": 0.3}, reps=32)
     pvalues = _uniformity_pvalues(ranks, n_draws)
     assert pvalues["learning_exponent_drift"] < 1e-3, pvalues
 
@@ -202,7 +203,7 @@ def test_bad_options_raise_input_error():
 
 def _dense_loglik(frame, b, sigma, rho, tau):
     """Exact log density of the observed increments by building their covariance (float64)."""
-    s = learning._validate(frame)
+    s = learning.validate_series(frame)
     years = s.years.astype(int)
     span, steps = years[-1] - years[0], years[1:] - years[0]
     dx = learning._annual_dx(steps, np.diff(s.log_q))
@@ -219,16 +220,29 @@ def _dense_loglik(frame, b, sigma, rho, tau):
     return scipy.stats.multivariate_normal(mean, g @ g.T).logpdf(np.diff(s.log_cost))
 
 
+def _tridiagonal_arrays(s):
+    """(dx, gaps, dy, mask, first) of a series' observed increments, front-padded to 8."""
+    dy, gaps, dx = np.diff(s.log_cost), np.diff(s.years), np.diff(s.log_q)
+    pad = 8 - dy.size
+    mask = np.r_[np.zeros(pad, bool), np.ones(dy.size, bool)]
+    first = np.zeros(8, bool)
+    first[pad] = True
+    return (np.r_[np.zeros(pad), dx].astype(np.float32), np.r_[np.ones(pad), gaps].astype(np.float32),
+            np.r_[np.zeros(pad), dy].astype(np.float32), mask, first)
+
+
 def test_kalman_likelihood_is_exact_with_gaps():
+    """The filter equals a dense Gaussian built from the model; with τ = 0 it equals the
+    tridiagonal likelihood of the static model."""
     frame = _series(n=14, seed=5).iloc[[0, 1, 2, 4, 5, 8, 9, 10, 13]]
-    s = learning._validate(frame)
+    s = learning.validate_series(frame)
     annual = learning._annual_arrays(s, "wright")
-    tridiagonal = learning._padded_arrays(s, "wright")
+    tridiagonal = _tridiagonal_arrays(s)
     for b, sigma, rho, tau in [(0.4, 0.1, 0.3, 0.0), (0.2, 0.3, -0.5, 0.1), (0.6, 0.05, 0.8, 0.3)]:
         ll, _, _ = learning._kalman(np.float32(b), np.float32(sigma), np.float32(rho), np.float32(tau), *annual)
         assert float(ll) == pytest.approx(_dense_loglik(frame, b, sigma, rho, tau), abs=2e-3)
         if tau == 0.0:
-            assert float(ll) == pytest.approx(float(learning._log_likelihood(b, sigma, rho, *tridiagonal)), abs=2e-3)
+            assert float(ll) == pytest.approx(float(increments_log_likelihood(b, sigma, rho, *tridiagonal)), abs=2e-3)
 
 
 def test_drifting_exponent_gets_wider_long_horizon_intervals():

@@ -145,7 +145,7 @@ def test_narrow_histogram_counts_flush_exactly(monkeypatch):
     monkeypatch.setattr(engine, "GROUP", 2)
     monkeypatch.setattr(engine, "FLUSH_GROUPS", 2)
     p = load_scenario("baseline")
-    layout = make_layout(6, 2025, {k: v.thresholds for k, v in OUTPUTS.items()})
+    layout = make_layout(6, 2025, {k: v.thresholds for k, v in OUTPUTS.items()}, p.coords)
     kernel = engine.make_kernel(structure(p), 6, 2025, layout, narrow_counts=True)
     run = jax.jit(kernel, static_argnames=("chunk_groups", "with_draws"))
     n_blocks, n_valid = 5, 5 * engine.BLOCK - 100

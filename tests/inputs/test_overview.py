@@ -18,7 +18,7 @@ def test_quantiles_match_the_engine_sampler():
         if row["dist"] == "fixed":
             continue
         p = pri[name]
-        idx = tuple(__import__("mcbattery").model.coords.COORDS[d].index(lab) for d, lab in zip(p.dims, element.split(",")) if element)
+        idx = tuple(pri.coords.at(d, lab) for d, lab in zip(p.dims, element.split(",")) if element)
         x = np.asarray(draws[name])[(slice(None), *idx)]
         got = np.quantile(x, [0.05, 0.5, 0.95])
         spread = max(row["q95"] - row["q05"], 1e-12)

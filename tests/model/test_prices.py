@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mcbattery.model import prices
+from mcbattery.model.params import BLOCK_TYPES
 
 
 def _price_params(**kw):
@@ -24,7 +25,8 @@ def _price_params(**kw):
         "boom_ceiling": jnp.array(12.0),
     }
     p.update({k: jnp.array(v) for k, v in kw.items()})
-    return p
+    p.setdefault("lithium_price_start", jnp.array(10000.0))
+    return BLOCK_TYPES["prices"](**p)
 
 
 Z12, HALF12 = jnp.zeros(12), jnp.full(12, 0.5)
@@ -84,7 +86,7 @@ def test_price_regime_switches_within_the_year():
     _, boom, _, share = prices.step(p, 0.0, jnp.log(10000.0), jnp.array(1.0), jnp.array(0.0), Z12, u)
     assert float(boom) == 0.0 and float(share) == pytest.approx(4 / 12)
     # batched: a trailing draw axis
-    lp, boom, mean, share = prices.step({k: jnp.full(3, v) for k, v in p.items()}, 0.0, jnp.full(3, 9.0), jnp.ones(3),
+    lp, boom, mean, share = prices.step(type(p)(*(jnp.full(3, v) for v in p)), 0.0, jnp.full(3, 9.0), jnp.ones(3),
                                         jnp.zeros(3), jnp.zeros((12, 3)), jnp.tile(u[:, None], (1, 3)))
     assert lp.shape == boom.shape == mean.shape == share.shape == (3,)
 

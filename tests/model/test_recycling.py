@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mcbattery.model import recycling
+from mcbattery.model.params import block
 
 
 def test_retirement_pmf_mass_and_mean():
@@ -16,10 +17,10 @@ def test_retirement_pmf_mass_and_mean():
         "second_life_years": jnp.array(0.0),
         "second_life_fraction": jnp.array(0.0),
     }
-    pmf = np.asarray(recycling.retirement_pmf(p))
+    pmf = np.asarray(recycling.retirement_pmf(block("recycling", p)))
     assert pmf.sum() == pytest.approx(1.0, abs=1e-4)
     ages = np.arange(1, recycling.HISTORY + 1)
     assert (pmf * (ages - 0.5)).sum() == pytest.approx(10.0, rel=0.02)
     p2 = dict(p, second_life_years=jnp.array(5.0), second_life_fraction=jnp.array(1.0))
-    pmf2 = np.asarray(recycling.retirement_pmf(p2))
+    pmf2 = np.asarray(recycling.retirement_pmf(block("recycling", p2)))
     assert (pmf2 * ages).sum() == pytest.approx((pmf * ages).sum() + 5.0, rel=0.02)

@@ -1,0 +1,120 @@
+"""The few array operations the model needs beyond the array API, for JAX and NumPy alike.
+
+The model is written once. Under JAX it runs one draw at a time (the engine vmaps it) and
+these dispatch to ``jax.numpy`` / ``jax.lax``; on NumPy arrays it runs many draws at once with
+the draw axis *last* (every array is ``(*dims, draws)``), so the same code broadcasts scalar
+parameters over draws, and :func:`scan` is a plain Python loop. That NumPy path is the
+benchmark baseline and the independent check of the engine (benchmarks/numpy_model.py).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+
+
+def xp(*arrays):
+    """``jax.numpy`` if any argument is a JAX array (or tracer), else ``numpy``."""
+    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+
+
+def scan(f, init, xs):
+    """``jax.lax.scan`` for JAX inputs; a Python loop over the leading axis for NumPy ones."""
+    leaves = jax.tree_util.tree_leaves(xs)
+    if any(isinstance(a, jax.Array) for a in leaves + jax.tree_util.tree_leaves(init)):
+        return jax.lax.scan(f, init, xs)
+    carry, outs = init, []
+    for i in range(leaves[0].shape[0]):
+        carry, out = f(carry, jax.tree_util.tree_map(lambda a: a[i], xs))
+        outs.append(out)
+    if not outs or outs[0] is None:
+        return carry, None
+    return carry, jax.tree_util.tree_map(lambda *a: np.stack(a), *outs)
+
+
+def softmax(x, axis: int = -1):
+    if isinstance(x, jax.Array):
+        return jax.nn.softmax(x, axis=axis)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def sigmoid(x):
+    return jax.nn.sigmoid(x) if isinstance(x, jax.Array) else scipy.special.expit(x)
+
+
+def softplus(x):
+    return jax.nn.softplus(x) if isinstance(x, jax.Array) else np.logaddexp(x, 0.0)
+
+
+def gammaln(x):
+    return jax.scipy.special.gammaln(x) if isinstance(x, jax.Array) else scipy.special.gammaln(x)
+
+
+def one_hot(index, n: int, dtype):
+    """One-hot along a new axis 1: ``index`` (k, *draws) -> (k, n, *draws)."""
+    if isinstance(index, jax.Array):
+        return jax.nn.one_hot(index, n, dtype=dtype)  # one draw: (k,) -> (k, n)
+    classes = np.arange(n).reshape((n,) + (1,) * (np.ndim(index) - 1))
+    return (np.expand_dims(index, 1) == classes).astype(dtype)
+
+
+def dot(a, b):
+    """Sum over the leading axis of ``a`` and ``b`` (vectors over a dimension, draws last)."""
+    if isinstance(a, jax.Array) or isinstance(b, jax.Array):
+        return jnp.dot(a, b) if a.ndim == b.ndim == 1 else jnp.einsum("i...,i...->...", a, b)
+    return np.einsum("i...,i...->...", a, b)
+
+
+def vecmat(v, m):
+    """``v @ m``: v (i, *draws), m (i, j, *draws) -> (j, *draws)."""
+    if isinstance(v, jax.Array) or isinstance(m, jax.Array):
+        return v @ m if v.ndim == 1 and m.ndim == 2 else jnp.einsum("i...,ij...->j...", v, m)
+    return np.einsum("i...,ij...->j...", v, m)
+
+
+def matvec(m, v):
+    """``m @ v``: m (i, j, *draws), v (j, *draws) -> (i, *draws)."""
+    if isinstance(v, jax.Array) or isinstance(m, jax.Array):
+        return m @ v if v.ndim == 1 and m.ndim == 2 else jnp.einsum("ij...,j...->i...", m, v)
+    return np.einsum("ij...,j...->i...", m, v)
+
+
+def expand(x, batch_ndim: int):
+    """``x`` with ``batch_ndim`` trailing singleton axes, to broadcast against arrays whose
+    draws come last (a no-op for the one-draw JAX path, where ``batch_ndim`` is 0)."""
+    return x.reshape(x.shape + (1,) * batch_ndim) if batch_ndim else x
+
+
+def batch_ndim(scalar_param) -> int:
+    """Number of draw axes of a scalar parameter: 0 under JAX (one draw), 1 for NumPy batches."""
+    return len(getattr(scalar_param, "shape", ()))
+
+
+def set_row(x, i: int, value):
+    """``x`` with row ``i`` (first axis) replaced by ``value`` (``x.at[i].set`` under JAX)."""
+    if isinstance(x, jax.Array):
+        return x.at[i].set(value)
+    out = x.copy()
+    out[i] = value
+    return out
+
+
+def add_row(x, i: int, value):
+    """``x`` with ``value`` added to row ``i`` (first axis) (``x.at[i].add`` under JAX)."""
+    if isinstance(x, jax.Array):
+        return x.at[i].add(value)
+    out = x.copy()
+    out[i] = out[i] + value
+    return out
+
+
+def add_rows_from(x, start: int, value):
+    """``x`` with ``value`` added to rows ``start:`` (``x.at[start:].add`` under JAX)."""
+    if isinstance(x, jax.Array):
+        return x.at[start:].add(value)
+    out = x.copy()
+    out[start:] = out[start:] + value
+    return out
