@@ -229,7 +229,8 @@ def _diff_names(attrs: Mapping) -> tuple[str, str] | None:
 
 
 def _sel_text(sel: Mapping | None) -> str:
-    return ", ".join(f"{k} {v}" for k, v in (sel or {}).items())
+    """``region Europe, stage cells``: single labels only (a list of labels stays a dim)."""
+    return ", ".join(f"{k} {label_name(v)}" for k, v in (sel or {}).items() if not isinstance(v, (list, tuple, np.ndarray)))
 
 
 def _band_label(lo: float, hi: float) -> str:
@@ -332,7 +333,7 @@ def fan_chart(
             ax.fill_between([], [], [], color="0.3", alpha=a, lw=0, label=_band_label(lo, hi))
     ln = _base_long_name(da, var, attrs)
     units = _units(da)
-    where = _sel_text({k: label_name(v) for k, v in (sel or {}).items()})
+    where = _sel_text(sel)
     pair = _diff_names(attrs) if ln.startswith("difference b - a of ") else None
     if pair:
         ln = ln[len("difference b - a of "):]
@@ -432,7 +433,7 @@ def exceedance_curve(
         ax.set_xscale("log")
     ln = _base_long_name(ref_da, var, attrs)
     units = _units(ref_da)
-    where = _sel_text({k: label_name(v) for k, v in sel.items()})
+    where = _sel_text(sel)
     ax.set_xlabel(_wrap(f"{ln} in {year}" + (f", {where}" if where else "") + (f" [{units}]" if units else ""), 70))
     ax.set_ylabel("probability below x" if below else "probability of exceeding x")
     ax.set_ylim(-0.02, 1.02)
@@ -504,7 +505,7 @@ def scenario_comparison(
     ln = _base_long_name(da, var)
     units = _units(da)
     label = _wrap(f"{ln} [{units}]" if units else ln, 60)
-    where = _sel_text({k: label_name(v) for k, v in sel.items()})
+    where = _sel_text(sel)
     if "year" in sel:
         ax.set_yticks(range(len(names)))
         ax.set_yticklabels(names[::-1])
@@ -885,7 +886,7 @@ def small_multiples(
         ax.set_xlabel("year", fontsize=9)
     ln = _base_long_name(da, var, attrs)
     units = _units(da)
-    where = _sel_text({k: label_name(v) for k, v in (sel or {}).items()})
+    where = _sel_text(sel)
     fig.supylabel(_wrap(f"{ln} [{units}]" if units else ln, 50), fontsize=10)
     fig.suptitle(_wrap(title or (ln[0].upper() + ln[1:] + (f" ({where})" if where else "") + ": median and intervals"), 90),
                  fontsize=11)
@@ -954,7 +955,7 @@ def peeling_tradeoff(discovery, box: int = 0, *, title: str | None = None, note=
     bx.set_xticks([0, 0.5, 1])
     bx.xaxis.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
     bx.set_xlabel("share of the sampled range (box limits written beside)")
-    bx.legend(fontsize=8, loc="upper right")
+    bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False)
     bx.set_title(f"Box {box + 1}: {len(limits)} restricted parameter(s)", fontsize=10)
     if not len(limits):
         bx.text(0.5, 0.5, "no restriction: the box is every draw", ha="center", va="center", transform=bx.transAxes)
