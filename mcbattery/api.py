@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from mcbattery import __version__
-from mcbattery.common.errors import InputError, check_int
+from mcbattery.common.checks import check_dtype, check_int, check_quantiles, check_thresholds
+from mcbattery.common.errors import InputError, InvalidDrawsError
 from mcbattery.inputs.priors import Priors, load_scenario
+from mcbattery.results import provenance
 from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary, label_coords
+
+MAX_INVALID = 0.001  # default largest share of draws with non-finite outputs a run accepts
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Forecast:
     priors: Priors
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """Write atomically: the summary, and the kept draws beside it (``*_draws.nc``)."""
+        """Write atomically: the summary, and the kept draws beside it (``*_draws.nc``), together."""
         from mcbattery.results.export import write
 
         return write(self, path)
@@ -54,6 +55,8 @@ def forecast(
     devices=None,
     target_mcse: dict[str, float] | None = None,
     draws_store: str | Path | None = None,
+    out: str | Path | None = None,
+    max_invalid: float = MAX_INVALID,
     _runner=None,
 ) -> Forecast:
     """Run the value-chain Monte Carlo and return labelled output distributions.
@@ -73,30 +76,36 @@ def forecast(
     target_mcse: stop early once these Monte Carlo standard errors are reached, e.g.
     ``{"shortage_exceedance": 0.002, "lithium_price_quantile": 200}`` (``draws`` is the cap);
     draws_store: a ``.zarr`` path to stream the ``keep_draws`` full draws to, chunk by chunk,
-    instead of holding them in memory.
+    instead of holding them in memory (an existing folder there must be a store mcbattery
+    wrote); out: a ``.nc`` or ``.csv`` path to write the summary to, together with the kept
+    draws or the store (every output path is checked before the run starts);
+    max_invalid: the largest share of draws with non-finite outputs accepted; above it
+    :class:`~mcbattery.common.errors.InvalidDrawsError` is raised, naming the parameters that
+    produced them, and nothing is written.
     """
+    from mcbattery.engine.runner import MAX_DRAWS
     from mcbattery.model.outputs import OUTPUTS
 
-    draws = check_int("draws", draws, 1)
+    draws = check_int("draws", draws, 1, MAX_DRAWS)
     seed = check_int("seed", seed, 0, 2**31 - 1)
     chunk_size = check_int("chunk_size", chunk_size, 1)
     keep_draws = check_int("keep_draws", keep_draws, 0)
     end_year = check_int("end_year", end_year, 1901, 2200)
-    if not all(isinstance(q, (int, float)) and 0 < q < 1 for q in quantiles):
-        raise InputError("quantiles must lie strictly between 0 and 1", field="quantiles")
-    for name, values in (thresholds or {}).items():
-        if name not in OUTPUTS:
-            raise InputError(f"unknown output {name!r}; expected one of {sorted(OUTPUTS)}", field="thresholds")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-            raise InputError("thresholds must be finite numbers", field=f"thresholds.{name}")
+    quantiles = check_quantiles(quantiles)
+    thresholds = check_thresholds(thresholds, OUTPUTS)
+    dtype = check_dtype(dtype)
+    if isinstance(max_invalid, bool) or not isinstance(max_invalid, (int, float)) or not 0 <= max_invalid <= 1:
+        raise InputError(f"expected a share between 0 and 1, got {max_invalid!r}", field="max_invalid")
     from mcbattery.engine.precision import achieved, parse_targets, stopping_rule
 
     targets = parse_targets(target_mcse)
-    if dtype not in ("float32", "float64"):
-        raise InputError("expected 'float32' or 'float64'", field="dtype")
     command = forecast_command(scenario, draws=draws, seed=seed, keep_draws=keep_draws, end_year=end_year, priors=priors,
                                posterior=posterior, thresholds=thresholds, dtype=dtype, target_mcse=target_mcse,
                                draws_store=draws_store)
+    if out is not None:
+        from mcbattery.results.export import check_output_path
+
+        out = check_output_path(out)
     if isinstance(scenario, Priors):
         resolved = scenario
     else:
@@ -105,57 +114,73 @@ def forecast(
 
             posterior = default_posterior()
         resolved = load_scenario(scenario, priors, posterior)
+    resolved.check_range(dtype)
     start_year = resolved.start_year
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
     sink = None
-    if draws_store is not None:  # created only once every input is known to be good
+    if draws_store is not None:
         from mcbattery.results.export import ZarrDrawSink
 
         sink = ZarrDrawSink(draws_store, resolved.coords)
+    else:
+        check_memory(min(keep_draws, draws), end_year - start_year + 1, dtype, thresholds, resolved.coords)
 
-    import jax
     import jax.numpy as jnp
 
     from mcbattery.engine.direct import x64
     from mcbattery.engine.runner import run
 
-    with x64(dtype):  # local: never flips the process-wide setting
-        result = (_runner or run)(
-            resolved,
-            draws=draws,
-            seed=seed,
-            chunk_size=chunk_size,
-            keep_draws=keep_draws,
-            end_year=end_year,
-            thresholds={k: tuple(float(x) for x in v) for k, v in (thresholds or {}).items()},
-            progress=progress,
-            dtype=getattr(jnp, dtype),
-            devices=devices,
-            on_draws=None if sink is None else _with_parameters(sink.append, resolved, seed, chunk_size, dtype),
-            stop=stopping_rule(targets) if targets else None,
-        )
-    if sink is not None:
-        sink.close(start_year, attrs=provenance(resolved, result, dtype))
-    attrs = provenance(resolved, result, dtype)
-    attrs["command"] = command
-    attrs["history"] = f"{attrs['created_at']} {command}"
-    if targets:
-        import json
+    try:
+        with x64(dtype):  # local: never flips the process-wide setting
+            result = (_runner or run)(
+                resolved,
+                draws=draws,
+                seed=seed,
+                chunk_size=chunk_size,
+                keep_draws=keep_draws,
+                end_year=end_year,
+                thresholds=thresholds,
+                progress=progress,
+                dtype=getattr(jnp, dtype),
+                devices=devices,
+                on_draws=None if sink is None else _with_parameters(sink.append, resolved, seed, chunk_size, dtype),
+                stop=stopping_rule(targets) if targets else None,
+            )
+        report = invalid_report(resolved, result, dtype) if result.acc.invalid else ""
+        if result.acc.invalid > max_invalid * result.draws:
+            raise InvalidDrawsError(f"{report}; above the accepted share {max_invalid:g} (--max-invalid), nothing written")
+        attrs = run_attrs(resolved, result, dtype)
+        attrs["command"] = command
+        attrs["history"] = f"{attrs['created_at']} {command}"
+        if report:
+            attrs["invalid_draws_report"] = report
+        if targets:
+            import json
 
-        attrs["target_mcse"] = json.dumps({f"{n}_{s}": t for (n, s), t in targets.items()})
-        attrs["achieved_mcse"] = json.dumps(achieved(result.acc, result.layout, targets))
-    summary = build_summary(result, tuple(float(q) for q in quantiles))
-    summary.attrs = {**attrs, "title": "mcbattery forecast summary"}
-    kept = build_draws(result)
-    if kept is not None:
-        from mcbattery.engine.direct import sample_rows
-        from mcbattery.results.summary import build_parameters
+            attrs["target_mcse"] = json.dumps({f"{n}_{s}": t for (n, s), t in targets.items()})
+            attrs["achieved_mcse"] = json.dumps(achieved(result.acc, result.layout, targets))
+        summary = build_summary(result, quantiles)
+        summary.attrs = {**attrs, "title": "mcbattery forecast summary"}
+        kept = build_draws(result)
+        if kept is not None:
+            from mcbattery.engine.direct import sample_rows
+            from mcbattery.results.summary import build_parameters
 
-        params = sample_rows(resolved, np.arange(kept.sizes["draw"]), seed, chunk_size, dtype)
-        kept = label_coords(kept.assign(build_parameters(resolved, params).data_vars), resolved.coords)
-        kept.attrs = {**attrs, "title": "mcbattery forecast draws (outputs and the sampled parameters of each draw)"}
-    return Forecast(summary=summary, draws=kept, priors=resolved)
+            params = sample_rows(resolved, np.arange(kept.sizes["draw"]), seed, chunk_size, dtype)
+            kept = label_coords(kept.assign(build_parameters(resolved, params).data_vars), resolved.coords)
+            kept.attrs = {**attrs, "title": "mcbattery forecast draws (outputs and the sampled parameters of each draw)"}
+        f = Forecast(summary=summary, draws=kept, priors=resolved)
+        if out is not None:
+            from mcbattery.results.export import write
+
+            write(f, out, store=sink)
+        elif sink is not None:
+            sink.close(attrs)
+        return f
+    finally:
+        if sink is not None:
+            sink.abort()
 
 
 def _with_parameters(append, priors: Priors, seed: int, batch: int, dtype: str):
@@ -227,45 +252,77 @@ def forecast_command(scenario, *, draws: int, seed: int, keep_draws: int = 0, en
     return shlex.join(args)
 
 
-def provenance(priors: Priors, result, dtype: str) -> dict:
-    """Attributes stamped on every output: what produced it, from which inputs, when."""
+def check_memory(keep: int, n_years: int, dtype: str, thresholds: dict, coords) -> None:
+    """Refuse, before the run, to keep more draws in memory than the machine has (the kept
+    draws are held about three times over: chunks, the joined array and the Dataset)."""
+    if not keep:
+        return
+    from mcbattery.engine.layout import make_layout
+    from mcbattery.engine.runner import available_memory
+
+    columns = make_layout(n_years, 2000, thresholds, coords).n_columns
+    need = 3 * keep * columns * (4 if dtype == "float32" else 8)
+    have = available_memory()
+    if have is not None and need > have:
+        raise InputError(f"keeping {keep} draws needs about {need / 2**30:.1f} GiB, {have / 2**30:.1f} GiB available; "
+                         "keep fewer or stream them to a store (--draws-store)", field="keep_draws")
+
+
+def run_attrs(priors: Priors, result, dtype: str) -> dict:
+    """Attributes stamped on every output of a forecast run."""
+    return provenance.stamp(
+        priors,
+        seed=result.seed,
+        draws=result.draws,
+        valid_draws=result.acc.count,
+        invalid_draws=result.acc.invalid,
+        chunk_size=result.chunk_size,
+        dtype=dtype,
+        device=result.device,
+        start_year=int(result.layout.years[0]),
+        end_year=int(result.layout.years[-1]),
+        seconds=round(result.seconds, 3),
+        quantile_method="fixed-grid histograms merged across chunks (see each quantile variable's "
+                        "quantile_relative_error_bound or quantile_absolute_error_bound)",
+    )
+
+
+def invalid_report(priors: Priors, result, dtype: str) -> str:
+    """One line: how many draws were invalid, which outputs and which parameters made them so."""
+    from mcbattery.engine.diagnose import diagnose_invalid
+
+    n, total = result.acc.invalid, result.draws
+    found = diagnose_invalid(priors, result, dtype)
+    text = f"{n} of {total} draws ({n / max(total, 1):.2%}) had non-finite outputs"
+    if found.outputs:
+        text += f" ({', '.join(found.outputs[:4])}{', ...' if len(found.outputs) > 4 else ''})"
+    if found.parameters:
+        text += "; parameters that produced them: " + ", ".join(f"{k} ({v} of {found.examined})" for k, v in found.parameters[:5])
+    elif found.examined:
+        text += f"; no single parameter restores the {found.examined} draws examined"
+    return text
+
+
+def forecast_distributed(scenario="baseline", draws: int = 10**7, seed: int = 0, *, timeout: float | None = None,
+                         **kwargs) -> Forecast:
+    """:func:`forecast` across all JAX processes; call :func:`mcbattery.engine.devices.initialize_hosts`
+    (or ``jax.distributed.initialize()``) first. Every process simulates a contiguous share of
+    the draws (:mod:`mcbattery.engine.hosts`) and returns the same merged :class:`Forecast`;
+    only process 0 writes ``out``. ``timeout``: seconds to wait for the other processes once
+    this one's share is done (default: as long as they live); a process that stops makes the
+    others raise :class:`~mcbattery.common.errors.HostsError`, and nothing is written."""
+    import functools
+
     import jax
 
-    return {
-        "Conventions": "CF-1.10",
-        "source": f"mcbattery {__version__} Monte Carlo forecast of the lithium-ion battery value chain",
-        "mcbattery_version": __version__,
-        "jax_version": jax.__version__,
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "scenario": priors.scenario,
-        "scenario_description": priors.scenario_description,
-        "scenario_file": Path(priors.scenario_file).name,
-        "priors_hash": priors.priors_hash(),
-        "resolved_hash": priors.hash(),
-        "priors_directory": Path(priors.directory).name,
-        "calibrated": int(bool(priors.posterior)),
-        "posterior_file": priors.posterior.get("file", "none (priors only)"),
-        "posterior_hash": priors.posterior.get("hash", ""),
-        "data_vintage": priors.posterior.get("data_vintage", ""),
-        "seed": result.seed,
-        "draws": result.draws,
-        "valid_draws": result.acc.count,
-        "invalid_draws": result.acc.invalid,
-        "chunk_size": result.chunk_size,
-        "dtype": dtype,
-        "device": result.device,
-        "start_year": int(result.layout.years[0]),
-        "end_year": int(result.layout.years[-1]),
-        "seconds": round(result.seconds, 3),
-        "quantile_method": "fixed-grid histograms merged across chunks (see each quantile variable's "
-                           "quantile_relative_error_bound or quantile_absolute_error_bound)",
-    }
+    from mcbattery.engine.hosts import barrier, run_all_hosts
 
-
-def forecast_distributed(scenario="baseline", draws: int = 10**7, seed: int = 0, **kwargs) -> Forecast:
-    """:func:`forecast` across all JAX processes; call ``jax.distributed.initialize()`` first.
-    Every process simulates a contiguous share of the draws (:mod:`mcbattery.engine.hosts`)
-    and returns the same merged :class:`Forecast`."""
-    from mcbattery.engine.hosts import run_all_hosts
-
-    return forecast(scenario, draws=draws, seed=seed, _runner=run_all_hosts, **kwargs)
+    if jax.process_count() > 1:
+        if kwargs.get("draws_store") is not None:
+            raise InputError("streaming draws to a store is not supported across processes; keep them with keep_draws",
+                             field="draws_store")
+        if jax.process_index() != 0:
+            kwargs["out"] = None
+    f = forecast(scenario, draws=draws, seed=seed, _runner=functools.partial(run_all_hosts, timeout=timeout), **kwargs)
+    barrier("written")  # every process leaves together, once process 0 has written
+    return f

@@ -9,14 +9,13 @@ are prefixed ``learning__``, ``price__`` or ``demand__``. See docs/calibration.m
 
 from __future__ import annotations
 
-import datetime as _dt
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from mcbattery import __version__
+from mcbattery.results import provenance
 from mcbattery.calibration.data import (DEMAND_FIRST_YEAR, check_until, data_vintage, demand_data, learning_data,
                                         observed, price_data)
 from mcbattery.calibration.engine_map import ENGINE_MAP, check_support, engine_samples, engine_view, expert_prior_draws
@@ -173,8 +172,7 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
     stats_ds["diverging"] = sum(stats_ds[f"{m}__diverging"].astype(int) for m in models) > 0
     vintage = data_vintage(datas)
     attrs = {
-        "created_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "mcbattery_version": __version__,
+        **provenance.software(),
         "data_vintage": "; ".join(f"{k} {v}" for k, v in vintage.items()),
         **{f"data_vintage_{k}": v for k, v in vintage.items()},
         "until": "none" if until is None else str(until),

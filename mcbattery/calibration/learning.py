@@ -1,6 +1,7 @@
 """Bayesian experience curves (Wright's law) and time trends (Moore's law) with MA(1) noise.
 
-Model (Farmer & Lafond 2016; Lafond et al. 2018; Way et al. 2022), on an annual clock::
+Model (Farmer & Lafond 2016; Lafond et al. 2018; Way et al. 2022), on a clock of steps of
+``dt`` years (1 for annual data)::
 
     Δlog c_t = −b Δlog Q_t + u_t + ρ u_{t−1},    u_t ~ N(0, σ²)       (model="wright")
     Δlog c_t = −μ            + u_t + ρ u_{t−1}                        (model="moore")
@@ -10,12 +11,14 @@ dimensionless learning exponent (learning rate per doubling = 1 − 2^−b), ``�
 rate in log-cost per year, ``σ`` the innovation scale in log-cost per year and ``ρ`` the
 MA(1) coefficient.
 
-Irregular year gaps: the noise lives on the annual clock and unobserved years are summed
-over. An observed increment spanning ``g`` years is ``−b·(total Δlog Q) + Σ_g (u_k + ρ u_{k−1})``,
-whose variance is ``σ²[g(1+ρ²) + 2(g−1)ρ]``; consecutive increments share one innovation,
-so their covariance is ``σ²ρ``; others are independent. The likelihood is this exact
-tridiagonal Gaussian, evaluated in O(n) with the innovations (LDLᵀ) recursion, so the
-first increment is not conditioned on an unknown pre-sample innovation.
+Time stamps: years may be fractional (quarterly, monthly, weekly or daily series) and the gaps
+between observations irregular. The clock's step ``dt`` is the longest of 1, 1/2, 1/3, 1/4,
+1/6, 1/12, 1/24, 1/52 and 1/365 years that every time stamp falls on; innovations have variance
+``σ² dt`` per step and the trend's random walk ``τ² dt``, so ``σ`` and ``τ`` stay per-year
+scales whatever the sampling. Unobserved steps are summed over: an observed increment spanning
+``g`` steps is ``−b·(total Δlog Q) + Σ_g (u_k + ρ u_{k−1})``, whose variance is
+``σ² dt [g(1+ρ²) + 2(g−1)ρ]``; consecutive increments share one innovation. The likelihood is
+this exact Gaussian, evaluated in O(n) by a Kalman filter over the steps.
 
 Priors (defaults in :class:`~mcbattery.calibration.priors.LearningCurvePriors`; see docs/learning.md for sources) are weakly
 informative for technologies in general, not only batteries.
@@ -53,7 +56,9 @@ __all__ = [
 MODELS = ("wright", "moore")
 _TREND_NAME = {"wright": "learning_exponent", "moore": "progress_rate"}
 _PARAMS = {m: (_TREND_NAME[m], "noise_scale", "noise_autocorrelation") for m in MODELS}
-MAX_SPAN_YEARS = 250  # the filter runs on the annual clock; longer spans are almost surely unit errors
+MAX_SPAN_YEARS = 250  # longer spans are almost surely unit errors
+CLOCKS = (1, 2, 3, 4, 6, 12, 24, 52, 365)  # steps per year the time stamps may fall on
+MAX_STEPS = 2**14  # clock steps from first to last observation (the filter's length)
 _REQUIRED = {
     "wright": ("year", "cumulative_production", "unit_cost"),
     "moore": ("year", "unit_cost"),
@@ -73,7 +78,7 @@ Priors = LearningCurvePriors
 class CostSeries:
     """One validated cost series, sorted by year (logs of unit cost and cumulative production)."""
 
-    years: np.ndarray  # (n,) float, whole years, increasing
+    years: np.ndarray  # (n,) float, increasing (fractional for sub-annual series)
     log_cost: np.ndarray  # (n,)
     log_q: np.ndarray | None  # (n,) or None (moore without production)
     frame: pd.DataFrame
@@ -107,17 +112,15 @@ def validate_series(frame: Any, model: str = "wright", *, min_points: int = 3) -
             raise _fail(col, f"expected finite numbers; found {int((~np.isfinite(v)).sum())} NaN/inf")
         values[col] = v
     years = values["year"]
-    if np.any(years != np.round(years)):
-        raise _fail("year", "expected whole years")
     if len(np.unique(years)) != len(years):
         dup = pd.Series(years).loc[pd.Series(years).duplicated()].iloc[0]
-        raise _fail("year", f"expected one row per year; year {int(dup)} is duplicated")
+        raise _fail("year", f"expected one row per time stamp; year {dup:g} is duplicated")
     order = np.argsort(years, kind="stable")
     values = {k: v[order] for k, v in values.items()}
     for col in ("unit_cost", "cumulative_production"):
         if col in values and np.any(values[col] <= 0):
             i = int(np.argmax(values[col] <= 0))
-            raise _fail(col, f"expected positive values; found {values[col][i]:g} in year {int(values['year'][i])}")
+            raise _fail(col, f"expected positive values; found {values[col][i]:g} in year {values['year'][i]:g}")
     log_q = None
     if "cumulative_production" in values:
         q = values["cumulative_production"]
@@ -125,11 +128,29 @@ def validate_series(frame: Any, model: str = "wright", *, min_points: int = 3) -
             i = int(np.argmax(np.diff(q) <= 0)) + 1
             raise _fail(
                 "cumulative_production",
-                f"expected strictly increasing values by year; year {int(values['year'][i])} does not increase",
+                f"expected strictly increasing values by year; year {values['year'][i]:g} does not increase",
             )
         log_q = np.log(q)
     sorted_frame = frame.iloc[order].reset_index(drop=True)
     return CostSeries(values["year"], np.log(values["unit_cost"]), log_q, sorted_frame)
+
+
+def clock_step(years, field_name: str = "year") -> float:
+    """The clock's step in years: the longest of 1/k (k in CLOCKS) that every time stamp
+    (relative to the first) is a whole multiple of; InputError when none is."""
+    t = np.asarray(years, float)
+    rel = t - t[0]
+    for k in CLOCKS:
+        n = rel * k
+        if np.all(np.abs(n - np.round(n)) <= 1e-6 * max(1.0, float(np.max(np.abs(n))) if n.size else 1.0) * 10):
+            return 1.0 / k
+    raise _fail(field_name, "expected time stamps on a regular clock (whole years, or halves, thirds, quarters, "
+                            "sixths, months, half-months, weeks or days of a year after the first)")
+
+
+def steps_of(times, origin: float, dt: float) -> np.ndarray:
+    """Whole clock steps from ``origin`` to each time."""
+    return np.round((np.asarray(times, float) - origin) / dt).astype(int)
 
 
 # ---------------------------------------------------------------------------------------
@@ -174,15 +195,16 @@ def _constrain(z):
 # static model).
 
 
-def _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active):
-    """Log-likelihood and final filtered (mean (3,), covariance (3, 3)) of one series.
+def _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active, dt):
+    """Log-likelihood and final filtered (mean (3,), covariance (3, 3)) of one series on a
+    clock of ``dt`` years per step (per-step variances σ² dt and τ² dt).
 
     Scalar form of the filter: the six distinct covariance entries are propagated
     explicitly (the state has three components and the observation is exact).
     """
     dtype = dx.dtype
-    s2 = (sigma**2).astype(dtype)
-    t2 = (tau**2).astype(dtype)
+    s2 = (sigma**2 * dt).astype(dtype)
+    t2 = (tau**2 * dt).astype(dtype)
     zero = jnp.zeros((), dtype)
     # carry: means (d, u, A), covariances (dd, du, dA, uu, uA, AA), log-likelihood
     init = (zero, zero, zero, zero, zero, zero, s2, zero, zero, zero)
@@ -216,18 +238,23 @@ def _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active):
 
 
 def _annual_arrays(series: CostSeries, kind: str):
-    """Front-padded annual arrays (dx, y, obs, reset, active), length a power of two ≥ 8.
+    """Front-padded arrays on the series' clock (dx, y, obs, reset, active, dt), length a power
+    of two ≥ 8.
 
-    dx: Δlog Q per year (a gap's total split evenly over its years; 1.0 for Moore); y: the
-    observed log-cost increment in the year that ends it (0 elsewhere); obs: an observation
-    ends this year; reset: first year after an observation; active: not padding.
+    dx: Δlog Q per step (a gap's total split evenly over its steps; dt for Moore); y: the
+    observed log-cost increment in the step that ends it (0 elsewhere); obs: an observation
+    ends this step; reset: first step after an observation; active: not padding; dt: years
+    per step.
     """
-    years = series.years.astype(int)
-    span = int(years[-1] - years[0])
+    dt = clock_step(series.years)
+    steps = steps_of(series.years, series.years[0], dt)
+    span = int(steps[-1])
+    if span > MAX_STEPS:
+        raise _fail("year", f"expected at most {MAX_STEPS} clock steps of {dt:g} years from first to last observation; got {span}")
     size = max(8, 1 << (span - 1).bit_length())
     pad = size - span
-    gaps = np.diff(years)
-    dq = gaps.astype(float) if kind == "moore" else np.diff(series.log_q)
+    gaps = np.diff(steps)
+    dq = gaps * dt if kind == "moore" else np.diff(series.log_q)
     dy = np.diff(series.log_cost)
     dx = np.zeros(size)
     y = np.zeros(size)
@@ -243,15 +270,15 @@ def _annual_arrays(series: CostSeries, kind: str):
         y[at + g - 1] = d
         at += g
     return (jnp.asarray(dx, jnp.float32), jnp.asarray(y, jnp.float32), jnp.asarray(obs),
-            jnp.asarray(reset), jnp.asarray(active))
+            jnp.asarray(reset), jnp.asarray(active), jnp.float32(dt))
 
 
 @jax.jit
-def _final_state(trend, sigma, rho, tau, dx, y, obs, reset, active):
+def _final_state(trend, sigma, rho, tau, dx, y, obs, reset, active, dt):
     """Filtered mean (S, 2) and covariance (S, 2, 2) of (δ_T, u_T) per parameter draw."""
 
     def one(b, s, p, t):
-        _, m, cov = _kalman(b, s, p, t, dx, y, obs, reset, active)
+        _, m, cov = _kalman(b, s, p, t, dx, y, obs, reset, active, dt)
         return m[:2], cov[:2, :2]
 
     return jax.vmap(one)(trend, sigma, rho, tau)
@@ -260,12 +287,12 @@ def _final_state(trend, sigma, rho, tau, dx, y, obs, reset, active):
 @functools.lru_cache(maxsize=16)
 def _potential_gen(priors: LearningCurvePriors):
     """Potential energy of the unconstrained z = (trend, log σ, w[, log τ]) given the annual
-    arrays (dx, y, obs, reset, active): −(log prior + Kalman log-likelihood)."""
+    arrays (dx, y, obs, reset, active, dt): −(log prior + Kalman log-likelihood)."""
 
-    def potential_gen(dx, y, obs, reset, active):
+    def potential_gen(dx, y, obs, reset, active, dt):
         def potential(z):
             trend, sigma, rho, tau = _constrain(z)
-            ll, _, _ = _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active)
+            ll, _, _ = _kalman(trend, sigma, rho, tau, dx, y, obs, reset, active, dt)
             return -(_log_prior(z, priors) + ll)
 
         return potential
@@ -297,28 +324,29 @@ def _initial_point(priors: LearningCurvePriors, drift: bool):
 
 
 def _annual_dx(steps, total_dx) -> np.ndarray:
-    """Per-year Δlog Q (K,) from cumulative step counts (J,) and each step's total Δlog Q (J,)."""
+    """Per-step Δlog Q (K,) from cumulative step counts (J,) and each gap's total Δlog Q (J,)."""
     steps = np.asarray(steps, int)
     gaps = np.diff(np.concatenate([[0], steps]))
     return np.repeat(np.asarray(total_dx, float) / gaps, gaps)
 
 
-def _paths(trend, sigma, rho, tau, dx, rng, drift0=None, u0=None):
-    """Cumulative log-cost change after each year (S, K) of the time-varying model.
+def _paths(trend, sigma, rho, tau, dx, rng, drift0=None, u0=None, dt: float = 1.0):
+    """Cumulative log-cost change after each step (S, K) of the time-varying model.
 
-    Per draw (S,): initial trend ``trend``, noise σ, MA(1) ρ, trend step sd τ; ``dx`` (K,)
-    Δlog Q per year (1 for Moore). ``drift0``/``u0`` (S,): trend departure and innovation at
-    the start (default 0 and a stationary N(0, σ²) draw).
+    Per draw (S,): initial trend ``trend``, noise σ, MA(1) ρ, trend step sd τ (both per
+    year); ``dx`` (K,) Δlog Q per step (dt for Moore); ``dt`` years per step. ``drift0``/``u0``
+    (S,): trend departure and innovation at the start (default 0 and a stationary draw).
     """
     trend, sigma, rho, tau = (np.asarray(v, float) for v in (trend, sigma, rho, tau))
     n = sigma.size
     dx = np.asarray(dx, float)
     k = dx.size
+    root = math.sqrt(dt)
     eta = rng.standard_normal((n, k))
-    eps = rng.standard_normal((n, k + 1)) * sigma[:, None]
+    eps = rng.standard_normal((n, k + 1)) * (sigma[:, None] * root)
     if u0 is not None:
         eps[:, 0] = u0
-    delta = (np.zeros(n) if drift0 is None else np.asarray(drift0, float))[:, None] + tau[:, None] * np.cumsum(eta, 1)
+    delta = (np.zeros(n) if drift0 is None else np.asarray(drift0, float))[:, None] + (tau[:, None] * root) * np.cumsum(eta, 1)
     v = -(trend[:, None] + delta) * dx[None, :] + eps[:, 1:] + rho[:, None] * eps[:, :-1]
     return np.cumsum(v, axis=1), delta
 
@@ -337,18 +365,20 @@ def simulate(
     """Simulate one series from the model (for tests, calibration and examples).
 
     ``learning_exponent`` is b (Wright) or μ [log-cost per year] (Moore) in the first year;
-    ``noise_scale`` σ [log-cost per year]; ``exponent_drift`` τ, the yearly step sd of the
-    trend's random walk (0: a constant trend); ``years`` default to consecutive years from
-    2000 (gaps: Δlog Q spread evenly over the gap's years). Returns a frame with columns year,
-    cumulative_production, unit_cost (same units as ``initial_cost``).
+    ``noise_scale`` σ [log-cost per year]; ``exponent_drift`` τ, the step sd of the trend's
+    random walk per year (0: a constant trend); ``years`` default to consecutive years from
+    2000, and may be fractional and irregular (see :func:`clock_step`; Δlog Q is spread evenly
+    over a gap's steps). Returns a frame with columns year, cumulative_production, unit_cost
+    (same units as ``initial_cost``).
     """
     q = np.asarray(cumulative_production, float)
-    years = np.arange(2000, 2000 + q.size) if years is None else np.asarray(years)
+    years = np.arange(2000, 2000 + q.size) if years is None else np.asarray(years, float)
     rng = np.random.default_rng(seed)
-    steps = (years[1:] - years[0]).astype(int)
-    total = np.diff(np.log(q)) if model == "wright" else np.diff(years).astype(float)
+    dt = clock_step(years, "years")
+    steps = steps_of(years[1:], years[0], dt)
+    total = np.diff(np.log(q)) if model == "wright" else np.diff(steps_of(years, years[0], dt)) * dt
     dx = _annual_dx(steps, total)
-    level, _ = _paths([learning_exponent], [noise_scale], [noise_autocorrelation], [exponent_drift], dx, rng)
+    level, _ = _paths([learning_exponent], [noise_scale], [noise_autocorrelation], [exponent_drift], dx, rng, dt=dt)
     log_c = np.log(initial_cost) + np.concatenate([[0.0], level[0, steps - 1]])
     return pd.DataFrame({"year": years, "cumulative_production": q, "unit_cost": np.exp(log_c)})
 
@@ -394,7 +424,7 @@ class LearningCurveFit:
     model: str
     priors: LearningCurvePriors
     data: pd.DataFrame
-    last_year: int
+    last_year: float
     last_cost: float
     last_cumulative_production: float | None
     last_innovation: xr.DataArray
@@ -469,15 +499,16 @@ class LearningCurveFit:
 
         s = validate_series(self.data, self.model)
         dy = np.diff(s.log_cost)
-        steps = (s.years[1:] - s.years[0]).astype(int)
-        total = np.diff(s.log_q) if self.model == "wright" else np.diff(s.years).astype(float)
+        dt = clock_step(s.years)
+        steps = steps_of(s.years[1:], s.years[0], dt)
+        total = np.diff(s.log_q) if self.model == "wright" else np.diff(steps_of(s.years, s.years[0], dt)) * dt
         dx = _annual_dx(steps, total)
         rng = np.random.default_rng(seed)
         trend_name = _TREND_NAME[self.model]
         nc, nd = self.posterior.sizes["chain"], self.posterior.sizes["draw"]
 
         def replicate(d, shape):
-            level, _ = _paths(d["trend"], d["sigma"], d["rho"], d["tau"], dx, rng)
+            level, _ = _paths(d["trend"], d["sigma"], d["rho"], d["tau"], dx, rng, dt=dt)
             level = level[:, steps - 1]
             inc = np.diff(np.concatenate([np.zeros((level.shape[0], 1)), level], axis=1), axis=1)
             return inc.reshape(*shape, -1)
@@ -489,7 +520,7 @@ class LearningCurveFit:
                        "tau": prior[trend_name + "_drift"] if self.drift else np.zeros(nc * nd)}
         if not self.drift:
             prior.pop(trend_name + "_drift")
-        coords = {"increment": s.years[1:].astype(int)}
+        coords = {"increment": _year_labels(s.years[1:])}
         dims = {"log_cost_increment": ["increment"]}
         return az.from_dict(
             posterior=post,
@@ -549,16 +580,17 @@ def fit(
     & Lafond 2016 and Way et al. 2022). ``frame``: one series with columns year,
     cumulative_production, unit_cost (any units; cumulative_production is optional for
     Moore). Needs ≥ 3 rows, positive cost and production, production strictly increasing,
-    whole unique years; else InputError. ``priors``: :class:`LearningCurvePriors` or a dict of its
+    unique time stamps on a regular clock (whole years, quarters, months...; gaps may be
+    irregular: see :func:`clock_step`); else InputError. ``priors``: :class:`LearningCurvePriors` or a dict of its
     fields overriding the model's defaults.
     """
     if model not in MODELS:
         raise _fail("model", f"expected one of {', '.join(MODELS)}; got {model!r}")
     priors = _resolve_priors(model, priors)
     series = validate_series(frame, model)
-    span = int(series.years[-1] - series.years[0])
+    span = float(series.years[-1] - series.years[0])
     if span > MAX_SPAN_YEARS:
-        raise _fail("year", f"expected at most {MAX_SPAN_YEARS} years from first to last observation; got {span}")
+        raise _fail("year", f"expected at most {MAX_SPAN_YEARS} years from first to last observation; got {span:g}")
     if chain_method not in ("vectorized", "sequential"):
         raise _fail("chain_method", f"expected 'vectorized' or 'sequential'; got {chain_method!r}")
     for name, value, low in (("num_warmup", num_warmup, 0), ("num_samples", num_samples, 2),
@@ -613,7 +645,7 @@ def fit(
         model=model,
         priors=priors,
         data=series.frame,
-        last_year=int(series.years[-1]),
+        last_year=_year_value(series.years[-1]),
         last_cost=float(np.exp(series.log_cost[-1])),
         last_cumulative_production=q_last,
         last_innovation=last_mean,
@@ -644,7 +676,8 @@ def forecast(
 
     ``cumulative_production``: future values (increasing, above the last observed); required
     for Wright. ``years``: the years of those points (default: consecutive years after the
-    last observation); required by Moore unless ``cumulative_production`` fixes the count.
+    last observation; fractional years on the fit's clock, or whole years, are accepted);
+    required by Moore unless ``cumulative_production`` fixes the count.
     Draws continue from the last observation: the trend starts from its filtered value at
     the last observed year and keeps walking with step sd τ, the last innovation u_T is
     carried through the MA(1) term, and parameter uncertainty is integrated over. Between
@@ -668,23 +701,29 @@ def forecast(
                 "cumulative_production",
                 f"expected values above the last observed {fit.last_cumulative_production:g}; got {q[0]:g}",
             )
+    dt = clock_step(validate_series(fit.data, fit.model).years)
     if years is None:
         yrs = fit.last_year + np.arange(1, n + 1)
     else:
-        yrs = np.atleast_1d(np.asarray(years, float))
+        try:
+            yrs = np.atleast_1d(np.asarray(years, float))
+        except (TypeError, ValueError):
+            raise _fail("years", "expected numbers") from None
         if yrs.size != n:
             raise _fail("years", f"expected {n} years to match cumulative_production; got {yrs.size}")
-        if (not np.all(np.isfinite(yrs)) or np.any(yrs != np.round(yrs)) or np.any(np.diff(yrs) <= 0)
-                or yrs[0] <= fit.last_year):
-            raise _fail("years", f"expected increasing whole years after {fit.last_year}")
+        if not np.all(np.isfinite(yrs)) or np.any(np.diff(yrs) <= 0) or yrs[0] <= fit.last_year:
+            raise _fail("years", f"expected increasing years after {fit.last_year:g}")
+        rel = (yrs - fit.last_year) / dt
+        if np.any(np.abs(rel - np.round(rel)) > 1e-5):
+            raise _fail("years", f"expected years on the fit's clock (steps of {dt:g} years after {fit.last_year:g})")
     if int(draws) < 1:
         raise _fail("draws", f"expected a positive number of draws; got {draws}")
     draws = int(draws)
-    steps = (yrs - fit.last_year).astype(int)
+    steps = steps_of(yrs, fit.last_year, dt)
     if fit.model == "wright":
         total = np.diff(np.concatenate([[np.log(fit.last_cumulative_production)], np.log(q)]))
     else:
-        total = np.diff(np.concatenate([[0], steps])).astype(float)
+        total = np.diff(np.concatenate([[0], steps])) * dt
     dx = _annual_dx(steps, total)
 
     rng = np.random.default_rng(seed)
@@ -699,10 +738,21 @@ def forecast(
         cov = np.zeros((draws, 2, 2))
         cov[:, 1, 1] = fit.last_innovation_sd.values.reshape(-1)[idx] ** 2
     delta_t, u_t = _sample_state(mean, cov, rng)
-    level, _ = _paths(d["trend"], d["sigma"], d["rho"], d["tau"], dx, rng, drift0=delta_t, u0=u_t)
+    level, _ = _paths(d["trend"], d["sigma"], d["rho"], d["tau"], dx, rng, drift0=delta_t, u0=u_t, dt=dt)
     log_c = np.log(fit.last_cost) + level[:, steps - 1]
-    coords = {"draw": np.arange(draws), "point": np.arange(n), "year": ("point", yrs.astype(int))}
+    coords = {"draw": np.arange(draws), "point": np.arange(n), "year": ("point", _year_labels(yrs))}
     if q is not None:
         coords["cumulative_production"] = ("point", q)
     return xr.DataArray(np.exp(log_c), dims=("draw", "point"), coords=coords, name="unit_cost",
                         attrs={"units": "same as the fitted unit_cost", "model": fit.model})
+
+
+def _year_value(year: float) -> float | int:
+    """A time stamp as an int when it is a whole year."""
+    return int(year) if float(year).is_integer() else float(year)
+
+
+def _year_labels(years) -> np.ndarray:
+    """Time stamps as ints when all are whole years, else floats."""
+    years = np.asarray(years, float)
+    return years.astype(int) if np.all(years == np.round(years)) else years

@@ -9,15 +9,13 @@ when called (a test points it at a temporary folder by setting this module's att
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mcbattery import __version__
+from mcbattery.results import provenance
 from mcbattery.calibration.diagnostics import diagnostics_table, learning_rate_summary, summary_table
 from mcbattery.calibration.engine_map import engine_dataset
 from mcbattery.common.errors import InputError
@@ -53,16 +51,6 @@ def engine_samples_path(path: str | Path) -> Path:
     return path.with_name(name)
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 _PACKED_GROUPS = ("posterior_predictive", "log_likelihood")
 
 
@@ -90,19 +78,20 @@ def _write_inference_data(idata, path: Path) -> None:
 
 def save_posterior(idata, path: str | Path) -> tuple[Path, Path]:
     """Write ``idata`` (ArviZ NetCDF4) to ``path`` and the engine samples (NetCDF3, readable
-    with scipy alone) beside it; both atomically (temporary file + ``os.replace``).
+    with scipy alone) beside it; both replaced together (:class:`mcbattery.common.files.Transaction`).
 
     Stamps attrs: created_at, mcbattery_version, data_vintage (and per series), until, seed,
     posterior_sha256. Returns (posterior path, engine samples path).
     """
+    from mcbattery.common.files import Transaction, check_output
+
     path = Path(path)
-    if path.suffix != ".nc":
-        raise InputError(f"expected a .nc file name; got {path.name!r}", file=str(path), field="out")
     path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_output(path, (".nc",))
     post_attrs = idata.posterior.attrs
     post_attrs["posterior_sha256"] = posterior_hash(idata)
-    post_attrs.setdefault("created_at", _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat())
-    post_attrs.setdefault("mcbattery_version", __version__)
+    for k, v in provenance.software().items():
+        post_attrs.setdefault(k, v)
     stamp = {k: post_attrs[k] for k in post_attrs if k in (
         "created_at", "mcbattery_version", "data_vintage", "until", "seed", "posterior_sha256", "num_chains",
         "num_samples", "num_warmup") or k.startswith("data_vintage_")}
@@ -112,8 +101,10 @@ def save_posterior(idata, path: str | Path) -> tuple[Path, Path]:
     eng.attrs["convention"] = ("sample = chain-major flattening of (chain, draw) of the posterior; elements named in a "
                                "variable's from_expert_prior attr are draws from priors/*.toml")
     engine_path = engine_samples_path(path)
-    _atomic(path, lambda tmp: _write_inference_data(idata, tmp))
-    _atomic(engine_path, lambda tmp: eng.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT"))
+    with Transaction() as tx:  # the posterior and its engine samples are replaced together
+        _write_inference_data(idata, tx.file(path, first=True))
+        eng.to_netcdf(tx.file(engine_path), engine="scipy", format="NETCDF3_64BIT")
+        tx.commit()
     return path, engine_path
 
 
@@ -121,9 +112,10 @@ def load_posterior(path: str | Path | None = None):
     """Read a saved posterior (default: the shipped ``priors/posterior/posterior.nc``)."""
     import arviz as az
 
+    from mcbattery.common.files import check_self_contained
+
     path = Path(path) if path is not None else shipped_posterior()
-    if not path.is_file():
-        raise InputError("posterior file not found", file=str(path), field="posterior")
+    check_self_contained(path, "posterior")  # a regular file whose data is all inside it
     try:
         return az.from_netcdf(str(path))
     except Exception as exc:  # noqa: BLE001 - any reader failure is bad input

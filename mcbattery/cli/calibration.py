@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from mcbattery.common.errors import InputError
+from mcbattery.common.files import Transaction, atomic_file, check_output, check_regular
 
 DEFAULT_OUT = Path("out") / "posterior.nc"
 DEFAULT_HINDCAST_OUT = Path("out") / "hindcast.csv"
@@ -57,10 +58,12 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     if ship and out is not None:
         raise InputError("give either --out or --ship, not both", field="out")
     target = shipped_posterior() if ship else (out if out is not None else DEFAULT_OUT)
-    if target.suffix != ".nc":
-        raise InputError(f"expected a .nc file name; got {target.name!r}", file=str(target), field="out")
     if target.parent.exists() and not target.parent.is_dir():
         raise InputError("output folder is not a folder", file=str(target), field="out")
+    if target.parent.is_dir():  # the default folder out/ is made when the posterior is saved
+        check_output(target, (".nc",), "--out")
+    elif target.suffix != ".nc":
+        raise InputError(f"expected a .nc file name; got {target.name!r}", file=str(target), field="--out")
     warmup = samples if warmup is None else warmup
     t0 = time.perf_counter()
     idata = cal.calibrate(until=until, seed=seed, num_warmup=warmup, num_samples=samples, num_chains=chains,
@@ -104,9 +107,8 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     written = f"{post_path} and {eng_path}"
     if ship:
         readme = post_path.with_name("README.md")
-        tmp = readme.with_name(f".{readme.name}.tmp")
-        tmp.write_text(cal.posterior_readme(idata, boom), encoding="utf-8")
-        tmp.replace(readme)
+        with atomic_file(readme) as tmp:
+            tmp.write_text(cal.posterior_readme(idata, boom), encoding="utf-8")
         written = f"{post_path}, {eng_path} and {readme}"
     click.echo("")
     click.echo(f"wrote {written} (posterior sha256 {idata.posterior.attrs['posterior_sha256'][:16]})")
@@ -138,8 +140,7 @@ class Years(click.ParamType):
 def _read_frame(path: Path):
     import pandas as pd
 
-    if not path.is_file():
-        raise InputError("file not found", file=str(path), field="data")
+    check_regular(path, field="data")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -183,8 +184,10 @@ def hindcast(data, origins, out, posterior, draws, samples, chains, min_points, 
     from mcbattery import calibration as cal
     from mcbattery.calibration import hindcast as hc
 
-    if out.suffix != ".csv":
-        raise InputError(f"expected a .csv file name; got {out.name!r}", file=str(out), field="out")
+    if out.parent.is_dir():  # the default folder out/ is made when the results are written
+        check_output(out, (".csv",), "--out")
+    elif out.suffix != ".csv":
+        raise InputError(f"expected a .csv file name; got {out.name!r}", file=str(out), field="--out")
     years = tuple(sorted({y for group in origins for y in group})) or DEFAULT_ORIGINS
     if data is not None:
         frame = _read_frame(data)
@@ -201,8 +204,6 @@ def hindcast(data, origins, out, posterior, draws, samples, chains, min_points, 
     summary = hc.summarise_hindcast(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     scores_path = out.with_name(f"{out.stem}_scores.csv")
-    summary.to_csv(out, index=False)
-    result.to_csv(scores_path, index=False)
     click.echo(f"hindcast of {label}; origins {', '.join(str(y) for y in sorted(result.origin.unique()))}")
     with pd.option_context("display.width", 200, "display.max_rows", None, "display.float_format", "{:.3f}".format):
         click.echo(summary.to_string(index=False))
@@ -213,15 +214,19 @@ def hindcast(data, origins, out, posterior, draws, samples, chains, min_points, 
     with pd.option_context("display.float_format", "{:.3f}".format):
         click.echo(pooled.to_string())
     written = [str(out), str(scores_path)]
-    if not no_plot:
-        try:
-            import matplotlib
+    with Transaction() as tx:  # summary, scores and plot are replaced together
+        summary.to_csv(tx.file(out, first=True), index=False)
+        result.to_csv(tx.file(scores_path), index=False)
+        if not no_plot:
+            try:
+                import matplotlib
 
-            matplotlib.use("Agg")
-            fig = hc.plot_hindcast(summary)
-            png = out.with_suffix(".png")
-            fig.savefig(png, dpi=120)
-            written.append(str(png))
-        except ImportError:
-            click.echo("warning: matplotlib not installed; no plot written", err=True)
+                matplotlib.use("Agg")
+                fig = hc.plot_hindcast(summary)
+                png = out.with_suffix(".png")
+                fig.savefig(tx.file(png), dpi=120, format="png")
+                written.append(str(png))
+            except ImportError:
+                click.echo("warning: matplotlib not installed; no plot written", err=True)
+        tx.commit()
     click.echo(f"wrote {', '.join(written)}")

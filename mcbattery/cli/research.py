@@ -31,17 +31,6 @@ def _parse_select(items) -> dict:
     return out
 
 
-def _check_out(path: Path, suffixes: tuple[str, ...]) -> Path:
-    if path.suffix not in suffixes:
-        raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(suffixes)}",
-                         file=str(path), field="--out")
-    if not path.parent.is_dir():
-        raise InputError(f"output folder does not exist: {path.parent} (create it first: mkdir -p {path.parent})", field="--out")
-    if path.is_dir() and path.suffix != ".zarr":
-        raise InputError("is a folder; expected a file name", file=str(path), field="--out")
-    return path
-
-
 def _posterior_arg(posterior, no_posterior):
     if no_posterior:
         return None
@@ -77,7 +66,9 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
 
     from mcbattery.research.sensitivity import model_sobol
 
-    _check_out(out, (".csv", ".nc"))
+    from mcbattery.common.files import check_output
+
+    check_output(out, (".csv", ".nc"), "--out")
     sel = {"year": year, **_parse_select(select)}
     if groups not in ("block", "parameter"):
         groups = [g.strip() for g in groups.split(",") if g.strip()]
@@ -90,7 +81,8 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
         warnings.simplefilter("always", UserWarning)
         ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
                          transform="log" if log_transform else None, bootstrap=bootstrap, progress=not quiet)
-    from mcbattery.results.export import atomic, write_netcdf
+    from mcbattery.common.files import atomic_file
+    from mcbattery.results.export import write_netcdf
 
     if out.suffix == ".nc":
         write_netcdf(ds, out)
@@ -99,7 +91,7 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
         df["scenario"] = ds.attrs["scenario"]
         df["n"] = n
         df["noise"] = noise
-        with atomic(out) as tmp:
+        with atomic_file(out) as tmp:
             df.to_csv(tmp, index=False)
     for label in ds["output"].values:
         one = ds.sel(output=label).sortby("ST", ascending=False)
@@ -138,9 +130,9 @@ def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, 
     from mcbattery.research.compare import compare as run_compare
     from mcbattery.research.compare import write
 
-    from mcbattery.results.export import FORMATS
+    from mcbattery.results.export import check_output_path
 
-    _check_out(out, FORMATS)
+    check_output_path(out, field="--out")
     ds = run_compare(
         scenario_a, scenario_b, draws=draws, seed=seed, outputs=list(outputs) or None, chunk_size=chunk_size,
         end_year=end_year, posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),
@@ -205,14 +197,16 @@ def card(forecast, out, hindcast):
     """Write a Markdown forecast card for a forecast summary FORECAST.nc."""
     from mcbattery.research.card import load_summary, write_card
 
-    _check_out(out, (".md", ".markdown", ".txt"))
+    from mcbattery.common.files import check_output, check_regular
+
+    check_output(out, (".md", ".markdown", ".txt"), "--out")
+    if hindcast is not None:
+        check_regular(hindcast, field="--hindcast")
     summary = load_summary(forecast)
     h = None
     if hindcast is not None:
         import pandas as pd
 
-        if not hindcast.is_file():
-            raise InputError("hindcast file not found", file=str(hindcast), field="--hindcast")
         try:
             h = pd.read_csv(hindcast)
         except Exception as exc:
@@ -257,10 +251,12 @@ def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior
     from mcbattery.research.discover import parse_outcome
 
     parse_outcome(outcome)  # bad text fails before anything runs
+    from mcbattery.common import files
+
     if out is not None:
-        _check_out(out, (".csv",))
+        files.check_output(out, (".csv",), "--out")
     if plot is not None:
-        _check_out(plot, (".png", ".pdf", ".svg"))
+        files.check_output(plot, (".png", ".pdf", ".svg"), "--plot")
     try:
         import ema_workbench  # noqa: F401
     except ImportError:
@@ -276,17 +272,7 @@ def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior
     found = run_discover(ds, outcome, density=density, boxes=boxes, max_parameters=max_parameters)
     click.echo(found.summary())
     written = []
-    if out is not None:
-        from mcbattery.results.export import atomic
-
-        with atomic(out) as tmp:
-            found.table().to_csv(tmp, index=False)
-        traj = out.with_name(f"{out.stem}_trajectory.csv")
-        import pandas as pd
-
-        with atomic(traj) as tmp:
-            pd.concat([t.assign(box=i + 1) for i, t in enumerate(found.trajectories)]).to_csv(tmp, index=False)
-        written += [str(out), str(traj)]
+    fig = None
     if plot is not None:
         import matplotlib
 
@@ -294,11 +280,18 @@ def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior
         from mcbattery.research.plots import peeling_tradeoff
 
         fig = peeling_tradeoff(found)
-        from mcbattery.results.export import atomic
+    with files.Transaction() as tx:  # the boxes, their trajectory and the figure are replaced together
+        if out is not None:
+            import pandas as pd
 
-        with atomic(plot) as tmp:
-            fig.savefig(tmp, format=plot.suffix[1:], dpi=200)
-        written.append(str(plot))
+            traj = out.with_name(f"{out.stem}_trajectory.csv")
+            found.table().to_csv(tx.file(out, first=True), index=False)
+            pd.concat([t.assign(box=i + 1) for i, t in enumerate(found.trajectories)]).to_csv(tx.file(traj), index=False)
+            written += [str(out), str(traj)]
+        if fig is not None:
+            fig.savefig(tx.file(plot), format=plot.suffix[1:], dpi=200)
+            written.append(str(plot))
+        tx.commit()
     if written:
         click.echo(f"wrote {', '.join(written)}")
 
@@ -306,8 +299,12 @@ def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior
 def _open_draws(path: Path):
     import xarray as xr
 
+    from mcbattery.common import files
+
     if not path.exists():
         raise InputError("draws file not found", file=str(path), field="--draws-file")
+    if path.suffix != ".zarr":
+        files.check_self_contained(files.check_regular(path, field="--draws-file"), field="--draws-file")
     try:
         ds = xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path)
         return ds.load()

@@ -1,2 +1,3 @@
-"""Shared helpers at the bottom of the house: errors and argument checks. Imports nothing else
-from mcbattery."""
+"""Shared helpers at the bottom of the house: errors (:mod:`~mcbattery.common.errors`), argument
+checks (:mod:`~mcbattery.common.checks`) and file mechanics (:mod:`~mcbattery.common.files`).
+Imports nothing else from mcbattery."""

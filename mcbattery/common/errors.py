@@ -13,20 +13,24 @@ class InputError(ValueError):
         self.file = None if file is None else str(file)
         self.field = field
         where = ": ".join(p for p in (self.file, field) if p)
-        super().__init__(f"{where}: {message}" if where else message)
+        text = f"{where}: {message}" if where else str(message)
+        super().__init__(" ".join(text.split("\n")))  # always one line
 
 
-def check_int(name: str, value, low: int, high: int | None = None) -> int:
-    """An integer argument within [low, high] (a float with an integer value is accepted)."""
-    import numpy as np
+class RunError(RuntimeError):
+    """A run that cannot give a trustworthy result; the CLI prints one line and exits with
+    ``exit_status``. Nothing is written."""
 
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise InputError(f"expected an integer, got {value!r}", field=name)
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" + (f" and <= {high}" if high is not None else "")
-        raise InputError(f"expected an integer {bound}, got {value}", field=name)
-    return value
+    exit_status = 1
+
+
+class InvalidDrawsError(RunError):
+    """Too many Monte Carlo draws had non-finite outputs (CLI exit status 3)."""
+
+    exit_status = 3
+
+
+class HostsError(RunError):
+    """A process of a multi-host run stopped or did not answer in time (CLI exit status 4)."""
+
+    exit_status = 4

@@ -98,6 +98,19 @@ def use_cpu_cores(n: int | None = None) -> int:
     return n
 
 
+def initialize_hosts(coordinator_address: str | None = None, num_processes: int | None = None, process_id: int | None = None,
+                     heartbeat_timeout: int = 100, **kwargs) -> None:
+    """``jax.distributed.initialize`` for mcbattery runs, with CPU collectives over gloo.
+    Without arguments JAX reads the cluster's environment (SLURM, Open MPI, Kubernetes...).
+    Call it before anything else uses JAX. mcbattery notices a process that stops within
+    :data:`mcbattery.engine.hosts.SILENT` seconds, well before JAX's ``heartbeat_timeout``."""
+    import jax
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address, num_processes, process_id,
+                               heartbeat_timeout_seconds=heartbeat_timeout, **kwargs)
+
+
 def unrolled_threefry(enable: bool = True) -> bool:
     """Compile ``jax.random``'s threefry2x32 cipher unrolled on CPUs (``enable=False``: JAX's
     default rolled loop). Both compute the same function, so every random number is unchanged.

@@ -2,26 +2,30 @@
 its local devices, then the processes exchange their accumulators and merge them in process
 order.
 
-Launch one process per host (or per GPU group) with the usual JAX environment, e.g.::
-
-    # on each of N hosts, with the coordinator's address and this host's rank
-    python -c "import jax; jax.distributed.initialize(); from mcbattery.api import \\
-        forecast_distributed; forecast_distributed('baseline', draws=10**8).to_netcdf('f.nc')"
+Start one process per host (or per GPU group) and call
+:func:`mcbattery.engine.devices.initialize_hosts` (or ``jax.distributed.initialize``) in each
+before anything else uses JAX; ``mcbattery forecast
+--distributed`` does it for you, reading SLURM's environment or ``--coordinator``,
+``--num-processes`` and ``--process-id``. docs/scaling.md gives the launch commands.
 
 Every draw is the same as in a single-process run (draws depend only on seed and index).
 Histogram counts, exceedance counts, minima and maxima are therefore identical for any number
 of hosts; means and variances agree to float64 rounding (they are merged per host, then across
-hosts with Chan's formula).
+hosts with Chan's formula). Before the exchange every process waits for the others to finish
+their shares; if one of them stops (its heartbeats end) or ``timeout`` passes, the others
+raise :class:`~mcbattery.common.errors.HostsError` and nothing is written.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
+from mcbattery.common.errors import HostsError
 from mcbattery.engine.kernel import BLOCK, GROUP
-from mcbattery.engine.runner import RunResult, run
+from mcbattery.engine.runner import INVALID_CHUNKS, RunResult, run
 from mcbattery.engine.streaming import Accumulator
 
 
@@ -54,6 +58,7 @@ def merge(results: list[RunResult]) -> RunResult:
         seconds=max(r.seconds for r in results),
         device=f"{len(results)} processes x {first.device}",
         thresholds=first.thresholds,
+        extra={"invalid_chunks": [c for r in results for c in r.extra.get("invalid_chunks", [])]},
     )
 
 
@@ -65,12 +70,92 @@ def run_share(priors, draws: int, n_processes: int, index: int, **kwargs) -> Run
     return result
 
 
+_CALLS = [0]  # runs merged by this process so far: the same sequence in every process
+BEAT = 1.0  # seconds between this process's signs of life while a run is merged
+SILENT = 20.0  # seconds without a sign of life after which a process counts as stopped
+
+
+class Liveness:
+    """Signs of life in the JAX key-value store while a multi-host run goes on: a thread
+    writes this process's clock every BEAT seconds; :meth:`wait` waits for every process to
+    finish its share, and names one that stopped (silent for ``silent`` seconds: killed,
+    crashed or cut off) or that did not finish within ``timeout`` seconds."""
+
+    def __init__(self, silent: float = SILENT):
+        import threading
+
+        import jax
+        from jax._src import distributed
+
+        self.n, self.me = jax.process_count(), jax.process_index()
+        self.client = distributed.global_state.client
+        _CALLS[0] += 1
+        self.key = f"mcbattery/run-{_CALLS[0]}"
+        self.silent = silent
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+        self.thread.start()
+
+    def _beat(self):
+        while True:
+            try:
+                self.client.key_value_set(f"{self.key}/alive/{self.me}", repr(time.time()), allow_overwrite=True)
+            except Exception:  # noqa: BLE001 - the coordinator is gone; the waiter reports it
+                return
+            if self.stop.wait(BEAT):
+                return
+
+    def _get(self, key: str) -> str | None:
+        try:
+            return self.client.key_value_try_get(key)
+        except Exception:  # noqa: BLE001 - not there (yet)
+            return None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Mark this process done and return once every process is; else raise HostsError."""
+        try:
+            self.client.key_value_set(f"{self.key}/done/{self.me}", "1")
+        except Exception as exc:  # noqa: BLE001
+            raise HostsError(f"process {self.me} of {self.n}: lost the coordinator, process 0 ({exc.__class__.__name__}); "
+                             "nothing written") from None
+        waiting = set(range(self.n)) - {self.me}
+        t0 = time.monotonic()
+        seen = {j: (None, t0) for j in waiting}  # last sign of life and when it changed
+        while True:
+            for j in sorted(waiting):
+                if self._get(f"{self.key}/done/{j}") is not None:
+                    waiting.discard(j)
+                    continue
+                beat, since = seen[j]
+                now_beat = self._get(f"{self.key}/alive/{j}")
+                if now_beat != beat:
+                    seen[j] = (now_beat, time.monotonic())
+                elif time.monotonic() - since > self.silent:
+                    what = "stopped answering" if beat is not None else "never answered"
+                    raise HostsError(f"process {self.me} of {self.n}: process {j} {what} for {self.silent:g} s before "
+                                     "finishing its share (it died or was cut off); nothing written")
+            if not waiting:
+                return
+            if timeout is not None and time.monotonic() - t0 > timeout:
+                raise HostsError(f"process {self.me} of {self.n}: process {min(waiting)} did not finish its share within "
+                                 f"{timeout:g} s; nothing written")
+            time.sleep(BEAT / 4)
+
+    def close(self):
+        self.stop.set()
+
+
 def allgather(result: RunResult) -> list[RunResult]:
-    """Exchange accumulators between JAX processes (after ``jax.distributed.initialize()``)."""
+    """Exchange accumulators between JAX processes (after ``jax.distributed.initialize()``),
+    exactly: counts in int64 and moments in float64 whatever JAX's default precision."""
     import jax
     from jax.experimental import multihost_utils
 
     a = result.acc
+    chunks = np.full((INVALID_CHUNKS, 2), -1, np.int64)
+    noted = result.extra.get("invalid_chunks", [])[:INVALID_CHUNKS]
+    if noted:
+        chunks[: len(noted)] = noted
     fields = {
         "count": np.asarray([a.count], np.int64),
         "mean": a.mean,
@@ -80,8 +165,10 @@ def allgather(result: RunResult) -> list[RunResult]:
         "hist": a.hist,
         "exceed": a.exceed,
         "invalid": np.asarray([a.invalid], np.int64),
+        "chunks": chunks,
     }
-    gathered = {k: np.asarray(multihost_utils.process_allgather(v)) for k, v in fields.items()}
+    with jax.enable_x64(True):  # without it the exchange would round to int32 / float32
+        gathered = {k: np.asarray(multihost_utils.process_allgather(v)) for k, v in fields.items()}
     out = []
     for p in range(jax.process_count()):
         acc = Accumulator(a.n_columns, a.n_thresholds)
@@ -89,14 +176,34 @@ def allgather(result: RunResult) -> list[RunResult]:
         for k in ("mean", "m2", "vmin", "vmax", "hist", "exceed"):
             setattr(acc, k, gathered[k][p])
         acc.invalid = int(gathered["invalid"][p][0])
-        out.append(RunResult(result.layout, acc, result.kept if p == jax.process_index() else {}, result.draws, result.seed, result.chunk_size, result.seconds, result.device, result.thresholds))
+        extra = {"invalid_chunks": [tuple(int(x) for x in c) for c in gathered["chunks"][p] if c[0] >= 0]}
+        out.append(RunResult(result.layout, acc, result.kept if p == jax.process_index() else {}, result.draws, result.seed,
+                             result.chunk_size, result.seconds, result.device, result.thresholds, extra))
     return out
 
 
-def run_all_hosts(priors, draws: int, **kwargs) -> RunResult:
+def run_all_hosts(priors, draws: int, timeout: float | None = None, **kwargs) -> RunResult:
     """Run this process's share of ``draws`` and return the run merged across every JAX process
-    (call ``jax.distributed.initialize()`` first)."""
+    (call :func:`mcbattery.engine.devices.initialize_hosts` first). ``timeout``: seconds to
+    wait for the other processes once this one is done (default: as long as they live)."""
     import jax
 
     n, i = jax.process_count(), jax.process_index()
-    return merge(allgather(run_share(priors, draws, n, i, **kwargs)))
+    if n == 1:
+        return merge([run_share(priors, draws, 1, 0, **kwargs)])
+    live = Liveness(min(SILENT, timeout) if timeout else SILENT)
+    try:
+        result = run_share(priors, draws, n, i, **kwargs)
+        live.wait(timeout)
+        return merge(allgather(result))
+    finally:
+        live.close()
+
+
+def barrier(name: str, timeout: float = 7 * 24 * 3600.0) -> None:
+    """Wait until every JAX process reaches ``name`` (no-op in a single process)."""
+    import jax
+    from jax._src import distributed
+
+    if jax.process_count() > 1 and distributed.global_state.client is not None:
+        distributed.global_state.client.wait_at_barrier(f"mcbattery/{name}", int(timeout * 1000))

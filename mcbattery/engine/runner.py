@@ -15,6 +15,7 @@ always with the same shapes, so the same holds there.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +30,7 @@ from mcbattery.engine.kernel import BLOCK, GROUP, make_kernel
 from mcbattery.engine.layout import Layout, make_layout
 from mcbattery.engine.sampling import prior_fields, structure
 from mcbattery.engine.streaming import Accumulator
+from mcbattery.common.errors import InputError
 from mcbattery.inputs.priors import Priors
 from mcbattery.model.outputs import BINS, OUTPUTS
 
@@ -37,6 +39,8 @@ from mcbattery.model.outputs import BINS, OUTPUTS
 WAVE_GROUPS = {"cpu": 0}
 ACCELERATOR_WAVE_GROUPS = 16  # 16 groups = 65,536 draws per turn on GPUs (and TPUs)
 HIST_LIMIT = 2**31 - 1  # device histogram totals are int32: read back before any bin could pass this
+MAX_DRAWS = 2**31 - GROUP * BLOCK  # draw indices are int32 on the devices, padding included
+INVALID_CHUNKS = 8  # chunks with invalid draws noted for diagnosis (mcbattery.engine.diagnose)
 
 
 @dataclass
@@ -141,6 +145,8 @@ def run(
     store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
     run early when it returns True (``draws`` is then a maximum). ``first``: run only draws
     ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.distributed`)."""
+    if draws > MAX_DRAWS:
+        raise InputError(f"expected at most {MAX_DRAWS} draws (the engine indexes draws in int32), got {draws}", field="draws")
     start_year = priors.start_year
     n_years = end_year - start_year + 1
     thresholds = {k: v.thresholds for k, v in OUTPUTS.items()} | (thresholds or {})
@@ -158,6 +164,7 @@ def run(
     acc = Accumulator(layout.n_columns, layout.thr_cols.size)
     n_cols = layout.n_columns
     kept_rows: list[np.ndarray] = []
+    invalid_chunks: list[tuple[int, int]] = []
     keep_draws = min(keep_draws, draws)
     t0 = time.perf_counter()
     bar = _progress_bar(progress, draws - first)
@@ -169,8 +176,9 @@ def run(
         n_here = min(chunk, draws - start)
         blocks = -(-n_here // BLOCK)
         per_dev = -(-blocks // (GROUP * n_dev)) * GROUP  # blocks per device this chunk
-        firsts = [start + d * per_dev * BLOCK for d in range(n_dev)]
         n_blocks = [min(per_dev, max(0, blocks - d * per_dev)) for d in range(n_dev)]
+        # a device without blocks starts at ``start``: its nominal first draw may not fit int32
+        firsts = [start + d * per_dev * BLOCK if n_blocks[d] else start for d in range(n_dev)]
         want = start < keep_draws  # the full draws leave the device only when they are kept
         res = compiled.call(jnp.asarray(firsts, jnp.int32), jnp.asarray(n_blocks, jnp.int32), jnp.int32(draws),
                             fields, base_key, hist, chunk_groups=chunk_groups, with_draws=want)
@@ -182,6 +190,8 @@ def run(
         nb, mean, m2, vmin, vmax, _, exceed, invalid = (np.asarray(a) for a in res[:8])
         acc.add_moments(nb[:, :g].reshape(-1), mean[:, :g].reshape(-1, n_cols), m2[:, :g].reshape(-1, n_cols))
         acc.add_counts(vmin.min(axis=0), vmax.max(axis=0), exceed.sum(axis=0, dtype=np.int64), int(invalid.sum()))
+        if invalid.sum() and len(invalid_chunks) < INVALID_CHUNKS:
+            invalid_chunks.append((start, n_here))
         if want:
             rows = np.asarray(res[8])[:, : g * GROUP * BLOCK].reshape(-1, n_cols)[: keep_draws - start]
             if on_draws is not None:
@@ -241,7 +251,23 @@ def run(
         seconds=seconds,
         device=f"{n_dev} x {devices[0].device_kind} ({devices[0].platform})",
         thresholds=thresholds,
+        extra={"invalid_chunks": invalid_chunks},
     )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _progress_bar(progress, total):

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from mcbattery.common import files
+from mcbattery.common.checks import check_in_dtype
 from mcbattery.model.coords import FILE as COORDS_FILE
 from mcbattery.model.coords import Coords, load_coords
 from mcbattery.common.errors import InputError
@@ -50,6 +52,9 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dirichlet": (("mean", "concentration"), ()),
 }
 META_FIELDS = ("dims", "dist", "units", "source", "note")
+PRIORS_META = ("block", "title", "source", "note", "description")  # keys of a prior file's [meta]
+SCENARIO_META = ("name", "description", "source", "note")  # keys of a scenario's [meta]
+TOML_LIMIT = 16 * 2**20  # bytes: the largest priors or scenario file read
 SCALE_FIELDS = ("sd", "sigma", "concentration")
 
 
@@ -112,20 +117,43 @@ class Priors:
 
     @property
     def start_year(self) -> int:
-        """The first simulated year (``start_year`` is a fixed prior)."""
-        return int(round(float(self.params["start_year"].fields["value"])))
+        """The first simulated year: the fixed, whole-year ``start_year`` parameter."""
+        p = self.params["start_year"]
+        where = p.file if p.dist != "empirical" else f"posterior {self.posterior.get('file', '')}".strip()
+        if p.dist != "fixed":
+            raise InputError(f'must be dist = "fixed" (a whole year), got {p.dist!r}', file=where, field="start_year")
+        value = float(p.fields["value"])
+        if not value.is_integer() or not 1900 <= value <= 2200:
+            raise InputError(f"expected a whole year between 1900 and 2200, got {value:g}", file=where, field="start_year")
+        return int(value)
+
+    def check_range(self, dtype: str = "float32") -> None:
+        """Every number of every prior finite and inside ``dtype``'s range (the engine computes in it)."""
+        for p in self.params.values():
+            for k, v in p.fields.items():
+                check_in_dtype(v, dtype, file=p.file, field=f"{p.name}.{k}")
 
     def with_posterior(self, samples: dict[str, np.ndarray], info: dict[str, str] | None = None) -> "Priors":
         """Replace priors by joint posterior samples (``name -> (S, *dims)``). All replaced
         parameters share one sample index per draw, so posterior correlations are kept."""
         params = dict(self.params)
-        n = {np.shape(v)[0] for v in samples.values()}
+        src = (info or {}).get("file", "posterior")
+        n = {np.shape(v)[0] if np.ndim(v) else 0 for v in samples.values()}
         if len(n) != 1:
-            raise InputError(f"posterior variables have different sample counts {sorted(n)}", field="posterior")
+            raise InputError(f"posterior variables have different sample counts {sorted(n)}", file=src, field="posterior")
+        if 0 in n:
+            raise InputError("posterior has no samples; expected at least one", file=src, field="posterior")
         for name, arr in samples.items():
-            arr = np.asarray(arr, dtype=np.float64)
             if name not in REGISTRY:
-                raise InputError("posterior variable is not a model parameter", field=f"posterior.{name}")
+                close = _close_names(name)
+                raise InputError("posterior variable is not a model parameter" + (f"; did you mean {close}?" if close else ""),
+                                 file=src, field=f"posterior.{name}")
+            if REGISTRY[name].block == "horizon" or name == "start_year":
+                raise InputError("the first simulated year cannot come from a posterior", file=src, field=f"posterior.{name}")
+            try:
+                arr = np.asarray(arr, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError("expected numbers", file=src, field=f"posterior.{name}") from None
             old = params[name]
             if arr.shape[1:] != self.coords.shape(old.dims):
                 raise InputError(f"expected shape (samples, {self.coords.shape(old.dims)}), got {arr.shape}", field=f"posterior.{name}")
@@ -134,7 +162,6 @@ class Priors:
             lo, hi = SUPPORTS[REGISTRY[name].support]
             if np.any(arr < lo) or np.any(arr > hi):
                 raise InputError(f"posterior samples outside the parameter's {REGISTRY[name].support} range", field=f"posterior.{name}")
-            src = (info or {}).get("file", "posterior")
             params[name] = Prior(name, old.dims, "empirical", {"samples": arr}, old.units, f"posterior {src}; prior: {old.source}", src)
         return dataclasses.replace(self, params=params, posterior=dict(info or {}), files_hash=self.priors_hash())
 
@@ -177,26 +204,27 @@ def _shipped_coords(directory: str) -> Coords:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file ({exc.__class__.__name__})", file=str(path)) from None
+    text = files.read_text(path, TOML_LIMIT)  # regular files only, size-capped
     if not text.strip():
         raise InputError("file is empty; expected TOML tables of parameters", file=str(path))
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+    except RecursionError:
+        raise InputError("not valid TOML (nested too deeply)", file=str(path)) from None
 
 
 def _number(x: Any, file: str, where: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise InputError(f"expected a number, got {x!r}", file=file, field=where)
-    if not math.isfinite(x):
+    try:
+        value = float(x)
+    except OverflowError:
+        raise InputError(f"expected a number within the float64 range, got an integer of {len(str(x))} digits", file=file, field=where) from None
+    if not math.isfinite(value):
         raise InputError(f"expected a finite number, got {x!r}", file=file, field=where)
-    return float(x)
+    return value
 
 
 def _array(value: Any, dims: tuple[str, ...], coords: Coords, file: str, where: str) -> np.ndarray:
@@ -278,17 +306,20 @@ def _parse_param(name: str, table: Any, file: str, coords: Coords) -> Prior:
     dist = table.get("dist")
     if dist is None:
         raise InputError("missing field 'dist'", file=file, field=name)
-    if dist not in DISTRIBUTIONS:
+    if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         raise InputError(f"unknown distribution {dist!r}; expected one of {sorted(DISTRIBUTIONS)}", file=file, field=f"{name}.dist")
     required, _ = DISTRIBUTIONS[dist]
     allowed = set(required) | set(META_FIELDS)
-    for k in table:
-        if k not in allowed:
-            raise InputError(f"unknown field {k!r} for dist {dist!r}; expected {sorted(allowed)}", file=file, field=f"{name}.{k}")
+    _check_keys(table, allowed, file, name, f"for dist {dist!r}")
     for k in ("units", "source"):
         if not isinstance(table.get(k), str) or not table[k].strip():
             raise InputError(f"missing field {k!r} (every parameter states its {k})", file=file, field=name)
-    dims = tuple(table.get("dims", ()))
+    if not isinstance(table.get("note", ""), str):
+        raise InputError("expected a string", file=file, field=f"{name}.note")
+    dims = table.get("dims", [])
+    if not isinstance(dims, list) or not all(isinstance(d, str) for d in dims):
+        raise InputError(f"expected a list of dimension names like {list(spec.dims)}", file=file, field=f"{name}.dims")
+    dims = tuple(dims)
     if dims != spec.dims:
         raise InputError(f"dims must be {list(spec.dims)}, got {list(dims)}", file=file, field=f"{name}.dims")
     if dist == "dirichlet" and not dims:
@@ -302,10 +333,32 @@ def _parse_param(name: str, table: Any, file: str, coords: Coords) -> Prior:
     return Prior(name, dims, dist, fields, table["units"], table["source"], file, table.get("note", ""))
 
 
-def _close_names(name: str) -> list[str]:
+def _close_names(name: str, known=REGISTRY) -> list[str]:
     import difflib
 
-    return difflib.get_close_matches(name, REGISTRY, n=2)
+    return difflib.get_close_matches(str(name), list(known), n=2)
+
+
+def _check_keys(table: dict, allowed, file: str, where: str | None, what: str = "") -> None:
+    """Refuse a key that is not ``allowed``, suggesting the closest allowed ones."""
+    for k in table:
+        if k not in allowed:
+            close = _close_names(k, allowed)
+            hint = f"did you mean {close}? " if close else ""
+            raise InputError(f"unknown field {k!r}{' ' + what if what else ''}; {hint}expected one of {sorted(allowed)}",
+                             file=file, field=f"{where}.{k}" if where else k)
+
+
+def _scenario_meta(doc: dict, file: str) -> dict:
+    """A scenario's [meta] table: a non-blank ``description``, optional name/source/note strings."""
+    meta = doc.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("description"), str) or not meta["description"].strip():
+        raise InputError("missing [meta] table with a non-blank 'description' string", file=file, field="meta")
+    _check_keys(meta, SCENARIO_META, file, "meta")
+    for k, v in meta.items():
+        if not isinstance(v, str):
+            raise InputError("expected a string", file=file, field=f"meta.{k}")
+    return meta
 
 
 def load_priors(directory: str | Path | None = None) -> Priors:
@@ -322,6 +375,9 @@ def load_priors(directory: str | Path | None = None) -> Priors:
         doc = _read_toml(path)
         for name, table in doc.items():
             if name == "meta":
+                if not isinstance(table, dict):
+                    raise InputError("expected a table", file=str(path), field="meta")
+                _check_keys(table, PRIORS_META, str(path), "meta")
                 continue
             if name in params:
                 raise InputError(f"defined twice (also in {params[name].file})", file=str(path), field=name)
@@ -329,7 +385,9 @@ def load_priors(directory: str | Path | None = None) -> Priors:
     missing = sorted(set(REGISTRY) - set(params))
     if missing:
         raise InputError(f"missing parameter(s) {missing}", file=str(root))
-    return Priors(params=params, directory=str(root), coords=coords)
+    priors = Priors(params=params, directory=str(root), coords=coords)
+    priors.start_year  # noqa: B018  (validates it)
+    return priors
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -340,8 +398,8 @@ def list_scenarios(directory: str | Path | None = None) -> dict[str, str]:
     root = (Path(directory) if directory is not None else PRIORS_DIR) / "scenarios"
     out = {}
     for path in sorted(root.glob("*.toml")):
-        meta = _read_toml(path).get("meta", {})
-        out[path.stem] = str(meta.get("description", "")).strip().splitlines()[0] if meta.get("description") else ""
+        meta = _scenario_meta(_read_toml(path), str(path))
+        out[path.stem] = meta["description"].strip().splitlines()[0]
     return out
 
 
@@ -383,12 +441,11 @@ def _apply_scenario(base: Priors, path: Path) -> Priors:
     """``base`` with the scenario file at ``path`` applied (sets, then shifts)."""
     file = str(path)
     doc = _read_toml(path)
-    meta = doc.get("meta")
-    if not isinstance(meta, dict) or not isinstance(meta.get("description"), str):
-        raise InputError("missing [meta] table with a 'description' string", file=file, field="meta")
-    unknown = set(doc) - {"meta", "shift", "set"}
-    if unknown:
-        raise InputError(f"unknown table(s) {sorted(unknown)}; expected meta, shift, set", file=file, field=sorted(unknown)[0])
+    meta = _scenario_meta(doc, file)
+    _check_keys(doc, ("meta", "shift", "set"), file, None, "(a table)")
+    for kind in ("set", "shift"):
+        if not isinstance(doc.get(kind, {}), dict):
+            raise InputError(f"expected tables [{kind}.<parameter>]", file=file, field=kind)
     params = dict(base.params)
     touched = []
     for name, table in doc.get("set", {}).items():
@@ -397,7 +454,7 @@ def _apply_scenario(base: Priors, path: Path) -> Priors:
     for name, table in doc.get("shift", {}).items():
         params[name] = _apply_shift(params, name, table, file, base.coords)
         touched.append(name)
-    return Priors(
+    resolved = Priors(
         params=params,
         directory=base.directory,
         coords=base.coords,
@@ -407,6 +464,8 @@ def _apply_scenario(base: Priors, path: Path) -> Priors:
         shifted=tuple(touched),
         posterior=base.posterior,
     )
+    resolved.start_year  # noqa: B018  (validates it)
+    return resolved
 
 
 def _existing(params: dict[str, Prior], name: str, file: str, kind: str) -> Prior:
@@ -443,16 +502,20 @@ def _to_toml_value(v: np.ndarray, dims: tuple[str, ...], coords: Coords):
 def _apply_shift(params: dict[str, Prior], name: str, table: Any, file: str, coords: Coords) -> Prior:
     old = _existing(params, name, file, "shift")
     where = f"shift.{name}"
-    if not isinstance(table, dict) or not table or set(table) - {"scale", "add"}:
+    if not isinstance(table, dict) or not table:
         raise InputError("expected a table with 'scale' and/or 'add'", file=file, field=where)
+    _check_keys(table, ("scale", "add"), file, where)
     locs = ("samples",) if old.dist == "empirical" else DISTRIBUTIONS[old.dist][1]
     if not locs:
         raise InputError(f"a {old.dist} prior cannot be shifted; use [set.{name}]", file=file, field=where)
     scale = _partial(table.get("scale", 1.0), old.dims, 1.0, coords, file, f"{where}.scale")
     add = _partial(table.get("add", 0.0), old.dims, 0.0, coords, file, f"{where}.add")
     fields = dict(old.fields)
-    for k in locs:
-        fields[k] = fields[k] * scale + add
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in locs:
+            fields[k] = fields[k] * scale + add
+            if not np.all(np.isfinite(fields[k])):
+                raise InputError(f"the shifted {k} is not a finite number", file=file, field=where)
     spec = REGISTRY[name]
     if old.dist == "empirical":
         lo, hi = SUPPORTS[spec.support]

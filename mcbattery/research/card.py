@@ -36,9 +36,9 @@ def load_summary(forecast) -> xr.Dataset:
     if hasattr(forecast, "summary") and isinstance(forecast.summary, xr.Dataset):
         return forecast.summary
     if isinstance(forecast, (str, Path)):
-        path = Path(forecast)
-        if not path.is_file():
-            raise InputError("forecast file not found", file=str(path))
+        from mcbattery.common.files import check_self_contained
+
+        path = check_self_contained(forecast)  # a regular file whose data is all inside it
         try:
             ds = xr.open_dataset(path).load()
         except Exception as exc:  # any reader failure is a bad input file
@@ -264,15 +264,11 @@ def _hindcast_section(h) -> list[str]:
 
 def write_card(forecast, path: str | Path, hindcast_summary=None) -> Path:
     """Write :func:`forecast_card` to ``path`` (Markdown) atomically; returns the path."""
-    from mcbattery.results.export import atomic
+    from mcbattery.common.files import atomic_file, check_output
 
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError("output folder does not exist", file=str(path.parent), field="out")
-    if path.is_dir():
-        raise InputError("is a folder; expected a file name", file=str(path), field="out")
+    path = check_output(path, (".md", ".markdown", ".txt"))
     text = forecast_card(forecast, hindcast_summary)
-    with atomic(path) as tmp:
+    with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 

@@ -29,7 +29,6 @@ floating-point rounding.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import time
 from pathlib import Path
@@ -37,10 +36,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from mcbattery import __version__
+from mcbattery.common.checks import check_dtype, check_int, check_quantiles, check_thresholds
+from mcbattery.common.errors import InputError
 from mcbattery.engine import sample_draws, simulate_draws
 from mcbattery.engine.direct import CHUNK_UNIT, chunk_rows, sample_rows  # noqa: F401  (re-exported)
-from mcbattery.common.errors import InputError, check_int  # noqa: F401  (check_int re-exported for gsa, plots)
+from mcbattery.results import provenance
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.results.summary import DEFAULT_QUANTILES
 
@@ -74,10 +74,6 @@ def resolve_scenario(scenario, priors=None, posterior="default"):
 
         posterior = default_posterior()
     return load_scenario(scenario, priors, posterior)
-
-
-def start_year_of(priors) -> int:
-    return int(round(float(priors["start_year"].fields["value"])))
 
 
 def same_prior(p, q) -> bool:
@@ -311,29 +307,21 @@ def compare(
     seed = check_int("seed", seed, 0, 2**31 - 1)
     chunk_size = check_int("chunk_size", chunk_size, 1)
     end_year = check_int("end_year", end_year, 1901, 2200)
-    if dtype not in ("float32", "float64"):
-        raise InputError("expected 'float32' or 'float64'", field="dtype")
-    qs = tuple(float(q) for q in quantiles)
-    if not qs or not all(0 < q < 1 for q in qs):
-        raise InputError("quantiles must lie strictly between 0 and 1", field="quantiles")
+    dtype = check_dtype(dtype)
+    qs = check_quantiles(quantiles)
     names = _check_outputs(outputs)
-    thr = {k: tuple(v.thresholds) for k, v in OUTPUTS.items()}
-    for k, v in (thresholds or {}).items():
-        if k not in OUTPUTS:
-            raise InputError(f"unknown output {k!r}; expected one of {sorted(OUTPUTS)}", field="thresholds")
-        vals = tuple(float(x) for x in np.atleast_1d(v))
-        if not all(math.isfinite(x) for x in vals):
-            raise InputError("thresholds must be finite numbers", field=f"thresholds.{k}")
-        thr[k] = vals
+    thr = {k: tuple(v.thresholds) for k, v in OUTPUTS.items()} | check_thresholds(thresholds, OUTPUTS)
 
     pa = resolve_scenario(scenario_a, priors, posterior)
     pb = resolve_scenario(scenario_b, priors, posterior)
     if not isinstance(pa, Priors) or not isinstance(pb, Priors):  # pragma: no cover
         raise InputError("expected scenario names, files or Priors", field="scenario")
-    start_year = start_year_of(pa)
-    if start_year_of(pb) != start_year:
+    pa.check_range(dtype)
+    pb.check_range(dtype)
+    start_year = pa.start_year
+    if pb.start_year != start_year:
         raise InputError(
-            f"scenarios start in different years ({start_year} and {start_year_of(pb)})", field="start_year"
+            f"scenarios start in different years ({start_year} and {pb.start_year})", field="start_year"
         )
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
@@ -456,7 +444,6 @@ def compare(
     ds = label_coords(ds, pa.coords)
     import jax
 
-    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     import shlex
 
     command = shlex.join(["mcbattery", "compare", str(scenario_a if not isinstance(scenario_a, Priors) else pa.scenario_file),
@@ -466,26 +453,14 @@ def compare(
                          + (["--no-posterior"] if not pa.posterior else [])
                          + [x for o in (names if outputs is not None else ()) for x in ("--output", o)])
     ds.attrs = {
-        "Conventions": "CF-1.10",
-        "history": f"{created} {command}",
-        "source": f"mcbattery {__version__} paired scenario comparison",
+        **provenance.software(),
+        "run_id": provenance.new_run_id(),
         "command": command,
         "title": "mcbattery paired scenario comparison (difference = b - a)",
         "difference": "b - a",
-        "scenario_a": pa.scenario,
-        "scenario_b": pb.scenario,
-        "scenario_a_description": pa.scenario_description,
-        "scenario_b_description": pb.scenario_description,
-        "scenario_a_file": Path(pa.scenario_file).name,
-        "scenario_b_file": Path(pb.scenario_file).name,
-        "priors_hash_a": pa.priors_hash(),
-        "priors_hash_b": pb.priors_hash(),
-        "resolved_hash_a": pa.hash(),
-        "resolved_hash_b": pb.hash(),
-        "calibrated": int(bool(pa.posterior)),
-        "posterior_file": pa.posterior.get("file", "none (priors only)"),
-        "posterior_hash": pa.posterior.get("hash", ""),
-        "data_vintage": pa.posterior.get("data_vintage", ""),
+        **provenance.inputs(pa, "_a"),
+        **provenance.inputs(pb, "_b"),
+        **provenance.posterior(pa),
         "changed_parameters": ", ".join(changed) if changed else "none",
         "crn": CRN_NOTE,
         "seed": seed,
@@ -496,13 +471,11 @@ def compare(
         "dtype": dtype,
         "start_year": start_year,
         "end_year": end_year,
-        "mcbattery_version": __version__,
-        "jax_version": jax.__version__,
         "device": str(jax.devices()[0].device_kind),
-        "created_at": created,
         "seconds": round(time.perf_counter() - t0, 3),
         "quantile_method": "fixed-grid histograms of asinh(diff / s) merged across chunks (see quantile_relative_error_bound)",
     }
+    ds.attrs["history"] = f"{ds.attrs['created_at']} {command}"
     return ds
 
 

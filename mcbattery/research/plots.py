@@ -750,7 +750,8 @@ def plant_scrap_paths(
     if not 0 <= float(utilization) <= 1:
         raise InputError("expected a utilisation between 0 and 1", field="utilization")
     if params is None:
-        from mcbattery.research.compare import check_int, resolve_scenario, sample_rows
+        from mcbattery.common.checks import check_int
+        from mcbattery.research.compare import resolve_scenario, sample_rows
 
         draws = check_int("draws", draws, 1)
         pri = resolve_scenario(scenario, None, posterior)

@@ -38,7 +38,6 @@ decomposition; a warning says so if explicit groups do).
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import warnings
 from itertools import product
@@ -46,9 +45,10 @@ from itertools import product
 import numpy as np
 import xarray as xr
 
-from mcbattery import __version__
-from mcbattery.research.compare import check_int, resolve_scenario, sample_rows, simulate_rows, start_year_of
+from mcbattery.common.checks import check_dtype, check_int
 from mcbattery.common.errors import InputError
+from mcbattery.research.compare import resolve_scenario, sample_rows, simulate_rows
+from mcbattery.results import provenance
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.model.params import REGISTRY
 
@@ -296,10 +296,10 @@ def model_sobol(
         raise InputError(f"expected one of {list(NOISE_MODES)}, got {noise!r}", field="noise")
     if transform not in (None, "log"):
         raise InputError(f"expected None or 'log', got {transform!r}", field="transform")
-    if dtype not in ("float32", "float64"):
-        raise InputError("expected 'float32' or 'float64'", field="dtype")
+    dtype = check_dtype(dtype)
     pri = resolve_scenario(scenario, priors, posterior)
-    start_year = start_year_of(pri)
+    pri.check_range(dtype)
+    start_year = pri.start_year
     if end_year is None:
         end_year = max(2040, _max_year(outputs, start_year) or 2040)
     end_year = check_int("end_year", end_year, start_year, 2200)
@@ -376,15 +376,8 @@ def model_sobol(
     ds["ST"].attrs["long_name"] = "total-order Sobol' index"
     ds.attrs.update(
         {
+            **provenance.stamp(pri),
             "title": "mcbattery global sensitivity (Sobol' indices by parameter group)",
-            "scenario": pri.scenario,
-            "scenario_description": pri.scenario_description,
-            "priors_hash": pri.priors_hash(),
-            "resolved_hash": pri.hash(),
-            "calibrated": int(bool(pri.posterior)),
-            "posterior_file": pri.posterior.get("file", "none (priors only)"),
-            "posterior_hash": pri.posterior.get("hash", ""),
-            "data_vintage": pri.posterior.get("data_vintage", ""),
             "engine_seed": seed,
             "n": n,
             "transform": transform or "none",
@@ -403,8 +396,6 @@ def model_sobol(
             "n_base_samples_invalid": int((~ok).sum()),
             "start_year": start_year,
             "end_year": end_year,
-            "mcbattery_version": __version__,
-            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
     )
     return ds
@@ -443,7 +434,7 @@ def one_at_a_time(
     if not 0 <= lo_q < hi_q <= 1:
         raise InputError("expected two quantile levels 0 <= low < high <= 1", field="levels")
     pri = resolve_scenario(scenario, priors, posterior)
-    start_year = start_year_of(pri)
+    start_year = pri.start_year
     if end_year is None:
         end_year = max(2040, _max_year(outputs, start_year) or 2040)
     end_year = check_int("end_year", end_year, start_year, 2200)
@@ -481,15 +472,13 @@ def one_at_a_time(
     ds = ds.assign_coords(output_units=("output", [units[lab] for lab in labels]))
     ds.attrs.update(
         {
+            **provenance.stamp(pri),
             "title": "mcbattery one-at-a-time swings",
-            "scenario": pri.scenario,
-            "posterior_file": pri.posterior.get("file", "none (priors only)"),
             "engine_seed": seed,
             "n": n,
             "n_valid": int(ok.sum()),
             "levels": f"{lo_q:g}, {hi_q:g}",
             "groups": json.dumps(grp),
-            "mcbattery_version": __version__,
         }
     )
     return ds

@@ -1,8 +1,10 @@
-"""Atomic export of forecasts: NetCDF (``.nc``), tidy CSV (``.csv``) with a provenance
-sidecar, Parquet, Zarr and Excel (``.xlsx``).
+"""Export of forecasts: NetCDF (``.nc``), tidy CSV (``.csv``) with a provenance sidecar,
+Parquet, Zarr and Excel (``.xlsx``), and Zarr stores of streamed draws.
 
-Every file is written to a temporary name in the target folder and renamed into place, so
-a crash or a bad input never leaves a half-written output.
+Every output is written under a temporary name and moved into place by
+:class:`mcbattery.common.files.Transaction`; a summary and its kept draws (``<stem>_draws``
+beside it, or a Zarr store) are replaced together and carry the same ``run_id``, so a crash or
+a bad input never leaves a half-written file or a summary beside another run's draws.
 
 The tidy table (:func:`tidy`) has one row per number: ``variable, statistic, quantile,
 threshold, <coordinates>, value, units, threshold_units``, where ``quantile`` (the
@@ -14,46 +16,67 @@ beside it; a spreadsheet carries it in its README sheet.
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mcbattery.common import files
 from mcbattery.common.errors import InputError
 
 FORMATS = (".nc", ".csv", ".parquet", ".zarr", ".xlsx")
 EXCEL_ROWS = 1_048_576  # rows per worksheet, header included
 
 
-def check_output_path(path: str | Path) -> Path:
-    """Validate an output path before any work is done: known suffix, existing folder."""
+def draws_path(path: str | Path) -> Path:
+    """Where the kept draws of the summary ``path`` go: ``<stem>_draws<suffix>``."""
     path = Path(path)
-    if path.suffix not in FORMATS:
-        raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(FORMATS)}", file=str(path), field="out")
-    if not path.parent.is_dir():
-        raise InputError(f"output folder does not exist: {path.parent} (create it first: mkdir -p {path.parent})", field="out")
-    if path.is_dir() and path.suffix != ".zarr":
-        raise InputError("is a folder; expected a file name", file=str(path), field="out")
-    if path.suffix == ".zarr" and path.exists() and not path.is_dir():
-        raise InputError("is a file; a .zarr store is a folder", file=str(path), field="out")
+    return path.with_name(f"{path.stem}_draws{path.suffix}")
+
+
+def check_output_path(path: str | Path, suffixes: tuple[str, ...] = FORMATS, field: str = "out") -> Path:
+    """Validate an output path before any work is done: known suffix, existing writable
+    folder, no folder where the file or its kept draws go."""
+    zarr = Path(path).suffix == ".zarr"
+    path = files.check_output(path, suffixes, field, folder=zarr)
+    partner = draws_path(path)
+    if zarr:
+        for target in (path, partner):
+            if target.is_dir() and not is_output(target):
+                raise InputError("folder exists and is not a store mcbattery wrote; give a new name", file=str(target),
+                                 field=field)
+    elif partner.is_dir():
+        raise InputError("is a folder; the kept draws are written there", file=str(partner), field=field)
     return path
 
 
-@contextmanager
-def atomic(path: Path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+def is_output(path: str | Path) -> bool:
+    """True when ``path`` (a file or a Zarr store) was written by mcbattery: its attributes
+    carry ``mcbattery_version``. Reads at most a small header; never follows odd files."""
+    path = Path(path)
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if path.is_dir():
+            for meta in (".zattrs", "zarr.json"):
+                if (path / meta).is_file():
+                    doc = json.loads(files.read_text(path / meta, 2**22))
+                    attrs = doc.get("attributes", doc) if meta == "zarr.json" else doc
+                    return isinstance(attrs, dict) and "mcbattery_version" in attrs
+            return False
+        if path.suffix == ".csv":
+            head = files.read_head(path, 64).decode("utf-8", "replace")
+            return head.startswith("variable,statistic,")
+        files.check_self_contained(path)
+        with xr.open_dataset(path, engine=netcdf_engine() if _is_hdf5(path) else "scipy") as ds:
+            return "mcbattery_version" in ds.attrs
+    except (InputError, OSError, ValueError, TypeError):
+        return False
+
+
+def _is_hdf5(path: Path) -> bool:
+    return files.read_head(path, 4) == b"\x89HDF"
 
 
 def netcdf_engine() -> str:
@@ -68,7 +91,8 @@ def netcdf_engine() -> str:
 
 
 def write_netcdf(ds: xr.Dataset, path: Path) -> Path:
-    with atomic(path) as tmp:
+    """Write ``ds`` to ``path`` atomically (NetCDF4 when h5netcdf or netCDF4 is installed)."""
+    with files.atomic_file(path) as tmp:
         ds.to_netcdf(tmp, engine=netcdf_engine())
     return path
 
@@ -144,19 +168,21 @@ def _plain(v):
 
 
 def write_csv(ds: xr.Dataset, path: Path) -> Path:
-    with atomic(path) as tmp:
+    """Write ``tidy(ds)`` to ``path`` atomically."""
+    with files.atomic_file(path) as tmp:
         tidy(ds).to_csv(tmp, index=False)
     return path
 
 
-def write_sidecar(path: Path, datasets: dict[str, xr.Dataset]) -> Path:
-    """``<stem>_provenance.json`` beside a CSV: :func:`provenance_record` of its files."""
-    import json
+def sidecar_path(path: str | Path) -> Path:
+    """Where a CSV's provenance goes: ``<stem>_provenance.json``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_provenance.json")
 
-    side = path.with_name(f"{path.stem}_provenance.json")
-    with atomic(side) as tmp:
-        tmp.write_text(json.dumps(provenance_record(datasets), indent=2, default=str) + "\n", encoding="utf-8")
-    return side
+
+def write_sidecar(tmp: Path, datasets: dict[str, xr.Dataset]) -> None:
+    """:func:`provenance_record` of a CSV's files as JSON, to ``tmp``."""
+    tmp.write_text(json.dumps(provenance_record(datasets), indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
@@ -181,10 +207,11 @@ def _wide(da: xr.DataArray) -> pd.DataFrame:
     return table.reset_index()
 
 
-def write_xlsx(ds: xr.Dataset, path: Path, draws: bool = False) -> Path:
+def write_xlsx(ds: xr.Dataset, tmp: Path, path: Path, draws: bool = False) -> None:
     """An Excel workbook (openpyxl): a README sheet with the provenance, the columns and every
     variable's units, then the data: one tidy sheet for a summary, or one sheet per variable
-    (rows draw x year, a column per element) for kept draws."""
+    (rows draw x year, a column per element) for kept draws. Written to ``tmp``, the
+    transaction's temporary for ``path``."""
     sheets: dict[str, pd.DataFrame] = {}
     taken = {"readme"}
     if draws:
@@ -207,77 +234,89 @@ def write_xlsx(ds: xr.Dataset, path: Path, draws: bool = False) -> Path:
         readme += [[], ["column", "meaning"]] + [[k, v] for k, v in COLUMNS.items()]
     readme += [[], ["variable", "units", "long_name", "role"]] + [
         [k, v.get("units", ""), v.get("long_name", ""), v.get("role", "")] for k, v in record["variables"].items()]
-    with atomic(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            pd.DataFrame([row + [""] * (4 - len(row)) for row in readme]).to_excel(xw, sheet_name="README", index=False,
-                                                                                  header=False)
-            xw.sheets["README"].column_dimensions["A"].width = 28
-            xw.sheets["README"].column_dimensions["B"].width = 90
-            for name, frame in sheets.items():
-                frame.to_excel(xw, sheet_name=name, index=False)
-                sheet = xw.sheets[name]
-                sheet.freeze_panes = "A2"
-                sheet.auto_filter.ref = sheet.dimensions
-    return path
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        pd.DataFrame([row + [""] * (4 - len(row)) for row in readme]).to_excel(xw, sheet_name="README", index=False,
+                                                                              header=False)
+        xw.sheets["README"].column_dimensions["A"].width = 28
+        xw.sheets["README"].column_dimensions["B"].width = 90
+        for name, frame in sheets.items():
+            frame.to_excel(xw, sheet_name=name, index=False)
+            sheet = xw.sheets[name]
+            sheet.freeze_panes = "A2"
+            sheet.auto_filter.ref = sheet.dimensions
 
 
-def write_dataset(ds: xr.Dataset, path: str | Path, draws: bool = False) -> Path:
-    """Write one dataset (a summary, kept draws or a comparison) in the format ``path`` names."""
-    path = Path(path)
-    if path.suffix == ".nc":
-        return write_netcdf(ds, path)
-    if path.suffix == ".csv":
-        return write_csv(ds, path)
-    if path.suffix == ".xlsx":
-        return write_xlsx(ds, path, draws=draws)
-    from mcbattery.results import formats
+def _zarr(ds, tmp, path, draws):
+    from mcbattery.results.formats import write_zarr_store
 
-    if path.suffix == ".parquet":
-        return formats.write_parquet_table(ds, path)
-    if path.suffix == ".zarr":
-        return formats.write_zarr_store(ds, path)
-    raise InputError(f"unknown output format {path.suffix or '(none)'!r}; expected one of {list(FORMATS)}", file=str(path), field="out")
+    write_zarr_store(ds, tmp)
 
 
-def write(forecast, path: str | Path) -> Path:
-    """Write a :class:`mcbattery.api.Forecast` (or one summary-like Dataset) to ``path`` in the
-    format its suffix names (:data:`FORMATS`) and, if draws were kept, ``<stem>_draws<suffix>``
-    beside it; a CSV gets ``<stem>_provenance.json`` too. Returns the summary path."""
+def _parquet(ds, tmp, path, draws):
+    from mcbattery.results.formats import write_parquet_table
+
+    write_parquet_table(ds, tmp)
+
+
+#: suffix -> writer(dataset, temporary path, target path, is kept draws)
+_WRITERS = {
+    ".nc": lambda ds, tmp, path, draws: ds.to_netcdf(tmp, engine=netcdf_engine()),
+    ".csv": lambda ds, tmp, path, draws: tidy(ds).to_csv(tmp, index=False),
+    ".xlsx": write_xlsx,
+    ".parquet": _parquet,
+    ".zarr": _zarr,
+}
+NEEDS = {".xlsx": "openpyxl", ".parquet": "pyarrow", ".zarr": "zarr"}
+
+
+def write(forecast, path: str | Path, store: "ZarrDrawSink | None" = None) -> Path:
+    """Write a :class:`mcbattery.api.Forecast` (or one summary-like Dataset, e.g. a comparison)
+    to ``path`` in the format its suffix names (:data:`FORMATS`) and, if draws were kept,
+    ``<stem>_draws<suffix>`` beside it, or finish the Zarr ``store`` its draws streamed to; a
+    CSV gets ``<stem>_provenance.json`` too. All are replaced together, so no reader sees a
+    summary beside another run's draws. A ``<stem>_draws`` file of an earlier run is removed in
+    the same step when this run keeps no draws beside the summary. Returns the summary path."""
     path = check_output_path(path)
-    if isinstance(forecast, xr.Dataset):
-        summary, kept = forecast, None
-    else:
-        summary, kept = forecast.summary, forecast.draws
-    if path.suffix in (".parquet", ".zarr"):
-        from mcbattery.results import formats  # noqa: F401  (fail early, before anything is written, without pyarrow/zarr)
-
-        __import__("pyarrow" if path.suffix == ".parquet" else "zarr")
-    if path.suffix == ".xlsx":
-        __import__("openpyxl")
-    files = {path.name: summary}
-    write_dataset(summary, path)
-    if kept is not None:
-        draws_path = path.with_name(f"{path.stem}_draws{path.suffix}")
-        write_dataset(kept, draws_path, draws=True)
-        files[draws_path.name] = kept
-    if path.suffix == ".csv":
-        write_sidecar(path, files)
+    if path.suffix in NEEDS:  # fail before anything is written when the optional writer is missing
+        try:
+            __import__(NEEDS[path.suffix])
+        except ImportError:
+            raise InputError(f"writing {path.suffix} needs {NEEDS[path.suffix]}: pip install 'mcbattery[io]'",
+                             file=str(path), field="out") from None
+    summary, kept = (forecast, None) if isinstance(forecast, xr.Dataset) else (forecast.summary, forecast.draws)
+    writer = _WRITERS[path.suffix]
+    partner = draws_path(path)
+    add = (lambda tx, target, first=False: tx.folder(target)) if path.suffix == ".zarr" else (
+        lambda tx, target, first=False: tx.file(target, first=first))
+    with files.Transaction() as tx:
+        writer(summary, add(tx, path, first=True), path, False)
+        if kept is not None:
+            writer(kept, add(tx, partner), partner, True)
+        elif os.path.lexists(partner) and is_output(partner):
+            tx.remove(partner)
+        if path.suffix == ".csv":
+            write_sidecar(tx.file(sidecar_path(path)), {path.name: summary, **({partner.name: kept} if kept is not None else {})})
+        if store is not None:
+            store.finish(tx, summary.attrs)
+        tx.commit()
     return path
 
 
 class ZarrDrawSink:
     """Stream full draws to a Zarr store chunk by chunk (xarray/dask-readable), never holding
-    them all in memory. Written into a temporary store and renamed into place on close."""
+    them all in memory. The path is checked when the sink is made (a ``.zarr`` name in a
+    writable folder; an existing folder there must be a store mcbattery wrote); the draws go
+    to a temporary store made at the first chunk, which replaces the target only when the run
+    is finished (:meth:`close`, or together with a summary: :func:`write`)."""
 
-    def __init__(self, path: str | Path, coords):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, coords, field: str = "draws_store"):
+        self.field = field
         self.coords = coords
-        if self.path.suffix != ".zarr":
-            raise InputError("expected a .zarr path", file=str(self.path), field="draws_store")
-        if not self.path.parent.is_dir():
-            raise InputError("output folder does not exist", file=str(self.path.parent), field="draws_store")
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self.started = False
+        self.path = files.check_output(path, (".zarr",), field, folder=True)
+        if self.path.is_dir() and not is_output(self.path):
+            raise InputError("folder exists and is not a store mcbattery wrote; give a new name",
+                             file=str(self.path), field=field)
+        self.tmp: Path | None = None
 
     def append(self, start: int, outputs: dict, parameters: xr.Dataset | None = None) -> None:
         """Add draws ``start ..``: outputs (name -> (draws, years, ...)) and, optionally, the
@@ -296,21 +335,36 @@ class ZarrDrawSink:
         ds = xr.Dataset(data)
         if parameters is not None:
             ds = ds.assign(parameters.data_vars)
-        if self.started:
+        if self.tmp is not None:
             ds.to_zarr(self.tmp, append_dim="draw", zarr_format=2)
         else:
+            self.tmp = files.temp_folder(self.path)
             ds.to_zarr(self.tmp, mode="w", zarr_format=2)
-            self.started = True
 
-    def close(self, start_year: int, attrs: dict) -> Path:
-        import shutil
-
+    def finish(self, tx: files.Transaction, attrs: dict) -> None:
+        """Stamp the years and ``attrs`` on the temporary store and add it to ``tx``."""
         import zarr
 
+        if self.tmp is None:
+            raise InputError("no draws were streamed", file=str(self.path), field=self.field)
         group = zarr.open_group(str(self.tmp), mode="r+")
+        start_year = int(attrs["start_year"])
         group["year"][:] = np.arange(start_year, start_year + group["year"].shape[0])
-        group.attrs.update({k: v for k, v in attrs.items()})
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        os.replace(self.tmp, self.path)
+        group.attrs.update({k: v.item() if isinstance(v, np.generic) else v for k, v in attrs.items()})
+        if self.path.is_dir() and not is_output(self.path):  # appeared while the run went on
+            raise InputError("folder exists and is not a store mcbattery wrote; give a new name",
+                             file=str(self.path), field=self.field)
+        tx.folder(self.path, self.tmp)
+        self.tmp = None  # the transaction owns it now
+
+    def close(self, attrs: dict) -> Path:
+        """Finish the store on its own (no summary written with it)."""
+        with files.Transaction() as tx:
+            self.finish(tx, attrs)
+            tx.commit()
         return self.path
+
+    def abort(self) -> None:
+        """Remove the temporary store (nothing was replaced)."""
+        files.remove_temp(self.tmp)
+        self.tmp = None

@@ -180,7 +180,7 @@ def _good():
         (lambda f: f.assign(cumulative_production=[1.0, 3.0, 2.0, 8.0]), "cumulative_production"),
         (lambda f: f.assign(unit_cost=[10.0, np.nan, 6.5, 5.0]), "unit_cost"),
         (lambda f: f.assign(year=[2000, 2001, 2001, 2003]), "year"),
-        (lambda f: f.assign(year=[2000, 2001.5, 2002, 2003]), "year"),
+        (lambda f: f.assign(year=[2000, 2001.37, 2002, 2003]), "year"),  # on no clock
         (lambda f: f.drop(columns="unit_cost"), "unit_cost"),
         (lambda f: f.drop(columns="cumulative_production"), "cumulative_production"),
         (lambda f: f.assign(unit_cost=["a", "b", "c", "d"]), "unit_cost"),
@@ -204,8 +204,10 @@ def test_bad_options_raise_input_error():
 def _dense_loglik(frame, b, sigma, rho, tau):
     """Exact log density of the observed increments by building their covariance (float64)."""
     s = learning.validate_series(frame)
-    years = s.years.astype(int)
-    span, steps = years[-1] - years[0], years[1:] - years[0]
+    dt = learning.clock_step(s.years)
+    steps = learning.steps_of(s.years[1:], s.years[0], dt)
+    span = steps[-1]
+    sigma, tau = sigma * np.sqrt(dt), tau * np.sqrt(dt)  # per-step scales
     dx = learning._annual_dx(steps, np.diff(s.log_q))
     g = np.zeros((steps.size, 2 * span + 1))  # loadings on η_1..η_T and ε_0..ε_T
     mean = np.zeros(steps.size)
@@ -303,3 +305,26 @@ def test_overlong_span_raises_input_error():
                           "unit_cost": [3.0, 2.0, 1.0]})
     with pytest.raises(InputError, match="year"):
         learning.fit(frame, **FAST)
+
+
+def test_fractional_years_and_irregular_gaps():
+    """Quarterly stamps with irregular gaps: the filter is the exact Gaussian with per-step
+    variances σ² dt and τ² dt; a monthly series fits and forecasts on its clock."""
+    years = 2010 + np.array([0, 1, 2, 3, 5, 6, 9, 10, 11, 15, 16, 20]) / 4
+    q = np.exp(np.linspace(0.0, 3.0, years.size))
+    frame = learning.simulate(0.4, 0.1, 0.2, q, years=years, initial_cost=50.0, seed=3, exponent_drift=0.1)
+    s = learning.validate_series(frame)
+    assert learning.clock_step(s.years) == 0.25
+    arrays = learning._annual_arrays(s, "wright")
+    for b, sigma, rho, tau in [(0.4, 0.1, 0.3, 0.0), (0.2, 0.3, -0.5, 0.2)]:
+        ll, _, _ = learning._kalman(np.float32(b), np.float32(sigma), np.float32(rho), np.float32(tau), *arrays)
+        assert float(ll) == pytest.approx(_dense_loglik(frame, b, sigma, rho, tau), abs=2e-3)
+    monthly = learning.simulate(0.05, 0.05, 0.1, np.exp(np.linspace(0, 1, 30)), years=2018 + np.arange(30) / 12,
+                                model="moore", seed=4)
+    fit = learning.fit(monthly, model="moore", seed=0, **FAST)
+    assert fit.last_year == pytest.approx(2018 + 29 / 12)
+    fc = learning.forecast(fit, years=fit.last_year + np.array([1, 2, 12]) / 12, draws=200, seed=1)
+    assert fc.shape == (200, 3) and np.all(np.isfinite(fc.values))
+    assert np.allclose(fc.year.values, fit.last_year + np.array([1, 2, 12]) / 12)
+    with pytest.raises(InputError, match="clock"):
+        learning.forecast(fit, years=[fit.last_year + 0.01], draws=10)

@@ -59,7 +59,7 @@ def test_cli_calibrate_tiny_writes_and_exits_zero(tmp_path, monkeypatch):
     assert r.exit_code == 1
     assert "diagnostics failed" in r.output and not out.exists()
     r = CliRunner().invoke(_cli(), ["calibrate", "--out", str(tmp_path / "x.txt")])
-    assert r.exit_code == 2 and "expected a .nc" in r.output
+    assert r.exit_code == 2 and "expected one of ['.nc']" in r.output
     r = CliRunner().invoke(_cli(), ["calibrate", "--ship", "--out", str(out)])
     assert r.exit_code == 2 and "not both" in r.output
 
@@ -95,4 +95,4 @@ def test_cli_hindcast_on_small_csv(tmp_path):
     r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--origins", "20x4"])
     assert r.exit_code == 2 and "origins" in r.output
     r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--out", str(tmp_path / "h.txt")])
-    assert r.exit_code == 2 and "expected a .csv" in r.output
+    assert r.exit_code == 2 and "expected one of ['.csv']" in r.output

@@ -123,7 +123,7 @@ def test_forecast_streams_draws_to_zarr(tmp_path):
     ref = xr.open_dataset(out)
     assert float(d.lithium_price.max()) == float(ref.lithium_price_max.max())
     bad = run("forecast", "--draws", "10", "--out", str(tmp_path / "g.nc"), "--draws-store", str(tmp_path / "d.txt"), "--quiet")
-    assert bad.exit_code == 2 and "expected a .zarr path" in bad.output and not (tmp_path / "g.nc").exists()
+    assert bad.exit_code == 2 and "expected one of ['.zarr']" in bad.output and not (tmp_path / "g.nc").exists()
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".zarr", ".xlsx"])

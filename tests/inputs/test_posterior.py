@@ -16,7 +16,7 @@ def _samples_file(path, values):
         {
             "price_reversion": ("sample", np.asarray(values)),
             "boom_drift": ("sample", np.asarray(values) * 2),
-            "unrelated_latent": ("sample", np.zeros(len(values))),
+            "demand__latent": ("sample", np.zeros(len(values))),  # a model variable (<model>__name): ignored
         },
         attrs={"data_vintage": "2024-04", "created_at": "2026-01-01"},
     )
@@ -68,3 +68,13 @@ def test_engine_hooks_reproduce_run():
     out = simulate_params(pri, params, seed=9)
     np.testing.assert_allclose(out["lithium_price"], f.draws.lithium_price.values, rtol=1e-4)
     np.testing.assert_allclose(out["cell_cost"], f.draws.cell_cost.values, rtol=1e-4)
+
+
+def test_unknown_posterior_variable_is_refused_with_a_suggestion(tmp_path):
+    from mcbattery import InputError
+    from mcbattery.inputs.posterior import load_engine_samples
+
+    path = tmp_path / "p.nc"
+    xr.Dataset({"price_reversion": ("sample", [0.3, 0.4]), "boom_drfit": ("sample", [0.1, 0.2])}).to_netcdf(path, engine="scipy")
+    with pytest.raises(InputError, match=r"boom_drfit: not a model parameter; did you mean \['boom_drift'"):
+        load_engine_samples(path)

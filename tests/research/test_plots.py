@@ -226,7 +226,7 @@ def test_zarr_and_parquet_exports(baseline_small, tmp_path):
     assert json.loads(t.schema.metadata[b"mcbattery"])["seed"] == 7
     assert pq.read_table(tmp_path / "f_draws.parquet").num_rows > 0
     assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
-    with pytest.raises(InputError, match="ending in .zarr"):
+    with pytest.raises(InputError, match=r"expected one of \['.zarr'\]"):
         to_zarr(baseline_small, tmp_path / "f.nc")
     with pytest.raises(InputError, match="output folder"):
         to_parquet(baseline_small, tmp_path / "missing" / "f.parquet")
