@@ -1,4 +1,4 @@
-"""Rolling-origin hindcasts of mcbattery.learning on real and simulated panels.
+"""Rolling-origin hindcasts of mcbattery.calibration.learning on real and simulated panels.
 
 Reproduces the figures in docs/learning.md ("What to expect"):
 

@@ -91,7 +91,7 @@ def peak_rss_mb() -> float:
 
 def device_info() -> dict:
     d = jax.devices()
-    # threefry_unrolled: whether CPUs run the straight-line cipher (mcbattery.devices.unrolled_threefry)
+    # threefry_unrolled: whether CPUs run the straight-line cipher (mcbattery.engine.devices.unrolled_threefry)
     return {"device": f"{len(d)} x {d[0].device_kind}", "platform": d[0].platform,
             "threefry_unrolled": kernel.UNROLLED_THREEFRY, "wave_groups": runner.wave_groups(d[0].platform)}
 

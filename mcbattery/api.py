@@ -10,7 +10,8 @@ import xarray as xr
 
 from mcbattery.common.checks import check_dtype, check_int, check_quantiles, check_thresholds
 from mcbattery.common.errors import InputError, InvalidDrawsError
-from mcbattery.inputs.priors import Priors, load_scenario
+from mcbattery.inputs.priors import Priors
+from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.results import provenance
 from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary, label_coords
 
@@ -106,14 +107,7 @@ def forecast(
         from mcbattery.results.export import check_output_path
 
         out = check_output_path(out)
-    if isinstance(scenario, Priors):
-        resolved = scenario
-    else:
-        if isinstance(posterior, str) and posterior == "default":
-            from mcbattery.inputs.posterior import default_posterior
-
-            posterior = default_posterior()
-        resolved = load_scenario(scenario, priors, posterior)
+    resolved = resolve_scenario(scenario, priors, posterior)
     resolved.check_range(dtype)
     start_year = resolved.start_year
     if end_year < start_year:

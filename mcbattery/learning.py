@@ -2,4 +2,4 @@
 ``mcbattery.learning.forecast`` keep working; it lives in :mod:`mcbattery.calibration.learning`."""
 
 from mcbattery.calibration.learning import *  # noqa: F401,F403
-from mcbattery.calibration.learning import __all__  # noqa: F401
+from mcbattery.calibration.learning import Priors, __all__  # noqa: F401  (Priors: LearningCurvePriors' former name)

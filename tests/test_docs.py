@@ -46,7 +46,7 @@ def test_every_scenario_file_is_documented(doc):
 
 
 def test_parameter_tables_show_the_shipped_priors(doc):
-    """§5 is exactly what `mcbattery.doctable.tables()` prints for the shipped priors
+    """§5 is exactly what `mcbattery.inputs.doctable.tables()` prints for the shipped priors
     (regenerate it with that function after editing a prior)."""
     from mcbattery.inputs.doctable import tables
 

@@ -9,7 +9,7 @@ forecast every later observed year at its realised cumulative production (as Way
 * ``log_score``: negative log predictive density of the realised log cost [nats; lower is
   better] (Gaussian kernel density estimate for sampled forecasts, exact for analytic ones).
 
-Methods: ``mcbattery`` (Bayesian fit + posterior predictive, :mod:`mcbattery.learning`),
+Methods: ``mcbattery`` (Bayesian fit + posterior predictive, :mod:`mcbattery.calibration.learning`),
 ``wright_ols`` (deterministic OLS experience curve on log-log levels; CRPS of a point
 forecast is its absolute error; no intervals or density) and ``way2022`` (fixed ρ = 0.19,
 OLS exponent and noise scale from the differences before the origin, closed-form forecast
@@ -203,7 +203,7 @@ def rolling_hindcast(
 
     ``origins``: years to forecast from (default: every observed year with at least
     ``min_points`` observations up to it and one after it). ``draws``: posterior-predictive
-    draws per forecast. ``fit_options``: passed to :func:`mcbattery.learning.fit` (e.g.
+    draws per forecast. ``fit_options``: passed to :func:`mcbattery.calibration.learning.fit` (e.g.
     smaller chains). Returns a tidy frame (series, origin, horizon, method, metric, value),
     horizon in years ahead, metrics ``coverage_<p>`` per level, ``crps`` and ``log_score``
     on log unit cost. ``progress``: a bar over the origins (as in :func:`mcbattery.forecast`).

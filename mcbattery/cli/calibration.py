@@ -1,7 +1,7 @@
 """Command-line entry points ``mcbattery calibrate`` and ``mcbattery hindcast``.
 
 Two standalone click commands, registered on the main group with ``main.add_command``. Input
-problems raise :class:`mcbattery.errors.InputError`, which the group prints as one line with
+problems raise :class:`mcbattery.common.errors.InputError`, which the group prints as one line with
 exit status 2; ``calibrate`` exits 1 when the convergence diagnostics fail.
 """
 

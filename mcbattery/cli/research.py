@@ -1,7 +1,6 @@
 """Research commands: ``mcbattery sensitivity | compare | card | discover``.
 
-Standalone click commands; the main CLI group registers them (``main.add_command``, or
-:func:`register`). Bad input raises :class:`mcbattery.errors.InputError`, which the group
+Standalone click commands, added to the main group in :mod:`mcbattery.cli`. Bad input raises :class:`mcbattery.common.errors.InputError`, which the group
 turns into one line and exit status 2; nothing is written.
 """
 
@@ -38,7 +37,7 @@ def _posterior_arg(posterior, no_posterior):
 
 
 @click.command()
-@click.option("--output", "output", required=True, help="Model output, e.g. lithium_price, utilization, cell_cost (see mcbattery.outputs).")
+@click.option("--output", "output", required=True, help="Model output, e.g. lithium_price, utilization, cell_cost (see mcbattery.model.outputs).")
 @click.option("--year", type=click.IntRange(1901, 2200), required=True, help="Year of the output.")
 @click.option("--select", "select", multiple=True, metavar="DIM=LABEL", help="Label of another dim, e.g. stage=cells or region=EU (repeatable; unselected dims give one row each).")
 @click.option("--n", "n", type=click.IntRange(min=2), default=1024, show_default=True, help="Base samples; cost n x (groups + 2) model runs.")

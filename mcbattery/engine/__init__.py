@@ -10,7 +10,7 @@ Modules: :mod:`~mcbattery.engine.sampling` (priors -> parameters per draw),
 (simulate and reduce blocks on a device), :mod:`~mcbattery.engine.runner` (chunks, devices,
 host merge), :mod:`~mcbattery.engine.streaming` (Chan's moment merge, the accumulator),
 :mod:`~mcbattery.engine.precision` (Monte Carlo errors, stopping rules),
-:mod:`~mcbattery.engine.direct` (the model on given parameters),
+:mod:`~mcbattery.engine.direct` (the model on given parameters and draw indices, in batches),
 :mod:`~mcbattery.engine.devices` and :mod:`~mcbattery.engine.hosts` (multi-host runs).
 """
 
@@ -25,8 +25,10 @@ _LAZY = {
     "run": "runner",
     "sample_draws": "direct",
     "sample_params": "direct",
+    "sample_rows": "direct",
     "simulate_draws": "direct",
     "simulate_params": "direct",
+    "simulate_rows": "direct",
     "x64": "direct",
 }
 

@@ -1,7 +1,8 @@
 """Run the model on given parameters, outside the streaming driver: parameters of given draw
 indices, and outputs for given parameters with the process noise of given draw indices
 (common random numbers for scenario comparison and sensitivity analysis). Compiled once per
-prior structure, horizon and shape."""
+prior structure, horizon and shape; :func:`sample_rows` and :func:`simulate_rows` split any
+number of rows into padded batches of one compiled shape."""
 
 from __future__ import annotations
 
@@ -21,8 +22,6 @@ from mcbattery.inputs.priors import PRIORS_DIR
 from mcbattery.model import noise
 from mcbattery.model.coords import Coords, load_coords
 from mcbattery.model.scan import simulate
-
-CHUNK_UNIT = 256  # chunk sizes are rounded up to a multiple, to limit the compiled shapes
 
 # Cached kernels for running the model on given parameters (scenario comparison, sensitivity
 # analysis): seed and draw indices are arguments, so a chunked loop compiles once per prior
@@ -103,7 +102,6 @@ def simulate_draws(
         return {k: np.asarray(v) for k, v in out.items()}
 
 
-
 def sample_params(priors: Priors, n: int, seed: int = 0, start: int = 0, dtype=jnp.float32) -> dict[str, np.ndarray]:
     """The parameters of draws ``start .. start + n - 1`` (name -> (n, *dims)), exactly as
     :func:`run` samples them for the same seed."""
@@ -127,6 +125,22 @@ def simulate_params(
     return simulate_draws(params, np.arange(start, start + n), seed, start_year, end_year, jnp.dtype(dtype).name, priors.coords)
 
 
+# Batched helpers: any number of rows in padded batches of one compiled shape.
+
+CHUNK_UNIT = 256  # batch sizes are rounded up to a multiple, to limit the compiled shapes
+
+
+def chunk_rows(chunk_size: int, total: int | None = None) -> int:
+    """Rows per device call: ``chunk_size`` rounded up to a multiple of CHUNK_UNIT, and for
+    small jobs no more than the next power of two >= ``total`` (at least CHUNK_UNIT). Shapes
+    therefore come from a short list (256, 512, 1024, ... up to the chunk size): a process
+    compiles the sampler and the simulator once per prior structure, horizon and shape."""
+    rows = max(CHUNK_UNIT, int(math.ceil(chunk_size / CHUNK_UNIT)) * CHUNK_UNIT)
+    if total is not None:
+        rows = min(rows, max(CHUNK_UNIT, 1 << max(int(total) - 1, 0).bit_length()))
+    return rows
+
+
 def sample_rows(priors, indices, seed: int = 0, batch: int = 4096, dtype: str = "float32") -> dict[str, np.ndarray]:
     """:func:`sample_draws` for any number of indices, in padded batches of ``batch`` rows
     (one compiled shape)."""
@@ -141,12 +155,32 @@ def sample_rows(priors, indices, seed: int = 0, batch: int = 4096, dtype: str = 
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def chunk_rows(chunk_size: int, total: int | None = None) -> int:
-    """Rows per device call: ``chunk_size`` rounded up to a multiple of CHUNK_UNIT, and for
-    small jobs no more than the next power of two >= ``total`` (at least CHUNK_UNIT). Shapes
-    therefore come from a short list (256, 512, 1024, ... up to the chunk size): a process
-    compiles the sampler and the simulator once per prior structure, horizon and shape."""
-    rows = max(CHUNK_UNIT, int(math.ceil(chunk_size / CHUNK_UNIT)) * CHUNK_UNIT)
-    if total is not None:
-        rows = min(rows, max(CHUNK_UNIT, 1 << max(int(total) - 1, 0).bit_length()))
-    return rows
+def simulate_rows(
+    params: dict[str, np.ndarray], noise_indices, seed: int, start_year: int, end_year: int,
+    batch: int = 4096, dtype: str = "float32", keep=None, progress=None, coords: Coords | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`simulate_draws` for any number of rows, in padded batches of ``batch`` rows.
+    ``keep``: output names to return (default all); ``progress``: a bar with ``update(rows)``;
+    ``coords``: the priors' coordinates (default: the shipped ones)."""
+    noise_indices = np.asarray(noise_indices, np.int64)
+    total = len(noise_indices)
+    rows = chunk_rows(batch, total)
+    parts = []
+    for s in range(0, total, rows):
+        m = min(rows, total - s)
+        take = np.concatenate([np.arange(s, s + m), np.full(rows - m, s + m - 1)])
+        p = {k: v[take] for k, v in params.items()}
+        out = simulate_draws(p, noise_indices[take], seed, start_year, end_year, dtype, coords)
+        parts.append({k: v[:m] for k, v in out.items() if keep is None or k in keep})
+        if progress is not None:
+            progress.update(m)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def all_finite(outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows whose every output value is finite (the engine drops the others too)."""
+    ok = None
+    for v in outputs.values():
+        f = np.isfinite(v.reshape(v.shape[0], -1)).all(axis=1)
+        ok = f if ok is None else ok & f
+    return ok

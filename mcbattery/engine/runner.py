@@ -144,7 +144,7 @@ def run(
     ``on_draws(start, outputs)`` receives every chunk's full draws (for streaming them to a
     store) instead of keeping them; ``stop(acc, layout)`` is asked after each chunk and ends the
     run early when it returns True (``draws`` is then a maximum). ``first``: run only draws
-    ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.distributed`)."""
+    ``first .. draws - 1`` (a host's share in a multi-host run, see :mod:`mcbattery.engine.hosts`)."""
     if draws > MAX_DRAWS:
         raise InputError(f"expected at most {MAX_DRAWS} draws (the engine indexes draws in int32), got {draws}", field="draws")
     start_year = priors.start_year

@@ -24,7 +24,7 @@ import xarray as xr
 
 from mcbattery.common.errors import InputError
 
-__all__ = ["forecast_card", "write_card", "load_summary", "quantile_mcse", "to_zarr", "to_parquet"]
+__all__ = ["forecast_card", "write_card", "load_summary", "quantile_mcse"]
 
 KEY_YEAR = 2030
 
@@ -115,7 +115,7 @@ def _median_line(s: xr.Dataset, name: str, sel: dict, n: int, unit: str, scale: 
 def forecast_card(forecast, hindcast_summary=None) -> str:
     """Markdown card of a forecast (Forecast, summary Dataset or summary .nc path).
 
-    hindcast_summary: optional output of :func:`mcbattery.hindcast.summarise_hindcast` (or the
+    hindcast_summary: optional output of :func:`mcbattery.calibration.hindcast.summarise_hindcast` (or the
     raw frame of ``rolling_hindcast``), shown as a coverage table.
     """
     s = load_summary(forecast)
@@ -271,11 +271,3 @@ def write_card(forecast, path: str | Path, hindcast_summary=None) -> Path:
     with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
-
-
-def __getattr__(name: str):  # the Zarr / Parquet writers live in exports_extra; reachable here too
-    if name in ("to_zarr", "to_parquet"):
-        from mcbattery.results import formats as exports_extra
-
-        return getattr(exports_extra, name)
-    raise AttributeError(f"module 'mcbattery.card' has no attribute {name!r}")

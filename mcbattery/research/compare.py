@@ -38,13 +38,14 @@ import xarray as xr
 
 from mcbattery.common.checks import check_dtype, check_int, check_quantiles, check_thresholds
 from mcbattery.common.errors import InputError
-from mcbattery.engine import sample_draws, simulate_draws
-from mcbattery.engine.direct import CHUNK_UNIT, chunk_rows, sample_rows  # noqa: F401  (re-exported)
+from mcbattery.engine.direct import CHUNK_UNIT, all_finite, chunk_rows, sample_draws, sample_rows, simulate_draws  # noqa: F401  (re-exported)
+from mcbattery.engine.streaming import chan_merge
+from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.results import provenance
 from mcbattery.model.outputs import OUTPUTS
-from mcbattery.results.summary import DEFAULT_QUANTILES
+from mcbattery.results.summary import DEFAULT_QUANTILES, histogram_quantiles
 
-__all__ = ["compare", "resolve_scenario"]
+__all__ = ["compare"]
 
 DIFF_BINS = 4096
 DIFF_RANGE = 1e7  # the grid covers |diff| <= DIFF_RANGE * s; beyond, min/max take over
@@ -61,63 +62,11 @@ CRN_NOTE = (
 # ----------------------------------------------------------------------------- scenarios
 
 
-def resolve_scenario(scenario, priors=None, posterior="default"):
-    """Resolved :class:`mcbattery.priors.Priors` for a scenario name, .toml path or Priors
-    (used as given). ``posterior``: "default" (the shipped posterior when present), None
-    (priors only) or a samples file, as in :func:`mcbattery.forecast`."""
-    from mcbattery.inputs.priors import Priors, load_scenario
-
-    if isinstance(scenario, Priors):
-        return scenario
-    if isinstance(posterior, str) and posterior == "default":
-        from mcbattery.inputs.posterior import default_posterior
-
-        posterior = default_posterior()
-    return load_scenario(scenario, priors, posterior)
-
-
 def same_prior(p, q) -> bool:
     """True when two resolved priors are the same distribution with the same numbers."""
     if p.dist != q.dist or tuple(p.dims) != tuple(q.dims) or set(p.fields) != set(q.fields):
         return False
     return all(np.array_equal(np.asarray(p.fields[k]), np.asarray(q.fields[k])) for k in p.fields)
-
-
-# ----------------------------------------------------------------------------- batched helpers
-# The engine's cached kernels (``engine.sample_draws`` / ``engine.simulate_draws``) run the
-# model on given parameters with the process noise of given draw indices; ``sample_rows`` (in
-# the engine) and ``simulate_rows`` split any number of rows into padded batches of one
-# compiled shape.
-
-
-def simulate_rows(
-    params: dict[str, np.ndarray], noise_indices, seed: int, start_year: int, end_year: int,
-    batch: int = 4096, dtype: str = "float32", keep=None, progress=None,
-) -> dict[str, np.ndarray]:
-    """:func:`simulate_draws` for any number of rows, in padded batches of ``batch`` rows.
-    ``keep``: output names to return (default all)."""
-    noise_indices = np.asarray(noise_indices, np.int64)
-    total = len(noise_indices)
-    rows = chunk_rows(batch, total)
-    parts = []
-    for s in range(0, total, rows):
-        m = min(rows, total - s)
-        take = np.concatenate([np.arange(s, s + m), np.full(rows - m, s + m - 1)])
-        p = {k: v[take] for k, v in params.items()}
-        out = simulate_draws(p, noise_indices[take], seed, start_year, end_year, dtype)
-        parts.append({k: v[:m] for k, v in out.items() if keep is None or k in keep})
-        if progress is not None:
-            progress.update(m)
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def all_finite(outputs: dict[str, np.ndarray]) -> np.ndarray:
-    """Rows whose every output value is finite (the engine drops the others too)."""
-    ok = None
-    for v in outputs.values():
-        f = np.isfinite(v.reshape(v.shape[0], -1)).all(axis=1)
-        ok = f if ok is None else ok & f
-    return ok
 
 
 # ----------------------------------------------------------------------------- streaming statistics
@@ -137,11 +86,8 @@ class _Moments:
             return
         mb = x.mean(axis=0)
         m2b = ((x - mb) ** 2).sum(axis=0)
-        total = self.n + m
-        delta = mb - self.mean
-        self.mean = self.mean + delta * (m / total)
-        self.m2 = self.m2 + m2b + delta**2 * (self.n * m / total)
-        self.n = total
+        _, self.mean, self.m2 = chan_merge(self.n, self.mean, self.m2, m, mb, m2b)
+        self.n += m
 
     @property
     def sd(self) -> np.ndarray:
@@ -203,35 +149,9 @@ class _PairStats:
         with np.errstate(over="ignore"):
             tmin = np.arcsinh(self.dmin / self.scale)
             tmax = np.arcsinh(self.dmax / self.scale)
-        tq = grid_quantiles(self.hist, -_T, _T, tmin, tmax, qs)
+        tq = histogram_quantiles(self.hist, np.linspace(-_T, _T, DIFF_BINS + 1), tmin, tmax, qs)
         with np.errstate(over="ignore"):
             return self.scale[None, :] * np.sinh(tq)
-
-
-def grid_quantiles(hist: np.ndarray, lo: float, hi: float, vmin, vmax, qs) -> np.ndarray:
-    """Quantiles (len(qs), columns) from counts (columns, bins + 2) over [underflow, an even
-    grid on [lo, hi], overflow]: linear interpolation inside a bin, clamped to the exact
-    running [vmin, vmax] (under/overflow bins interpolate towards them)."""
-    cols, nb = hist.shape[0], hist.shape[1] - 2
-    edges = np.linspace(lo, hi, nb + 1)
-    lo_edge = np.concatenate([[edges[0]], edges[:-1], [edges[-1]]])
-    hi_edge = np.concatenate([[edges[0]], edges[1:], [edges[-1]]])
-    total = hist.sum(axis=1)
-    cum = np.cumsum(hist, axis=1)
-    rows = np.arange(cols)
-    out = np.full((len(qs), cols), np.nan)
-    for i, q in enumerate(qs):
-        target = q * total
-        b = np.minimum((cum < target[:, None]).sum(axis=1), nb + 1)
-        before = np.where(b > 0, cum[rows, np.maximum(b - 1, 0)], 0)
-        frac = np.clip((target - before) / np.maximum(hist[rows, b], 1), 0.0, 1.0)
-        a = np.where(b == 0, vmin, lo_edge[b])
-        z = np.where(b == nb + 1, vmax, hi_edge[b])
-        a = np.minimum(np.maximum(a, vmin), z)
-        z = np.maximum(np.minimum(z, vmax), a)
-        a = np.minimum(a, vmax)
-        out[i] = np.where(total > 0, a + frac * (z - a), np.nan)
-    return out
 
 
 def quantile_error_attrs() -> dict:
@@ -283,7 +203,7 @@ def compare(
     """Paired comparison of two scenarios with common random numbers.
 
     scenario_a, scenario_b: scenario names, .toml paths or resolved ``Priors``; draws, seed:
-    the shared draws; outputs: output names (default: all, see ``mcbattery.outputs``);
+    the shared draws; outputs: output names (default: all, see ``mcbattery.model.outputs``);
     quantiles: levels of the difference's quantiles; thresholds: exceedance thresholds per
     output (default: the engine's, e.g. shortage 0/5/10/20 %), whose probabilities are
     reported for a and b with their paired change; chunk_size: draws per device call (a
@@ -325,6 +245,8 @@ def compare(
         )
     if end_year < start_year:
         raise InputError(f"must be >= start_year {start_year}", field="end_year")
+    if pa.coords != pb.coords:
+        raise InputError("scenarios declare different coordinates (priors folders)", field="scenario")
     if set(pa.params) != set(pb.params):  # pragma: no cover - both validated against REGISTRY
         raise InputError("scenarios define different parameters", field="scenario")
     shared = sorted(k for k in pa.params if same_prior(pa.params[k], pb.params[k]))
@@ -332,7 +254,7 @@ def compare(
 
     n_years = end_year - start_year + 1
     years = np.arange(start_year, end_year + 1)
-    shapes = {k: (n_years, *(len(_coord(d)) for d in OUTPUTS[k].dims)) for k in names}
+    shapes = {k: (n_years, *pa.coords.shape(OUTPUTS[k].dims)) for k in names}
     sizes = {k: int(np.prod(shapes[k])) for k in names}
     offsets, pos = {}, 0
     for k in names:
@@ -361,8 +283,8 @@ def compare(
         par_b = sample_draws(pb, idx, seed, dtype)
         for k in shared:
             par_b[k] = par_a[k]
-        out_a = simulate_draws(par_a, idx, seed, start_year, end_year, dtype)
-        out_b = simulate_draws(par_b, idx, seed, start_year, end_year, dtype)
+        out_a = simulate_draws(par_a, idx, seed, start_year, end_year, dtype, pa.coords)
+        out_b = simulate_draws(par_b, idx, seed, start_year, end_year, dtype, pb.coords)
         ok = real & all_finite(out_a) & all_finite(out_b)
         invalid += int((real & ~ok).sum())
         flat_a = np.concatenate([out_a[k][ok].reshape(int(ok.sum()), -1) for k in names], axis=1)
@@ -381,7 +303,7 @@ def compare(
         spec = OUTPUTS[k]
         sl = slice(offsets[k], offsets[k] + sizes[k])
         dims = ("year", *spec.dims)
-        coords = {"year": years, **{d: list(_coord(d)) for d in spec.dims}}
+        coords = {"year": years, **{d: list(pa.coords[d]) for d in spec.dims}}
         shp = shapes[k]
         units = spec.units
         ln = spec.long_name
@@ -477,12 +399,6 @@ def compare(
     }
     ds.attrs["history"] = f"{ds.attrs['created_at']} {command}"
     return ds
-
-
-def _coord(dim: str):
-    from mcbattery.inputs.priors import shipped_coords
-
-    return shipped_coords()[dim]
 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:

@@ -6,11 +6,11 @@ seed, posterior and package version taken from the dataset's attributes. Pass ``
 draw into an existing axes (the note is then left out unless ``note=True``).
 
 Inputs are the package's own datasets: a forecast ``summary`` (``X_quantile`` etc., see
-:mod:`mcbattery.summary`), kept ``draws`` (dims ``draw, year, ...``), a comparison from
-:func:`mcbattery.compare.compare` (``X_diff_quantile``: pass ``var="X_diff"``), Sobol' results
-from :func:`mcbattery.gsa.model_sobol` or :func:`mcbattery.sensitivity.sobol_indices`, swings
-from :func:`mcbattery.gsa.one_at_a_time`, and hindcast summaries from
-:func:`mcbattery.hindcast.summarise_hindcast`.
+:mod:`mcbattery.results.summary`), kept ``draws`` (dims ``draw, year, ...``), a comparison from
+:func:`mcbattery.research.compare.compare` (``X_diff_quantile``: pass ``var="X_diff"``), Sobol' results
+from :func:`mcbattery.research.sensitivity.model_sobol` or :func:`mcbattery.research.sobol.sobol_indices`, swings
+from :func:`mcbattery.research.sensitivity.one_at_a_time`, and hindcast summaries from
+:func:`mcbattery.calibration.hindcast.summarise_hindcast`.
 """
 
 from __future__ import annotations
@@ -468,7 +468,7 @@ def scenario_comparison(
     summaries: ``{scenario name: summary}``. With ``year`` in ``sel``: one row per scenario,
     median dot and interval whiskers; otherwise median lines and the widest band over years.
     Each scenario's own draws are independent of the others': for the *difference* between two
-    scenarios with its own interval use :func:`mcbattery.compare.compare`.
+    scenarios with its own interval use :func:`mcbattery.research.compare.compare`.
     """
     plt = _plt()
     if not isinstance(summaries, Mapping) or isinstance(summaries, xr.Dataset) or not summaries:
@@ -573,7 +573,7 @@ def tornado(
 ):
     """Tornado chart: one bar per input, longest on top.
 
-    data: a one-at-a-time result (:func:`mcbattery.gsa.one_at_a_time`: bars from ``base`` to
+    data: a one-at-a-time result (:func:`mcbattery.research.sensitivity.one_at_a_time`: bars from ``base`` to
     ``low`` and ``high``), a Sobol' result (bars of the total-order index ``ST`` with its
     interval), or a mapping / DataFrame ``{input: (low, high)}`` with an optional ``baseline``.
     output: which output of a multi-output result.
@@ -657,7 +657,7 @@ def tornado(
 def sobol_bars(ds: xr.Dataset, output=None, *, ax=None, sort: bool = True, title: str | None = None, note=None):
     """First-order (S1) and total-order (ST) Sobol' indices with their bootstrap intervals.
 
-    ds: from :func:`mcbattery.gsa.model_sobol` or :mod:`mcbattery.sensitivity`. With several
+    ds: from :func:`mcbattery.research.sensitivity.model_sobol` or :mod:`mcbattery.research.sobol`. With several
     outputs and ``output=None`` every output gets its own panel.
     """
     plt = _plt()
@@ -708,7 +708,7 @@ def sobol_bars(ds: xr.Dataset, output=None, *, ax=None, sort: bool = True, title
 
 
 def hindcast_plot(summary, *, title: str | None = None, note: str | None = None):
-    """Coverage, CRPS and log score by horizon: :func:`mcbattery.hindcast.plot_hindcast` with a
+    """Coverage, CRPS and log score by horizon: :func:`mcbattery.calibration.hindcast.plot_hindcast` with a
     title and a source note. Accepts the summary of ``summarise_hindcast`` or the raw frame of
     ``rolling_hindcast`` (summarised here)."""
     from mcbattery.calibration.hindcast import plot_hindcast, summarise_hindcast
@@ -718,7 +718,7 @@ def hindcast_plot(summary, *, title: str | None = None, note: str | None = None)
     fig = plot_hindcast(summary)
     n = int(summary["n"].sum()) if "n" in summary else None
     fig.suptitle(title or "Rolling-origin hindcast of learning-curve forecasts (log unit cost)")
-    add_note(fig, note or ("Source: mcbattery.hindcast" + (f"; {n} scored forecasts" if n else "")))
+    add_note(fig, note or ("Source: mcbattery.calibration.hindcast" + (f"; {n} scored forecasts" if n else "")))
     return fig
 
 
@@ -737,7 +737,7 @@ def plant_scrap_paths(
     posterior=None,
 ) -> xr.DataArray:
     """Scrap-rate paths of one new plant per region over its first ``years`` years, from
-    :func:`mcbattery.ramp.plant_trajectory` with the engine's sampled ``scrap_new_plant``,
+    :func:`mcbattery.model.ramp.plant_trajectory` with the engine's sampled ``scrap_new_plant``,
     ``scrap_floor`` and ``scrap_learning_rate`` (draws ``0..draws-1`` of ``seed``, or the given
     ``params`` from ``engine.sample_params``). Returns a DataArray (draw, age, region)."""
     from mcbattery.inputs.priors import shipped_coords
@@ -751,7 +751,8 @@ def plant_scrap_paths(
         raise InputError("expected a utilisation between 0 and 1", field="utilization")
     if params is None:
         from mcbattery.common.checks import check_int
-        from mcbattery.research.compare import resolve_scenario, sample_rows
+        from mcbattery.engine.direct import sample_rows
+        from mcbattery.inputs.scenarios import resolve_scenario
 
         draws = check_int("draws", draws, 1)
         pri = resolve_scenario(scenario, None, posterior)

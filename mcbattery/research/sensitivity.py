@@ -3,13 +3,13 @@
 ``model_sobol`` answers "which block of assumptions drives the spread of the 2030 lithium
 price (or of 2030 cell utilisation, or any output element)?" It runs the value-chain model on
 a Saltelli design built from the engine's own prior draws and hands the outputs to the public
-estimator :func:`mcbattery.sensitivity.sobol_from_samples`.
+estimator :func:`mcbattery.research.sobol.sobol_from_samples`.
 
 Design. ``A`` holds the parameters of draws ``0 .. n-1``, ``B`` those of draws ``n .. 2n-1``
 (same seed: two independent samples from the priors, with every prior's own distribution and
 correlations inside a parameter, e.g. Dirichlet shares). For each group ``i``, ``AB_i`` is
 ``A`` with the parameters of group ``i`` taken from ``B``. Groups are blocks
-(``mcbattery.params.REGISTRY[name].block``), single parameters or any named sets; parameters
+(``mcbattery.model.params.REGISTRY[name].block``), single parameters or any named sets; parameters
 with a fixed prior are constant and belong to no group. Cost: ``n * (d + 2)`` model runs.
 
 Process noise (demand shocks, price innovations, lead times, delays, cancellations, regime
@@ -47,7 +47,8 @@ import xarray as xr
 
 from mcbattery.common.checks import check_dtype, check_int
 from mcbattery.common.errors import InputError
-from mcbattery.research.compare import resolve_scenario, sample_rows, simulate_rows
+from mcbattery.engine.direct import sample_rows, simulate_rows
+from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.results import provenance
 from mcbattery.model.outputs import OUTPUTS
 from mcbattery.model.params import REGISTRY
@@ -282,7 +283,7 @@ def model_sobol(
     results do not depend on it as long as it covers the requested years); progress: as in
     :func:`mcbattery.forecast`.
 
-    Returns the dataset of :func:`mcbattery.sensitivity.sobol_from_samples` (``S1``, ``ST``
+    Returns the dataset of :func:`mcbattery.research.sobol.sobol_from_samples` (``S1``, ``ST``
     and ``*_low``/``*_high`` on dims ``input`` x ``output``) plus ``n_parameters`` on
     ``input``, ``noise_closed_S1`` on ``output`` (common noise only), and attributes recording
     scenario, posterior, seed, groups (JSON) and the noise convention.

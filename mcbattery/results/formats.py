@@ -95,7 +95,7 @@ def write_parquet_table(ds: xr.Dataset, tmp: Path) -> None:
 
 def to_parquet(forecast, path: str | Path) -> Path:
     """Write a forecast's summary as a tidy Parquet table (``variable, statistic, year, region,
-    ..., value, units``, as :func:`mcbattery.export.tidy`), provenance attributes as JSON in
+    ..., value, units``, as :func:`mcbattery.results.export.tidy`), provenance attributes as JSON in
     the schema metadata key ``mcbattery``; kept draws as ``<stem>_draws.parquet`` (statistic
     ``draw``, one row per draw and element). Returns the summary path."""
     return _write_parts(forecast, check_output_path(path, (".parquet",), "path"), write_parquet_table)

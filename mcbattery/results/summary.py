@@ -16,13 +16,14 @@ from mcbattery.model.outputs import BINS, OUTPUTS, edges
 DEFAULT_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
 
 
-def histogram_quantiles(hist: np.ndarray, edges_: np.ndarray, vmin, vmax, qs, log: bool) -> np.ndarray:
-    """Quantiles (len(qs), columns) from per-column counts over [underflow, BINS, overflow].
+def histogram_quantiles(hist: np.ndarray, edges_: np.ndarray, vmin, vmax, qs, log: bool = False) -> np.ndarray:
+    """Quantiles (len(qs), columns) from per-column counts (columns, bins + 2) over
+    [underflow, the bins between ``edges_`` (bins + 1 edges), overflow].
 
-    Linear interpolation inside the bin (in log space on log grids); under/overflow bins
-    interpolate towards the exact running min/max.
+    Linear interpolation inside the bin (in log space on log grids), clamped to the exact
+    running [vmin, vmax]; under/overflow bins interpolate towards them. NaN for empty columns.
     """
-    n_cols = hist.shape[0]
+    n_cols, nb = hist.shape[0], hist.shape[1] - 2
     total = hist.sum(axis=1)
     cum = np.cumsum(hist, axis=1)
     lo_edge = np.concatenate([[edges_[0]], edges_[:-1], [edges_[-1]]])
@@ -31,15 +32,17 @@ def histogram_quantiles(hist: np.ndarray, edges_: np.ndarray, vmin, vmax, qs, lo
     rows = np.arange(n_cols)
     for i, q in enumerate(qs):
         target = q * total
-        b = np.minimum((cum < target[:, None]).sum(axis=1), BINS + 1)
+        b = np.minimum((cum < target[:, None]).sum(axis=1), nb + 1)
         before = np.where(b > 0, cum[rows, np.maximum(b - 1, 0)], 0)
         inbin = hist[rows, b]
         frac = np.clip((target - before) / np.maximum(inbin, 1), 0.0, 1.0)
         lo = np.where(b == 0, vmin, lo_edge[b])
-        hi = np.where(b == BINS + 1, vmax, hi_edge[b])
+        hi = np.where(b == nb + 1, vmax, hi_edge[b])
         lo = np.minimum(np.maximum(lo, vmin), hi)
         hi = np.maximum(np.minimum(hi, vmax), lo)
-        val = lo + frac * (hi - lo)
+        lo = np.minimum(lo, vmax)
+        with np.errstate(invalid="ignore"):  # empty columns (vmin = inf, vmax = -inf): NaN below
+            val = lo + frac * (hi - lo)
         if log:
             pos = (lo > 0) & (hi > 0)
             safe_lo, safe_hi = np.where(pos, lo, 1.0), np.where(pos, hi, 1.0)

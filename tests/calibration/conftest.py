@@ -28,3 +28,12 @@ def fast() -> dict:
 def until() -> int:
     """The last data year of :func:`small_idata`."""
     return UNTIL
+
+
+@pytest.fixture
+def price_truth() -> dict:
+    """Site values of the price model with booms of a few months: reversion 0.55/yr, volatility
+    0.25, boom drift 1.6/yr, anchor 9,000 USD/t, monthly entry 0.04 and exit 0.1, ceiling 12."""
+    return {"price__reversion": 0.55, "price__volatility": 0.25, "price__drift": 1.6, "price__anchor": 9000.0,
+            "price__anchor_trend": 0.0, "price__entry_monthly": 0.04, "price__exit_monthly": 0.1,
+            "price__ceiling": 12.0}

@@ -1,4 +1,4 @@
-"""Tests of rolling hindcasts and forecast scores (mcbattery.hindcast)."""
+"""Tests of rolling hindcasts and forecast scores (mcbattery.calibration.hindcast)."""
 
 from __future__ import annotations
 

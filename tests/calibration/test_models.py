@@ -70,16 +70,10 @@ def test_monthly_annual_price_conversion_is_exact():
     assert entry == pytest.approx(1 - 0.95**12, rel=1e-6) and exit_ == pytest.approx(1 - 0.9**12, rel=1e-6)
 
 
-def _price_truth():
-    return {"price__reversion": 0.55, "price__volatility": 0.25, "price__drift": 1.6, "price__anchor": 9000.0,
-            "price__anchor_trend": 0.0, "price__entry_monthly": 0.04, "price__exit_monthly": 0.1,
-            "price__ceiling": 12.0}
-
-
-def test_price_likelihood_without_booms_is_the_gaussian_ar1():
+def test_price_likelihood_without_booms_is_the_gaussian_ar1(price_truth):
     """With boom entry ~0 and exit ~1 the forward algorithm is the one-regime AR(1) likelihood."""
     d = price_data(2022)
-    p = dict(_price_truth(), price__entry_monthly=1e-9, price__exit_monthly=1 - 1e-9)
+    p = dict(price_truth, price__entry_monthly=1e-9, price__exit_monthly=1 - 1e-9)
     ll, pred, filt = (np.asarray(a, float) for a in M.price_log_likelihood(d["log_price"], d["tau"], p))
     mean0, _, s_m = M.price_step_terms(p, jnp.asarray(d["log_price"][:-1]), jnp.asarray(d["tau"][1:]))
     expected = scipy.stats.norm(np.asarray(mean0, float), float(s_m)).logpdf(d["log_price"][1:])
@@ -87,9 +81,9 @@ def test_price_likelihood_without_booms_is_the_gaussian_ar1():
     assert pred.max() < 1e-6 and filt.max() < 1e-6
 
 
-def test_price_ceiling_fades_the_boom_drift():
+def test_price_ceiling_fades_the_boom_drift(price_truth):
     d = price_data()
-    truth = {k: v for k, v in _price_truth().items() if k != "price__ceiling"}
+    truth = {k: v for k, v in price_truth.items() if k != "price__ceiling"}
     base = np.asarray(M.price_log_likelihood(d["log_price"], d["tau"], truth)[0])
     high = np.asarray(M.price_log_likelihood(d["log_price"], d["tau"], dict(truth, price__ceiling=np.inf))[0])
     low = np.asarray(M.price_log_likelihood(d["log_price"], d["tau"], dict(truth, price__ceiling=3.0))[0])

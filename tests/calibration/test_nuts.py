@@ -92,15 +92,9 @@ def test_learning_model_recovers_parameters(fast, until):
     assert abs(np.median(s["learning__exponent"]) - truth["b"]) < 0.15
 
 
-def _price_truth():
-    return {"price__reversion": 0.55, "price__volatility": 0.25, "price__drift": 1.6, "price__anchor": 9000.0,
-            "price__anchor_trend": 0.0, "price__entry_monthly": 0.04, "price__exit_monthly": 0.1,
-            "price__ceiling": 12.0}
-
-
-def test_price_model_recovers_parameters(fast, until):
+def test_price_model_recovers_parameters(fast, until, price_truth):
     d = price_data(until)
-    truth = _price_truth()
+    truth = price_truth
     y, boom = simulate_price_monthly(truth, d["tau"].size - 1, math.log(20000.0), tau0=d["tau"][0], seed=11)
     assert boom.sum() >= 6  # the seed gives at least one boom to learn from
     s, st, _ = nuts.fit_model("price", dict(d, log_price=y[0]), seed=2, **fast)

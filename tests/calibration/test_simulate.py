@@ -16,17 +16,11 @@ from mcbattery.model import prices
 from mcbattery.model.params import block as params_block
 
 
-def _price_truth():
-    return {"price__reversion": 0.55, "price__volatility": 0.25, "price__drift": 1.6, "price__anchor": 9000.0,
-            "price__anchor_trend": 0.0, "price__entry_monthly": 0.04, "price__exit_monthly": 0.1,
-            "price__ceiling": 12.0}
-
-
-def test_engine_price_block_is_the_fitted_monthly_process():
+def test_engine_price_block_is_the_fitted_monthly_process(price_truth):
     """Draw by draw, with the same random numbers: a year of the engine's price step (tightness
     0) from calibration sites mapped as ENGINE_MAP maps them equals twelve months of the fitted
     monthly model (price_step_terms, regime switching first)."""
-    truth = _price_truth()
+    truth = price_truth
     n, years = 64, 3
     rng = np.random.default_rng(4)
     eps = rng.standard_normal((years, 12, n))
@@ -73,8 +67,8 @@ def test_simulate_price_annual_repeats_paths_per_sample():
     assert len(np.unique(a[:, 1])) > 1  # different noise per path
 
 
-def test_simulate_price_monthly_without_noise_or_booms_reverts_to_the_anchor():
-    p = dict(_price_truth(), price__volatility=1e-12, price__entry_monthly=0.0, price__exit_monthly=1.0)
+def test_simulate_price_monthly_without_noise_or_booms_reverts_to_the_anchor(price_truth):
+    p = dict(price_truth, price__volatility=1e-12, price__entry_monthly=0.0, price__exit_monthly=1.0)
     y, boom = S.simulate_price_monthly(p, 240, math.log(30000.0), seed=3)
     assert y.shape == boom.shape == (1, 241) and boom.sum() == 0
     gap = y[0] - math.log(p["price__anchor"])
@@ -84,9 +78,9 @@ def test_simulate_price_monthly_without_noise_or_booms_reverts_to_the_anchor():
     assert gap[12] / gap[0] == pytest.approx(1 - p["price__reversion"], rel=1e-4)
 
 
-def test_simulate_price_monthly_boom_share_matches_the_chain():
+def test_simulate_price_monthly_boom_share_matches_the_chain(price_truth):
     """The regime is a two-state Markov chain: its long-run boom share is e / (e + x)."""
-    p = _price_truth()
+    p = price_truth
     _, boom = S.simulate_price_monthly(p, 600, math.log(9000.0), paths=400, seed=7)
     share = boom[:, 100:].mean()
     expected = p["price__entry_monthly"] / (p["price__entry_monthly"] + p["price__exit_monthly"])

@@ -12,12 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from mcbattery import __version__
 from mcbattery.cli import main
+from mcbattery.cli.group import Group
+from mcbattery.common.errors import InputError
 from mcbattery.inputs.priors import PRIORS_DIR
 
 SHIPPED = PRIORS_DIR
@@ -469,3 +473,36 @@ def test_generated_scenarios_and_arguments_keep_the_contract(tmp_path_factory, t
         lines = r.stderr.strip().splitlines()
         assert r.exit_code in (2, 3) and len(lines) == 1 and lines[0].startswith("error: "), r.output
         assert snapshot(work) == before
+
+
+# ----------------------------------------------------------------------------- the group itself
+
+
+def _group_with(callback):
+    g = Group(name="g")
+    g.add_command(click.Command("go", callback=callback))
+    return g
+
+
+def test_input_errors_become_one_line_and_exit_2():
+    def fail():
+        raise InputError("expected a number", file="x.toml", field="draws")
+
+    r = CliRunner().invoke(_group_with(fail), ["go"])
+    assert r.exit_code == 2
+    assert r.output.strip() == "error: x.toml: draws: expected a number"
+
+
+def test_other_errors_are_not_swallowed():
+    def crash():
+        raise RuntimeError("bug")
+
+    r = CliRunner().invoke(_group_with(crash), ["go"])
+    assert r.exit_code == 1 and isinstance(r.exception, RuntimeError)
+
+
+def test_version_and_help():
+    r = CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0 and __version__ in r.output
+    r = CliRunner().invoke(main, ["-h"])
+    assert r.exit_code == 0 and "lithium-ion battery value chain" in r.output

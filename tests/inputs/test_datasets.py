@@ -1,7 +1,7 @@
-"""Checks on the historical data shipped in mcbattery/data and its loader.
+"""Checks on the historical data shipped in mcbattery/inputs/data and its loader.
 
 Spot values below were transcribed from the original source files listed in
-mcbattery/data/SOURCES.md; they guard against silent edits or mis-parsing.
+mcbattery/inputs/data/SOURCES.md; they guard against silent edits or mis-parsing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ NULLABLE = {
     "usgs_lithium_us_salient": {"us_production_t_li", "consumption_t_li", "consumption_t_lce"},
     "usgs_lithium_mine_production": {"production_t_li", "production_t_lce"},
     "capacity_points": {"year", "low", "high"},
+    "usgs_metal_prices_annual": {"cpi_u", "value_usd2024"},  # the statistic with an unstated price basis
+    "usgs_world_mine_production": {"value", "production_t_lce"},  # withheld; LCE for lithium only
+    "mineral_intensity_batpac": {"kg_lce_per_kwh_pack"},  # lithium rows only
 }
 
 
@@ -43,6 +46,17 @@ def test_sources_md_documents_every_file():
     text = DATA_DIR.joinpath("SOURCES.md").read_text(encoding="utf-8")
     for f in _csv_files():
         assert f"`{f}`" in text, f"{f} not documented in SOURCES.md"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sources_md_section_documents_every_column(name):
+    text = DATA_DIR.joinpath("SOURCES.md").read_text(encoding="utf-8")
+    start = text.index(f"## `{ds._REGISTRY[name]['file']}` (dataset `{name}`)")
+    end = text.find("\n## ", start + 3)
+    section = text[start:end if end > 0 else None]
+    missing = [c for c in ds._REGISTRY[name]["units"] if f"`{c}`" not in section]
+    assert not missing, f"{name}: columns not documented in its SOURCES.md section: {missing}"
+    assert "/work" not in section and "build.py" not in section
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -117,6 +131,18 @@ def test_years_monotone():
     assert np.all(np.diff(ds.load("usgs_lithium_mine_production")["year"]) >= 0)
     shares = ds.load("bev_battery_chemistry_shares")
     assert np.all(np.diff(shares["year"]) >= 0)
+    assert _strictly_increasing(ds.load("usgs_lithium_world_production_ds140")["year"])
+    for _, g in ds.load("usgs_metal_prices_annual").groupby(["statistic", "vintage"]):
+        assert _strictly_increasing(g["year"])
+
+
+@pytest.mark.parametrize("name, first, last", [
+    ("nickel_price_monthly", "1990-01", "2025-11"),
+    ("cobalt_price_monthly", "1990-01", "2024-05"),
+])
+def test_monthly_metal_prices_are_consecutive_months(name, first, last):
+    m = ds.load(name)["month"]
+    assert list(m.dt.to_period("M")) == list(pd.period_range(first, last, freq="M"))
 
 
 def test_monthly_lithium_is_consecutive_months():
@@ -134,6 +160,10 @@ def test_keys_unique():
         "iea_ev_battery_demand": ["year", "region", "segment", "powertrain"],
         "bev_battery_chemistry_shares": ["year", "chemistry"],
         "bev_battery_chemistry_detail": ["year", "chemistry"],
+        "usgs_metal_prices_annual": ["statistic", "vintage", "year"],
+        "usgs_world_mine_production": ["commodity", "vintage", "year", "country"],
+        "mineral_intensity_batpac": ["dataset", "chemistry", "mineral"],
+        "us_cpi_u_annual": ["year"],
     }
     for name, k in keys.items():
         assert not ds.load(name).duplicated(k).any(), name
@@ -155,7 +185,7 @@ def test_cpi_and_fx_values():
     cpi = ds.load("us_cpi_u_annual").set_index("year")["cpi_u"]
     assert cpi[2019] == 255.657 and cpi[2021] == 270.970 and cpi[2024] == 313.689
     assert cpi[2017] == 245.120 and cpi[2022] == 292.655 and cpi[2023] == 304.702
-    assert list(cpi.index) == list(range(2010, 2025))
+    assert list(cpi.index) == list(range(1990, 2026))
     fx = ds.load("fx_cny_per_usd_annual").set_index("year")
     assert fx.loc[2023, "cny_per_usd"] == 7.0809 and fx.loc[2017, "cny_per_usd"] == 6.7569
     assert list(fx.index[~fx["confirmed"]]) == [2024]  # flagged, see SOURCES.md
@@ -165,8 +195,10 @@ def test_cpi_and_fx_values():
 def test_real_2024_factor():
     f = ds.real_2024_factor([2019, 2021, 2024])
     assert f == pytest.approx([313.689 / 255.657, 313.689 / 270.970, 1.0])
-    with pytest.raises(ValueError):
-        ds.real_2024_factor([2005])
+    assert ds.real_2024_factor([1990, 2025]) == pytest.approx([313.689 / 130.7, 313.689 / 321.943])
+    for year in (1989, 2026):
+        with pytest.raises(ValueError):
+            ds.real_2024_factor([year])
 
 
 def test_pack_price_published_values_and_rebasing():
@@ -177,14 +209,15 @@ def test_pack_price_published_values_and_rebasing():
     assert v19.loc[2019, "pack_price_usd_per_kwh"] == 156.0 and v19.loc[2010, "pack_price_usd_per_kwh"] == 1160.0
     assert v21.loc[2021, "pack_price_usd_per_kwh"] == 132.0 and v21.loc[2013, "pack_price_usd_per_kwh"] == 684.0
     assert (v19.price_basis_year == 2019).all() and (v21.price_basis_year == 2021).all()
-    for v in (v19, v21):
-        expected = v.pack_price_usd_per_kwh * ds.real_2024_factor(v.price_basis_year)
-        assert v.pack_price_usd2024_per_kwh.to_numpy() == pytest.approx(expected.to_numpy(), abs=0.006)
+    expected = p.pack_price_usd_per_kwh * ds.real_2024_factor(p.price_basis_year)
+    assert p.pack_price_usd2024_per_kwh.to_numpy() == pytest.approx(expected.to_numpy(), abs=0.006)
+    assert p.cpi_factor_to_2024.to_numpy() == pytest.approx(ds.real_2024_factor(p.price_basis_year), abs=6e-7)
     assert v21.loc[2021, "pack_price_usd2024_per_kwh"] == pytest.approx(132 * 313.689 / 270.970, abs=0.01)
 
 
 def test_rebased_pack_vintages_agree_where_they_overlap():
     p = ds.pack_price("all")
+    p = p[p.survey_vintage.isin(["BNEF_2019_survey", "BNEF_2021_survey"])]
     w = p.pivot(index="year", columns="survey_vintage", values="pack_price_usd2024_per_kwh").dropna()
     assert list(w.index) == list(range(2010, 2020))
     rel = (w["BNEF_2021_survey"] / w["BNEF_2019_survey"] - 1).abs()
@@ -196,7 +229,10 @@ def test_rebased_pack_vintages_agree_where_they_overlap():
 
 def test_pack_price_helper():
     latest = ds.pack_price()
-    assert _strictly_increasing(latest["year"]) and (latest.survey_vintage == "BNEF_2021_survey").all()
+    assert _strictly_increasing(latest["year"]) and list(latest["year"]) == list(range(2010, 2026))
+    vint = latest.set_index("year")["survey_vintage"]
+    assert (vint[vint.index <= 2021] == "BNEF_2021_survey").all()
+    assert all(vint[y] == f"BNEF_{y}_survey" for y in range(2022, 2026))
     assert list(latest.columns[:3]) == ["year", "pack_price_usd2024_per_kwh", "survey_vintage"]
     assert set(latest.attrs["units"]) == set(latest.columns)
     assert len(ds.pack_price("BNEF_2019_survey")) == 10
@@ -430,3 +466,374 @@ def test_capacity_points_filters():
     assert set(cells.attrs["units"]) == set(cells.columns)
     with pytest.raises(ValueError):
         ds.capacity_points(stage="smelting")
+
+
+# ------------------------------------------------------------------------ CPI extension 1990-2025
+
+
+def test_cpi_extension_values_and_sources():
+    c = ds.load("us_cpi_u_annual").set_index("year")
+    cpi = c["cpi_u"]
+    # BLS "Annual Avg." column of the 2014-02-20 CPI-U table (cpiai.txt) and the BLS 2025 annual average
+    assert cpi[1990] == 130.7 and cpi[1995] == 152.4 and cpi[2000] == 172.2 and cpi[2006] == 201.6
+    assert cpi[2007] == 207.342 and cpi[2008] == 215.303 and cpi[2009] == 214.537
+    assert cpi[2025] == 321.943
+    assert c["confirmed"].all()
+    src = c["source"]
+    assert (src.loc[1990:2009] == "bls_cpiai_2014").all()
+    assert (src.loc[2010:2024] == "bls_transcribed").all()
+    assert src[2025] == "bls_regional_table_2026"
+    # one decimal to 2006, three from 2007 (as BLS publishes them)
+    assert (cpi.loc[1990:2006] == cpi.loc[1990:2006].round(1)).all()
+    assert (cpi == cpi.round(3)).all()
+    # 2024 -> 2025: BLS gives +2.6% (annual average to annual average)
+    assert round(100 * (cpi[2025] / cpi[2024] - 1), 1) == 2.6
+    assert (cpi.diff().dropna() > 0).sum() == len(cpi) - 2  # the only fall is 2009
+
+
+def test_cpi_annual_averages_match_the_bls_monthly_indexes():
+    # monthly indexes of the same BLS table (CUUR0000SA0), copied as printed
+    months = {
+        1990: [127.4, 128.0, 128.7, 128.9, 129.2, 129.9, 130.4, 131.6, 132.7, 133.5, 133.8, 133.8],
+        2005: [190.7, 191.8, 193.3, 194.6, 194.4, 194.5, 195.4, 196.4, 198.8, 199.2, 197.6, 196.8],
+        2008: [211.080, 211.693, 213.528, 214.823, 216.632, 218.815, 219.964, 219.086, 218.783, 216.573,
+               212.425, 210.228],
+        2009: [211.143, 212.193, 212.709, 213.240, 213.856, 215.693, 215.351, 215.834, 215.969, 216.177,
+               216.330, 215.949],
+    }
+    cpi = ds.load("us_cpi_u_annual").set_index("year")["cpi_u"]
+    for year, values in months.items():
+        tol = 0.05 if year < 2007 else 0.0005
+        assert cpi[year] == pytest.approx(np.mean(values), abs=tol), year
+    # the table's "Avg-Avg" percent change column
+    assert round(100 * (cpi[2009] / cpi[2008] - 1), 1) == -0.4
+    assert round(100 * (cpi[1991] / cpi[1990] - 1), 1) == 4.2
+
+
+# ------------------------------------------------------------------------ pack prices 2022-2025
+
+
+def test_pack_price_survey_headlines_2022_2025():
+    p = ds.load("li_ion_pack_price_bnef")
+    new = p[p.survey_vintage.isin([f"BNEF_{y}_survey" for y in range(2022, 2026)])].set_index("year")
+    assert list(new.index) == [2022, 2023, 2024, 2025]
+    assert new["pack_price_usd_per_kwh"].to_dict() == {2022: 151.0, 2023: 139.0, 2024: 115.0, 2025: 108.0}
+    assert (new["price_basis_year"] == new.index).all()
+    assert new.loc[2022, "pack_price_usd2024_per_kwh"] == pytest.approx(151 * 313.689 / 292.655, abs=0.006)
+    assert new.loc[2025, "pack_price_usd2024_per_kwh"] == pytest.approx(108 * 313.689 / 321.943, abs=0.006)
+    assert new.loc[2024, "pack_price_usd2024_per_kwh"] == 115.0
+    # the 2022 release's "7% rise in real terms" against the 2021 survey's 132 (rebased to 2022 USD)
+    v21_in_2022_usd = 132 * 292.655 / 270.970
+    assert 151 / v21_in_2022_usd - 1 == pytest.approx(0.07, abs=0.015)
+    # the 2025 headline equals the "today" pack price of source 003 in capacity_points
+    cp = ds.capacity_points()
+    today = cp[(cp.quantity == "Li-ion pack price") & (cp.year == 2025)]
+    assert today["value"].tolist() == [108]
+
+
+# ------------------------------------------------------------------------ nickel & cobalt monthly
+
+
+def _deflation_recomputes(df, nominal, real):
+    years = df["month"].dt.year
+    cpi = ds.load("us_cpi_u_annual").set_index("year")["cpi_u"]
+    assert df["cpi_u"].to_numpy() == pytest.approx(cpi.loc[years].to_numpy())
+    expected = df[nominal] * 313.689 / df["cpi_u"]
+    assert df[real].to_numpy() == pytest.approx(expected.to_numpy(), abs=0.051)
+    assert (df[real] == df[real].round(1)).all()
+
+
+def test_nickel_monthly_values_and_deflation():
+    n = ds.load("nickel_price_monthly")
+    _deflation_recomputes(n, "nickel_usd_per_t", "nickel_usd2024_per_t")
+    s = n.set_index("month")["nickel_usd_per_t"]
+    # World Bank Pink Sheet "Nickel ($/mt)" as in the raw extract
+    assert s["1990-01-01"] == 7055.9 and s["2007-05-01"] == 52179.048
+    assert s["2022-03-01"] == 33924.18 and s["2025-11-01"] == 14670.77
+    assert s.idxmax() == pd.Timestamp("2007-05-01")
+    r = n.set_index("month")["nickel_usd2024_per_t"]
+    assert r["2022-03-01"] == 36362.4 and r["2010-01-01"] == 26526.2
+
+
+def test_cobalt_monthly_values_and_deflation():
+    c = ds.load("cobalt_price_monthly")
+    _deflation_recomputes(c, "cobalt_usd_per_t", "cobalt_usd2024_per_t")
+    s = c.set_index("month")["cobalt_usd_per_t"]
+    # IMF PCPS cobalt as in the raw extract
+    assert s["1990-01-01"] == 7630.0001 and s["2018-03-01"] == 87614.9048
+    assert s["2024-01-01"] == 28691.4239 and s["2024-05-01"] == 27440.2391
+    assert c.set_index("month").loc["2018-03-01", "cobalt_usd2024_per_t"] == 109450.7
+
+
+def test_monthly_means_agree_with_usgs_lme_annual_averages():
+    lme = ds.load("usgs_metal_prices_annual")
+    lme = lme[lme.is_latest_vintage & ~lme.estimated]
+    for material, stat, tol in (("nickel", "nickel_lme_cash", 0.005), ("cobalt", "cobalt_lme_cash", 0.012)):
+        annual = ds.metal_price(material, "year").set_index("year")["price_usd_per_t"]
+        usgs = lme[lme.statistic == stat].set_index("year")["value"]
+        years = [y for y in usgs.index if y in annual.index]
+        assert len(years) >= 6, material
+        rel = (annual[years] / usgs[years] - 1).abs()
+        assert (rel < tol).all(), (material, rel.to_dict())
+
+
+# ------------------------------------------------------------------------ USGS annual prices
+
+
+def test_usgs_prices_conversions_recompute():
+    px = ds.load("usgs_metal_prices_annual")
+    assert px["value"].to_numpy() == pytest.approx((px.value_published * px.conversion_factor).round(1).to_numpy())
+    lb = px.unit_published == "USD/lb"
+    assert (px.loc[lb, "conversion_factor"] == 2204.62).all() and set(px.loc[lb, "commodity"]) == {"cobalt"}
+    assert (px.loc[px.unit_published == "USD/mtu", "conversion_factor"] == 100).all()
+    nominal = px.price_basis == "nominal"
+    cpi = ds.load("us_cpi_u_annual").set_index("year")["cpi_u"]
+    assert px.loc[nominal, "cpi_u"].to_numpy() == pytest.approx(cpi.loc[px.loc[nominal, "year"]].to_numpy())
+    real = px.loc[nominal, "value"] * 313.689 / px.loc[nominal, "cpi_u"]
+    assert px.loc[nominal, "value_usd2024"].to_numpy() == pytest.approx(real.to_numpy(), abs=0.051)
+    assert px.loc[~nominal, "value_usd2024"].isna().all() and px.loc[~nominal, "cpi_u"].isna().all()
+    assert set(px.loc[~nominal, "statistic"]) == {"li2co3_battery_grade_benchmark"}
+
+
+def test_usgs_prices_latest_vintage_flag():
+    px = ds.load("usgs_metal_prices_annual")
+    latest = px.groupby(["statistic", "year"])["vintage"].transform("max")
+    assert (px.is_latest_vintage == (px.vintage == latest)).all()
+    assert not px[px.is_latest_vintage].duplicated(["statistic", "year"]).any()
+    assert px[px.year == 2025].estimated.all()
+
+
+def test_usgs_prices_spot_values_from_the_raw_extract():
+    px = ds.load("usgs_metal_prices_annual").set_index(["statistic", "vintage", "year"])
+    pub = px["value_published"]
+    assert pub[("cobalt_lme_cash", "MCS2026", 2024)] == 11.84
+    assert px.loc[("cobalt_lme_cash", "MCS2026", 2024), "value"] == 26102.7
+    assert pub[("cobalt_lme_cash", "MCS2022", 2021)] == 22.0 and pub[("cobalt_lme_cash", "MCS2023", 2021)] == 23.17
+    assert pub[("cobalt_us_spot_cathode", "MCS2022", 2018)] == 37.43
+    assert pub[("nickel_lme_cash", "MCS2024", 2023)] == 22000 and pub[("nickel_lme_cash", "MCS2026", 2023)] == 21495
+    assert pub[("nickel_lme_cash", "MCS2026", 2024)] == 16812
+    assert pub[("graphite_flake_import_unit_value", "MCS2022", 2020)] == 1540
+    assert pub[("graphite_flake_import_unit_value", "MCS2023", 2020)] == 1340
+    assert pub[("graphite_flake_import_unit_value", "MCS2026", 2024)] == 1050
+    assert pub[("manganese_ore_cif_china", "MCS2024", 2022)] == 5.97
+    assert px.loc[("manganese_ore_cif_china", "MCS2024", 2022), "value"] == 597.0
+    assert pub[("li2co3_battery_grade_benchmark", "MCS2026", 2022)] == 63700
+
+
+def test_usgs_lithium_contract_prices_repeat_the_salient_file():
+    px = ds.load("usgs_metal_prices_annual")
+    li = px[px.statistic == "li2co3_battery_grade_contract"].set_index(["vintage", "year"])["value"]
+    sal = ds.load("usgs_lithium_us_salient").set_index(["vintage", "year"])["price_li2co3_usd_per_t"]
+    assert len(li) == len(sal) == 15
+    assert li.sort_index().to_numpy() == pytest.approx(sal.sort_index().to_numpy())
+
+
+# ------------------------------------------------------------------------ USGS mine production
+
+
+def test_world_mine_production_structure():
+    mp = ds.load("usgs_world_mine_production")
+    world = mp[mp.country == "World total"]
+    assert not world.duplicated(["commodity", "vintage", "year"]).any()
+    assert len(world.groupby(["commodity", "vintage", "year"])) == len(mp.groupby(["commodity", "vintage", "year"]))
+    parts = mp[mp.country != "World total"].groupby(["commodity", "vintage", "year"])["value"].sum()
+    ratio = parts / world.set_index(["commodity", "vintage", "year"])["value"]
+    assert ratio.between(0.95, 1.05).all()  # world totals are rounded
+    latest = mp.groupby(["commodity", "year"])["vintage"].transform("max")
+    assert (mp.is_latest_vintage == (mp.vintage == latest)).all()
+    assert (mp.estimated | ~mp.estimated_column).all()  # estimated includes the column flag
+    assert (mp.withheld == mp.value.isna()).all()
+    assert set(mp.loc[mp.withheld, "country"]) == {"United States"}
+    li = mp.commodity == "lithium"
+    assert mp.loc[li, "production_t_lce"].to_numpy() == pytest.approx(
+        (mp.loc[li, "value"] * ds.LCE_PER_LI).round(0).to_numpy(), nan_ok=True)
+    assert mp.loc[~li, "production_t_lce"].isna().all()
+    assert dict(mp.groupby("commodity")["unit"].first()) == {
+        "cobalt": "t Co", "graphite": "t natural graphite (product weight)", "lithium": "t Li",
+        "manganese": "kt Mn", "nickel": "t Ni"}
+
+
+def test_world_mine_production_spot_values_from_the_raw_extract():
+    mp = ds.load("usgs_world_mine_production").set_index(["commodity", "vintage", "year", "country"])["value"]
+    assert mp[("cobalt", "MCS2026", 2024, "Congo (Kinshasa)")] == 226000
+    assert mp[("cobalt", "MCS2026", 2024, "World total")] == 302000
+    assert mp[("cobalt", "MCS2024", 2022, "Congo (Kinshasa)")] == 144000
+    assert mp[("nickel", "MCS2026", 2024, "Indonesia")] == 2310000
+    assert mp[("nickel", "MCS2026", 2024, "World total")] == 3710000
+    assert mp[("nickel", "MCS2022", 2020, "New Caledonia")] == 200000
+    assert mp[("graphite", "MCS2023", 2022, "China")] == 850000  # revised up a year later:
+    assert mp[("graphite", "MCS2024", 2022, "China")] == 1210000
+    assert mp[("graphite", "MCS2026", 2024, "China")] == 1270000
+    assert mp[("graphite", "MCS2026", 2024, "World total")] == 1550000
+    assert mp[("manganese", "MCS2024", 2023, "World total")] == 20000
+    assert mp[("manganese", "MCS2024", 2023, "South Africa")] == 7200
+
+
+def test_world_mine_production_lithium_repeats_the_shipped_lithium_file():
+    mp = ds.load("usgs_world_mine_production")
+    li = mp[(mp.commodity == "lithium") & mp.is_latest_vintage].copy()
+    li["country"] = li["country"].replace({"World total": "World total (excl. United States)"})
+    sh = ds.load("usgs_lithium_mine_production")
+    j = li.merge(sh, on=["year", "country"], suffixes=("", "_sh"))
+    assert len(j) == len(li) == len(sh)
+    assert (j.vintage == j.vintage_sh).all()
+    assert j.value.to_numpy() == pytest.approx(j.production_t_li.to_numpy(), nan_ok=True)
+    assert j.production_t_lce.to_numpy() == pytest.approx(j.production_t_lce_sh.to_numpy(), nan_ok=True)
+    assert (j.estimated_column == j.estimated_sh).all()
+
+
+def test_ds140_lithium_world_production():
+    d = ds.load("usgs_lithium_world_production_ds140").set_index("year")
+    assert list(d.index) == list(range(2000, 2022))
+    assert d.world_production_t_lce.to_numpy() == pytest.approx(
+        (d.world_production_t_li * ds.LCE_PER_LI).round(0).to_numpy())
+    assert ((d.world_production_t_lce / d.world_production_t_lce_usgs - 1).abs() < 0.005).all()
+    # USGS DS140 as in the raw extract
+    assert tuple(d.loc[2010, ["world_production_t_li", "world_production_t_lce_usgs",
+                              "world_production_gross_weight_t"]]) == (24400, 130000, 475000)
+    assert tuple(d.loc[2021, ["world_production_t_li", "world_production_t_lce_usgs",
+                              "world_production_gross_weight_t"]]) == (107000, 569000, 2400000)
+    assert d.loc[2000, "world_production_t_li"] == 14100
+    # 2021 equals the MCS2023 world total; 2020 was revised from 82,700 to 82,500 in MCS2022
+    w = ds.mine_production("lithium").set_index("year")["production_t"]
+    assert d.loc[2021, "world_production_t_li"] == w[2021] and d.loc[2020, "world_production_t_li"] == 82700
+
+
+# ------------------------------------------------------------------------ mineral intensity
+
+
+def test_mineral_intensity_values_from_the_raw_extract():
+    it = ds.load("mineral_intensity_batpac").set_index(["dataset", "chemistry", "mineral"])["kg_per_kwh_pack"]
+    assert it[("ETM_2025", "NMC 811", "nickel")] == 0.6078222417358392
+    assert it[("ETM_2025", "NMC 811", "cobalt")] == 0.07626248659830735
+    assert it[("ETM_2025", "NMC 811", "lithium")] == 0.09224362690355858
+    assert it[("ETM_2025", "NMC 811", "graphite")] == 0.8538927592672306
+    assert it[("ETM_2025", "SIB", "manganese")] == 0.3220025185294944
+    assert it[("LithiumSupply_2024", "NMC 811", "nickel")] == 0.6583745077921409
+    assert round(it[("ETM_2025", "LFP", "graphite")], 6) == 0.955398
+    assert round(it[("ETM_2025", "NCA", "cobalt")], 6) == 0.123392
+    assert round(it[("LithiumSupply_2024", "NMC 811", "lithium")], 3) == 0.100
+    # NMC 811 Ni/Co mass ratio vs the stoichiometric 0.8 M(Ni) / (0.1 M(Co))
+    ratio = it[("ETM_2025", "NMC 811", "nickel")] / it[("ETM_2025", "NMC 811", "cobalt")]
+    assert ratio == pytest.approx(0.8 * 58.69 / (0.1 * 58.93), abs=0.01)
+
+
+def test_mineral_intensity_structure_and_lce():
+    it = ds.load("mineral_intensity_batpac")
+    assert it.groupby("dataset").size().to_dict() == {"ETM_2025": 95, "LithiumSupply_2024": 49}
+    li = it.mineral == "lithium"
+    assert it.loc[li, "kg_lce_per_kwh_pack"].to_numpy() == pytest.approx(
+        (it.loc[li, "kg_per_kwh_pack"] * ds.LCE_PER_LI).round(6).to_numpy())
+    assert it.loc[~li, "kg_lce_per_kwh_pack"].isna().all()
+    assert (it.kg_per_kwh_pack >= 0).all()
+    k = it.set_index(["dataset", "chemistry", "mineral"])["kg_per_kwh_pack"]
+    assert ("LithiumSupply_2024", "SIB", "graphite") not in k.index  # absent, not zero
+    # the 2025 vintage is 2-9% below the earlier one wherever both are non-zero (SIB Mn is identical)
+    both = k.unstack("dataset").dropna()
+    both = both[(both > 0).all(axis=1)].drop(index=("SIB", "manganese"))
+    r = both["ETM_2025"] / both["LithiumSupply_2024"]
+    assert r.between(0.91, 0.98).all()
+    assert k[("ETM_2025", "SIB", "manganese")] == k[("LithiumSupply_2024", "SIB", "manganese")]
+
+
+# ------------------------------------------------------------------------ market helpers
+
+
+def test_metal_price_monthly():
+    li = ds.metal_price("lithium")
+    ref = ds.lithium_carbonate_monthly()
+    assert list(li.columns) == ["month", "price_usd2024_per_t", "price_usd_per_t"]
+    assert li.price_usd2024_per_t.to_numpy() == pytest.approx(ref.price_usd2024_per_t.to_numpy())
+    assert "Li2CO3" in li.attrs["units"]["price_usd2024_per_t"] and "2024" in li.attrs["units"]["price_usd2024_per_t"]
+    ni = ds.metal_price("nickel")
+    assert len(ni) == 431 and ni.month.iloc[-1] == pd.Timestamp("2025-11-01")
+    assert "t Ni" in ni.attrs["units"]["price_usd_per_t"]
+    co = ds.metal_price("cobalt", real=False)
+    assert list(co.columns) == ["month", "price_usd_per_t", "price_usd2024_per_t"]
+    assert set(co.attrs["units"]) == set(co.columns) and "t Co" in co.attrs["units"]["price_usd_per_t"]
+    for bad in (dict(material="graphite"), dict(material="nickel", freq="day")):
+        with pytest.raises(ValueError):
+            ds.metal_price(**bad)
+
+
+def test_metal_price_annual_means_and_incomplete_years():
+    ni = ds.metal_price("nickel", "year").set_index("year")
+    assert list(ni.index) == list(range(1990, 2025)) and ni.complete_year.all() and (ni.n_months == 12).all()
+    monthly = ds.load("nickel_price_monthly")
+    m24 = monthly[monthly.month.dt.year == 2024]
+    assert ni.loc[2024, "price_usd_per_t"] == pytest.approx(m24.nickel_usd_per_t.mean())
+    assert ni.loc[2024, "price_usd2024_per_t"] == pytest.approx(m24.nickel_usd2024_per_t.mean())
+    # real annual mean = nominal annual mean x CPI factor (annual-average deflation)
+    assert ni.loc[2010, "price_usd2024_per_t"] == pytest.approx(
+        ni.loc[2010, "price_usd_per_t"] * 313.689 / 218.056, rel=1e-5)
+    part = ds.metal_price("nickel", "year", partial_years=True).set_index("year")
+    assert part.loc[2025, "n_months"] == 11 and not part.loc[2025, "complete_year"]
+    co = ds.metal_price("cobalt", "year", partial_years=True).set_index("year")
+    assert co.loc[2024, "n_months"] == 5 and 2024 not in ds.metal_price("cobalt", "year")["year"].tolist()
+    li = ds.metal_price("lithium", "year", partial_years=True).set_index("year")
+    assert li.n_months.to_dict() == {2017: 8, 2018: 12, 2019: 12, 2020: 12, 2021: 12, 2022: 12, 2023: 12, 2024: 4}
+    assert list(ds.metal_price("lithium", "year")["year"]) == list(range(2018, 2024))
+    fresh = ds.metal_price("nickel", "year", partial_years=True)
+    assert set(fresh.attrs["units"]) == set(fresh.columns)
+
+
+def test_usgs_annual_price_helper():
+    co = ds.usgs_annual_price("cobalt").set_index("year")
+    assert list(co.index) == list(range(2017, 2026))
+    assert co.loc[2024, "price_usd_per_t"] == 26102.7 and co.loc[2024, "vintage"] == "MCS2026"
+    assert co.loc[2025, "estimated"] and co.loc[2025, "price_usd2024_per_t"] == pytest.approx(
+        33069.3 * 313.689 / 321.943, abs=0.051)
+    assert co.attrs["units"]["price_usd2024_per_t"] == "USD2024/t Co (real)"
+    ni = ds.usgs_annual_price("nickel").set_index("year")
+    assert ni.loc[2023, "price_usd_per_t"] == 21495 and ni.loc[2023, "vintage"] == "MCS2026"
+    gr = ds.usgs_annual_price("graphite").set_index("year")
+    assert gr.loc[2024, "price_usd_per_t"] == 1050 and gr.loc[2020, "price_usd_per_t"] == 1340
+    li = ds.usgs_annual_price("lithium").set_index("year")
+    assert li.loc[2022, "price_usd_per_t"] == 68100 and list(li.index) == list(range(2017, 2024))
+    bench = ds.usgs_annual_price("lithium", "li2co3_battery_grade_benchmark")
+    assert bench.price_usd2024_per_t.isna().all() and (bench.price_basis == "real_base_year_unstated").all()
+    assert ds.usgs_annual_price("manganese").set_index("year").loc[2022, "price_usd_per_t"] == 597.0
+    with pytest.raises(ValueError):
+        ds.usgs_annual_price("cobalt", "nickel_lme_cash")
+    with pytest.raises(ValueError):
+        ds.usgs_annual_price("sodium")
+
+
+def test_mine_production_helper():
+    li = ds.mine_production("lithium")
+    assert list(li.columns) == ["year", "production_t", "production_t_lce", "vintage", "estimated"]
+    ref = ds.lithium_mine_production()
+    assert li.production_t.to_numpy() == pytest.approx(ref.production_t_li.to_numpy())
+    assert li.production_t_lce.to_numpy() == pytest.approx(ref.production_t_lce.to_numpy())
+    gr = ds.mine_production("graphite").set_index("year")
+    assert gr.loc[2024, "production_t"] == 1550000 and "product" in gr.attrs["units"]["production_t"]
+    assert "production_t_lce" not in gr.columns
+    mn = ds.mine_production("manganese").set_index("year")
+    assert list(mn.index) == [2020, 2021, 2022, 2023] and mn.loc[2023, "production_t"] == 20000 * 1000
+    co = ds.mine_production("cobalt", by="country")
+    assert co.groupby("year")["vintage"].nunique().eq(1).all()  # editions never mixed within a year
+    y24 = co[co.year == 2024]
+    assert y24.country.iloc[-1] == "World total" and y24.country.iloc[-2] == "Other countries"
+    assert y24.set_index("country").loc["Congo (Kinshasa)", "production_t"] == 226000
+    assert set(co.attrs["units"]) == set(co.columns)
+    with pytest.raises(ValueError):
+        ds.mine_production("sodium")
+    with pytest.raises(ValueError):
+        ds.mine_production("nickel", by="region")
+
+
+def test_mineral_intensity_helper():
+    t = ds.mineral_intensity()
+    assert list(t.columns) == ["chemistry", "lithium", "lithium_lce", "nickel", "cobalt", "manganese", "graphite"]
+    assert len(t) == 19 and t.chemistry.is_unique
+    row = t.set_index("chemistry").loc["NMC 811"]
+    assert row.nickel == 0.6078222417358392 and row.lithium_lce == 0.491013
+    lfp = t.set_index("chemistry").loc["LFP"]
+    assert lfp.nickel == 0 and lfp.cobalt == 0 and lfp.graphite > 0.9
+    assert t.notna().all().all()
+    old = ds.mineral_intensity("LithiumSupply_2024").set_index("chemistry")
+    assert len(old) == 10 and np.isnan(old.loc["SIB", "graphite"])
+    assert old.loc["NMC 811", "lithium"] == pytest.approx(0.09980198840974397)
+    assert "kg/kWh" in t.attrs["units"]["nickel"] and "LCE" in t.attrs["units"]["lithium_lce"]
+    with pytest.raises(ValueError):
+        ds.mineral_intensity("BatPaC_2030")

@@ -4,12 +4,11 @@ agreement with the engine and the forecast, the CLI command."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-import xarray as xr
-from click.testing import CliRunner
 
-from mcbattery.research.compare import compare, resolve_scenario, sample_rows, simulate_rows
+from mcbattery.engine.direct import sample_rows, simulate_rows
+from mcbattery.inputs.scenarios import resolve_scenario
+from mcbattery.research.compare import compare
 from mcbattery.common.errors import InputError
 
 OUTS = ["lithium_price", "shortage", "cell_cost", "demand", "utilization"]
@@ -20,20 +19,6 @@ def shock_vs_base():
     # same seed and posterior ("default") as the session's baseline_small forecast (conftest),
     # whose first 512 draws are kept
     return compare("baseline", "lithium_supply_shock", draws=512, seed=7, outputs=OUTS)
-
-
-def test_helpers_reproduce_the_engine_draws(baseline_small):
-    """The cached sampler/simulator give the forecast's own draws (seed 7, draws 0..511)."""
-    pri = baseline_small.priors
-    par = sample_rows(pri, np.arange(512), seed=7)
-    out = simulate_rows(par, np.arange(512), 7, 2025, 2040)
-    kept = baseline_small.draws
-    for name in ("lithium_price", "cell_cost", "demand", "capacity", "scrap_rate"):
-        np.testing.assert_allclose(out[name], kept[name].values, rtol=1e-4, err_msg=name)
-    # a row's noise follows its noise index, not its position
-    swapped = simulate_rows({k: v[[1, 0]] for k, v in par.items()}, np.array([1, 0]), 7, 2025, 2040)
-    np.testing.assert_allclose(swapped["lithium_price"][0], out["lithium_price"][1], rtol=1e-5)
-    assert not np.allclose(swapped["lithium_price"][0], out["lithium_price"][0])
 
 
 def test_self_comparison_is_exactly_zero():
@@ -114,65 +99,6 @@ def test_bad_inputs():
 # ----------------------------------------------------------------------------- CLI
 
 
-def run(*args):
-    from mcbattery.cli import main
-
-    return CliRunner().invoke(main, list(args))
-
-
-def test_cli_compare_csv_and_netcdf(tmp_path):
-    out = tmp_path / "c.csv"
-    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--output", "lithium_price",
-            "--no-posterior", "--out", str(out), "--quiet")
-    assert r.exit_code == 0, r.output
-    df = pd.read_csv(out)
-    assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    assert {"import_share_diff", "import_share_a", "lithium_price_diff"} <= set(df.variable)
-    nc = tmp_path / "c.nc"
-    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--no-posterior",
-            "--out", str(nc))
-    assert r.exit_code == 0, r.output and "paired draws" in r.output
-    ds = xr.open_dataset(nc)
-    assert ds.attrs["scenario_b"] == "cooperation" and "import_share_diff_quantile" in ds
-    assert not list(tmp_path.glob(".*.tmp"))
-    # the summary lines are about the requested output, element by element
-    assert "share of a region's cell demand not made domestically, mean difference (pp" in r.output
-    assert "  EU " in r.output and "lithium carbonate price" not in r.output
-
-
-@pytest.mark.parametrize(
-    "args,needle",
-    [
-        (["baseline", "nope", "--out", "x.nc"], "unknown scenario"),
-        (["baseline", "unipolar", "--out", "x.txt"], "unknown output format"),
-        (["baseline", "unipolar", "--out", "missing_dir/x.nc"], "output folder does not exist"),
-        (["baseline", "unipolar", "--output", "bogus", "--out", "x.nc"], "unknown output"),
-    ],
-)
-def test_cli_compare_bad_input_one_line_exit_2(tmp_path, monkeypatch, args, needle):
-    monkeypatch.chdir(tmp_path)
-    r = run("compare", *args, "--draws", "16", "--no-posterior", "--quiet")
-    assert r.exit_code == 2, r.output
-    assert needle in r.output and len(r.output.strip().splitlines()) == 1
-    assert not list(tmp_path.iterdir())
-
-
-def test_cli_card(tmp_path, baseline_small):
-    nc = tmp_path / "f.nc"
-    baseline_small.to_netcdf(nc)
-    out = tmp_path / "card.md"
-    r = run("card", str(nc), "--out", str(out))
-    assert r.exit_code == 0, r.output
-    text = out.read_text()
-    assert text.startswith("# mcbattery forecast card: baseline") and "P(lithium shortage > 10%" in text
-    assert "Regenerate: `mcbattery forecast --scenario baseline --draws 2048 --seed 7 --keep-draws 512 --out FILE.nc`" in text
-    r = run("card", str(tmp_path / "f_draws.nc"), "--out", str(tmp_path / "x.md"))
-    assert r.exit_code == 2 and "not a forecast summary" in r.output
-    r = run("card", str(tmp_path / "missing.nc"), "--out", str(tmp_path / "x.md"))
-    assert r.exit_code == 2 and "not found" in r.output
-    assert not (tmp_path / "x.md").exists()
-
-
 def test_streaming_difference_statistics_are_chunk_invariant():
     from mcbattery.research.compare import _PairStats
 
@@ -201,17 +127,3 @@ def test_streaming_difference_statistics_are_chunk_invariant():
     np.testing.assert_allclose(q[:, :3], exact[:, :3], rtol=0.01, atol=0.01 * d[:, :3].std(axis=0).min())
     assert np.all(q[:, 3] == 0.0)
     np.testing.assert_allclose(results[0][1], d.mean(axis=0), rtol=1e-10, atol=1e-12)
-
-
-def test_regenerate_command_is_complete_and_quoted(tmp_path):
-    import shlex
-
-    from mcbattery.api import forecast_command
-
-    scen = tmp_path / "my scenario.toml"
-    cmd = forecast_command(str(scen), draws=1000, seed=3, end_year=2035, priors="my priors", posterior="post.nc",
-                           thresholds={"lithium_price": (20000.0, 40000.0)}, dtype="float64")
-    assert shlex.split(cmd) == ["mcbattery", "forecast", "--scenario", str(scen), "--priors", "my priors",
-                                "--posterior", "post.nc", "--draws", "1000", "--seed", "3", "--end-year", "2035",
-                                "--float64", "--threshold", "lithium_price=40000"]
-    assert "--no-posterior" in forecast_command("baseline", draws=5, seed=0, posterior=None)

@@ -174,64 +174,6 @@ def test_plant_ramp_from_given_parameters():
 # ----------------------------------------------------------------------------- card and exports
 
 
-def test_forecast_card(baseline_small, tmp_path):
-    from mcbattery.research.card import forecast_card, quantile_mcse, write_card
-
-    s = baseline_small.summary
-    text = forecast_card(baseline_small)
-    calibrated = bool(s.attrs["calibrated"])
-    post = f"{s.attrs['posterior_file']} (hash {s.attrs['posterior_hash']}" if calibrated else "priors only (uncalibrated)"
-    for needle in ("# mcbattery forecast card: baseline", post, "| seed | 7 |",
-                   "Lithium carbonate price", "P(lithium shortage > 10%", "| CN |", "| EU |", "utilisation",
-                   s.attrs["priors_hash"], "mcbattery 0.1.0"):
-        assert needle in text, needle
-    assert text.count("\n| 20") == len(s.year)  # one shortage row per year
-    med = float(s.lithium_price_quantile.sel(year=2030, quantile=0.5))
-    assert f"{med:,.0f} USD/t" in text
-    err = float(quantile_mcse(s.lithium_price_quantile.sel(year=2030), 0.5, 2048))
-    assert 0 < err < 0.2 * med
-    h = pd.DataFrame({"method": ["mcbattery"], "horizon": [1], "coverage_80": [0.8], "crps": [0.1],
-                      "log_score": [0.0], "n": [5]})
-    assert "| mcbattery | 1 | 0.80 | 0.100 | 5 |" in forecast_card(s, h)
-    out = write_card(baseline_small, tmp_path / "card.md")
-    assert out.read_text() == text  # deterministic: the card only reads the forecast
-    assert not list(tmp_path.glob(".*.tmp"))
-    with pytest.raises(InputError, match="output folder does not exist"):
-        write_card(baseline_small, tmp_path / "nope" / "card.md")
-    with pytest.raises(InputError, match="expected a Forecast"):
-        forecast_card(42)
-
-
-def test_zarr_and_parquet_exports(baseline_small, tmp_path):
-    pytest.importorskip("zarr")
-    pq = pytest.importorskip("pyarrow.parquet")
-    from mcbattery.research.card import to_parquet, to_zarr
-
-    s = baseline_small.summary
-    path = to_zarr(baseline_small, tmp_path / "f.zarr")
-    to_zarr(baseline_small, path)  # overwrite in place
-    z = xr.open_zarr(path)
-    np.testing.assert_array_equal(z.lithium_price_quantile.values, s.lithium_price_quantile.values)
-    assert z.attrs["scenario"] == "baseline" and z.lithium_price_mean.attrs["units"] == "USD(2024)/t LCE"
-    assert list(z.region.values) == ["CN", "US", "EU", "ROW"]
-    assert xr.open_zarr(tmp_path / "f_draws.zarr").sizes["draw"] == 512
-    p = to_parquet(baseline_small, tmp_path / "f.parquet")
-    t = pq.read_table(p)
-    df = t.to_pandas()
-    assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    med = df.query("variable == 'lithium_price' and statistic == 'quantile' and quantile == 0.5 and year == 2030").value
-    assert float(med.iloc[0]) == pytest.approx(float(s.lithium_price_quantile.sel(quantile=0.5, year=2030)))
-    import json
-
-    assert json.loads(t.schema.metadata[b"mcbattery"])["seed"] == 7
-    assert pq.read_table(tmp_path / "f_draws.parquet").num_rows > 0
-    assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
-    with pytest.raises(InputError, match=r"expected one of \['.zarr'\]"):
-        to_zarr(baseline_small, tmp_path / "f.nc")
-    with pytest.raises(InputError, match="output folder"):
-        to_parquet(baseline_small, tmp_path / "missing" / "f.parquet")
-
-
 # ----------------------------------------------------------------------------- every figure, nothing clipped
 
 

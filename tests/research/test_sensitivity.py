@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mcbattery.research.compare import resolve_scenario
+from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.common.errors import InputError
 from mcbattery.research.sensitivity import model_sobol, one_at_a_time, parameter_groups, parse_outputs
 from mcbattery.model.params import REGISTRY
@@ -138,19 +137,6 @@ def run(*args):
     return CliRunner().invoke(main, list(args))
 
 
-def test_cli_sensitivity(tmp_path):
-    out = tmp_path / "s.csv"
-    r = run("sensitivity", "--output", "utilization", "--year", "2030", "--select", "stage=cells", "--n", str(N),
-            "--bootstrap", "20", "--out", str(out))
-    assert r.exit_code == 0, r.output
-    df = pd.read_csv(out)
-    assert {"input", "output", "S1", "ST", "S1_low", "ST_high", "scenario"} <= set(df.columns)
-    assert set(df.output) == {"utilization[year=2030,stage=cells]"} and "supply" in set(df.input)
-    assert "utilization[year=2030,stage=cells]" in r.output
-    assert "widest 95% bootstrap interval: S1" in r.output
-    assert set(df.scenario) == {"baseline"} and "posterior" in set(df.input)  # calibrated by default, like forecast
-
-
 def test_too_few_samples_are_refused_and_imprecise_ones_warned(tmp_path):
     r = run("sensitivity", "--output", "lithium_price", "--year", "2030", "--n", "2", "--out", str(tmp_path / "s.csv"))
     assert r.exit_code == 2 and "at least 32" in r.output and len(r.output.strip().splitlines()) == 1
@@ -158,23 +144,3 @@ def test_too_few_samples_are_refused_and_imprecise_ones_warned(tmp_path):
     with pytest.warns(UserWarning, match="imprecise at n = 32"):
         ds = model_sobol("baseline", STORAGE_2025, n=32, seed=1, bootstrap=50, posterior=None)
     assert ds.attrs["widest_interval_ST"] > 0.2
-
-
-@pytest.mark.parametrize(
-    "args,needle",
-    [
-        (["--output", "nope", "--year", "2030"], "unknown output"),
-        (["--output", "utilization", "--year", "2030", "--select", "stage"], "expected DIM=LABEL"),
-        (["--output", "utilization", "--year", "2030", "--select", "region=EU"], "has no dim"),
-        (["--output", "lithium_price", "--year", "2030", "--groups", "nonsense"], "unknown parameter or block"),
-        (["--output", "lithium_price", "--year", "2030", "--scenario", "nope"], "unknown scenario"),
-    ],
-)
-def test_cli_sensitivity_bad_input(tmp_path, monkeypatch, args, needle):
-    monkeypatch.chdir(tmp_path)
-    r = run("sensitivity", *args, "--n", "8", "--out", "s.csv")
-    assert r.exit_code == 2, r.output
-    assert needle in r.output and len(r.output.strip().splitlines()) == 1
-    assert not list(tmp_path.iterdir())
-    r = run("sensitivity", "--output", "lithium_price", "--year", "2030", "--out", "s.xlsx")
-    assert r.exit_code == 2 and "unknown output format" in r.output
