@@ -19,13 +19,18 @@ _LAZY = {
     "load_priors": "mcbattery.inputs.priors",
     "load_scenario": "mcbattery.inputs.priors",
     "list_scenarios": "mcbattery.inputs.priors",
+    "prior_overview": "mcbattery.inputs.overview",
+    "compare": "mcbattery.research.compare",
+    "model_sobol": "mcbattery.research.sensitivity",
+    "discover": "mcbattery.research.discover",
 }
 
 __all__ = ["__version__", "InputError", *_LAZY]
 
 
 def __dir__():
-    return sorted({*globals(), *_LAZY, *_MODULES})
+    """The public names (``__all__``) and the subpackages, as tab completion shows them."""
+    return sorted({*__all__, *_MODULES})
 
 
 #: Subpackages and modules reachable as attributes after ``import mcbattery``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from mcbattery.common.checks import check_dtype, check_int, check_quantiles, check_thresholds
@@ -12,7 +13,7 @@ from mcbattery.common.errors import InputError, InvalidDrawsError
 from mcbattery.inputs.priors import Priors
 from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.results import provenance
-from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary
+from mcbattery.results.summary import DEFAULT_QUANTILES, build_draws, build_summary, label_coords
 
 MAX_INVALID = 0.001  # default largest share of draws with non-finite outputs a run accepts
 
@@ -50,7 +51,7 @@ def forecast(
     posterior: str | Path | None = "default",
     quantiles=DEFAULT_QUANTILES,
     thresholds: dict[str, tuple[float, ...]] | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     dtype: str = "float32",
     devices=None,
     target_mcse: dict[str, float] | None = None,
@@ -69,7 +70,9 @@ def forecast(
     folder laid out like ``priors/`` or a :class:`Priors` (scenario applied on top);
     posterior: calibrated samples replacing the priors they cover ("default" = the shipped
     posterior when present, None = priors only, or a file path);
-    thresholds: extra exceedance thresholds per output name; dtype: float32 or float64;
+    thresholds: extra exceedance thresholds per output name; progress: a bar ("compiling", then
+    draws with rate and time left): True, False, or None to show one in interactive sessions
+    (notebooks, terminals; ``MCBATTERY_PROGRESS=0`` or ``1`` overrides); dtype: float32 or float64;
     devices: JAX devices to shard the draws over (default: all local devices);
     target_mcse: stop early once these Monte Carlo standard errors are reached, e.g.
     ``{"unmet_share_exceedance": 0.002, "material_price_quantile": 200}`` (``draws`` is the cap);
@@ -135,7 +138,7 @@ def forecast(
                 progress=progress,
                 dtype=getattr(jnp, dtype),
                 devices=devices,
-                on_draws=None if sink is None else sink.append,
+                on_draws=None if sink is None else _with_parameters(sink.append, resolved, seed, chunk_size, dtype),
                 stop=stopping_rule(targets) if targets else None,
             )
         report = invalid_report(resolved, result, dtype) if result.acc.invalid else ""
@@ -155,7 +158,12 @@ def forecast(
         summary.attrs = {**attrs, "title": "mcbattery forecast summary"}
         kept = build_draws(result)
         if kept is not None:
-            kept.attrs = {**attrs, "title": "mcbattery forecast draws"}
+            from mcbattery.engine.direct import sample_rows
+            from mcbattery.results.summary import build_parameters
+
+            params = sample_rows(resolved, np.arange(kept.sizes["draw"]), seed, chunk_size, dtype)
+            kept = label_coords(kept.assign(build_parameters(resolved, params).data_vars), resolved.coords)
+            kept.attrs = {**attrs, "title": "mcbattery forecast draws (outputs and the sampled parameters of each draw)"}
         f = Forecast(summary=summary, draws=kept, priors=resolved)
         if out is not None:
             from mcbattery.results.export import write
@@ -167,6 +175,20 @@ def forecast(
     finally:
         if sink is not None:
             sink.abort()
+
+
+def _with_parameters(append, priors: Priors, seed: int, batch: int, dtype: str):
+    """A draws callback that hands ``append`` every chunk's outputs together with the sampled
+    parameters of the same draws."""
+    from mcbattery.engine.direct import sample_rows
+    from mcbattery.results.summary import build_parameters
+
+    def with_parameters(start: int, outputs: dict) -> None:
+        n = next(iter(outputs.values())).shape[0]
+        params = sample_rows(priors, np.arange(start, start + n), seed, batch, dtype)
+        append(start, outputs, build_parameters(priors, params, first_draw=start))
+
+    return with_parameters
 
 
 def forecast_command(scenario, *, draws: int, seed: int, keep_draws: int = 0, end_year: int = 2040, priors=None,
@@ -254,7 +276,8 @@ def run_attrs(priors: Priors, result, dtype: str) -> dict:
         start_year=int(result.layout.years[0]),
         end_year=int(result.layout.years[-1]),
         seconds=round(result.seconds, 3),
-        quantile_method="fixed-grid histograms merged across chunks (see quantile_error_bound)",
+        quantile_method="fixed-grid histograms merged across chunks (see each quantile variable's "
+                        "quantile_relative_error_bound or quantile_absolute_error_bound)",
     )
 
 

@@ -73,7 +73,7 @@ def predictive(model: str, s: dict, data: dict, seed: int, priors=None) -> tuple
 def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, num_samples: int = 1000,
               num_chains: int = 4, *, priors: dict | None = None, target_accept: float = 0.95,
               max_tree_depth: int = 10, chain_method: str = "sequential", models=MODELS,
-              demand_first_year: int = DEMAND_FIRST_YEAR):
+              demand_first_year: int = DEMAND_FIRST_YEAR, progress: bool | None = None):
     """Fit the models (:data:`MODELS`) on data up to ``until`` (inclusive; None = all) and return an
     ArviZ ``InferenceData`` with groups posterior, sample_stats, log_likelihood,
     posterior_predictive, observed_data, constant_data and prior.
@@ -83,8 +83,11 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
     PricePriors.for_material("nickel"), ...} keyed by model name (:data:`MODELS`). ``models``: a subset to fit
     (engine variables of models left out are absent). ``demand_first_year``: first year of the
     demand fit (2010: the whole IEA series). ``until`` must leave at least 12 months of
-    each fitted material's prices.
+    each fitted material's prices. ``progress``: a bar over the models, naming the one being
+    fitted (as in :func:`mcbattery.forecast`).
     """
+    from mcbattery.common.progress import Progress
+
     import arviz as az
 
     until = check_until(until)
@@ -111,7 +114,9 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
     post, prior, stats, loglik, ppc, obs, const = {}, {}, {}, {}, {}, {}, {}
     seconds = {}
     fitted_post, fitted_prior = {}, {}
+    bar = Progress(len(models), unit="model", desc="calibrating", enabled=progress, compiling=False)
     for m in models:
+        bar.stage(f"fitting {m} (compile + NUTS)")
         s, st, sec = fit_model(m, datas[m], seed, priors=priors[m], num_warmup=int(num_warmup),
                                num_samples=int(num_samples), num_chains=int(num_chains), target_accept=target_accept,
                                max_tree_depth=max_tree_depth, chain_method=chain_method)
@@ -140,6 +145,8 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
             const[f"{m}__tau"] = ((f"{m}__month_all",), datas[m]["tau"])
         if m == "chemistry":
             const["chemistry__cost_gap"] = (("chemistry__year_all",), datas[m]["cost_gap"])
+        bar.update(1)
+    bar.close()
     coords_for = {}
     for m, d in datas.items():
         if m == "learning":

@@ -197,6 +197,7 @@ def rolling_hindcast(
     *,
     fit_options: dict | None = None,
     methods: Iterable[str] = METHODS,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin hindcast over a tidy frame (series, year, cumulative_production, unit_cost).
 
@@ -205,8 +206,10 @@ def rolling_hindcast(
     draws per forecast. ``fit_options``: passed to :func:`mcbattery.calibration.learning.fit` (e.g.
     smaller chains). Returns a tidy frame (series, origin, horizon, method, metric, value),
     horizon in years ahead, metrics ``coverage_<p>`` per level, ``crps`` and ``log_score``
-    on log unit cost.
+    on log unit cost. ``progress``: a bar over the origins (as in :func:`mcbattery.forecast`).
     """
+    from mcbattery.common.progress import Progress
+
     levels = tuple(float(v) for v in levels)
     if any(not 0 < v < 1 for v in levels):
         raise InputError(f"expected levels strictly between 0 and 1; got {levels}", field="levels")
@@ -220,6 +223,11 @@ def rolling_hindcast(
     all_series = _check_frame(frame)
     wanted = None if origins is None else np.unique(np.asarray(list(origins), float))
 
+    def usable(s, origin) -> bool:
+        return (s.years <= origin).sum() >= min_points and (s.years > origin).any()
+
+    total = sum(usable(s, o) for s in all_series.values() for o in (s.years if wanted is None else wanted))
+    bar = Progress(total, unit="origin", desc="hindcast", enabled=progress, compiling="mcbattery" in methods)
     rows: list[dict] = []
     task = 0
     for name, s in all_series.items():
@@ -228,7 +236,7 @@ def rolling_hindcast(
         for origin in candidates:
             train = years <= origin
             test = years > origin
-            if train.sum() < min_points or not test.any():
+            if not usable(s, origin):
                 continue
             horizons = (years[test] - origin).astype(int)
             y = s.log_cost[test]
@@ -262,6 +270,8 @@ def rolling_hindcast(
                 metrics["log_score"] = -scipy.stats.t.logpdf(y, df, mean, scale)
                 rows += _score_rows(name, tag, horizons, "way2022", metrics)
             task += 1
+            bar.update(1)
+    bar.close()
     columns = ["series", "origin", "horizon", "method", "metric", "value"]
     return pd.DataFrame(rows, columns=columns)
 

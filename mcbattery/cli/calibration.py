@@ -65,7 +65,7 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     warmup = samples if warmup is None else warmup
     t0 = time.perf_counter()
     idata = cal.calibrate(until=until, seed=seed, num_warmup=warmup, num_samples=samples, num_chains=chains,
-                          demand_first_year=demand_first_year)
+                          demand_first_year=demand_first_year, progress=True)
     seconds = time.perf_counter() - t0
     table = cal.diagnostics_table(idata)
     click.echo(f"calibrated on data up to {until or 'the end of the shipped series'} "
@@ -186,7 +186,7 @@ def hindcast(data, origins, out, posterior, draws, samples, chains, min_points, 
         q0 = float(frame.loc[frame.year == 2009, "cumulative_production"].iloc[0])
         label = f"built-in Li-ion cell series {int(frame.year.min())}-{int(frame.year.max())} (Q 2009 = {q0:,.0f} GWh)"
     result = hc.rolling_hindcast(frame, origins=years, draws=draws, seed=seed, min_points=min_points,
-                                 fit_options=dict(num_warmup=samples, num_samples=samples, num_chains=chains))
+                                 fit_options=dict(num_warmup=samples, num_samples=samples, num_chains=chains), progress=True)
     if result.empty:
         raise InputError(f"no origin in {list(years)} has {min_points} observations up to it and one after it",
                          field="origins")

@@ -14,7 +14,9 @@ from mcbattery.common.errors import InputError
 @click.option("--draws", type=click.IntRange(min=1), default=100_000, show_default=True, help="Monte Carlo draws (at most 2,147,479,552).")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=16384, show_default=True, help="Draws per device call (memory bound; results do not depend on it).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file: .nc (NetCDF) or .csv (tidy).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output: .nc (NetCDF, CF conventions), .csv (tidy, with <stem>_provenance.json), .parquet, .zarr "
+                   "or .xlsx (a README sheet with provenance and units). Kept draws go beside it as <stem>_draws<suffix>.")
 @click.option("--keep-draws", type=click.IntRange(min=0), default=0, show_default=True, help="Also write the first K draws in full, beside --out.")
 @click.option("--priors", "priors_dir", type=click.Path(path_type=Path), default=None, help="Priors folder laid out like the shipped one.")
 @click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
@@ -66,6 +68,11 @@ def forecast(scenario, draws, seed, chunk_size, out, keep_draws, priors_dir, end
 
     if draws_store is not None and keep_draws == 0:
         keep_draws = draws
+    if out.suffix == ".xlsx" and draws_store is None and min(keep_draws, draws) >= 1_048_575:  # a row per draw and year
+        from mcbattery.results.export import EXCEL_ROWS
+
+        raise InputError(f"{keep_draws:,} kept draws need more rows than a spreadsheet holds ({EXCEL_ROWS:,}); keep "
+                         "fewer draws or write .nc, .parquet or .zarr", field="--keep-draws")
     extra = check_thresholds(_name_values(thresholds, "--threshold"), OUTPUTS, "--threshold")
     result = run_forecast(
         scenario,

@@ -1,4 +1,4 @@
-"""Research commands: ``mcbattery sensitivity | compare | card``.
+"""Research commands: ``mcbattery sensitivity | compare | card | discover``.
 
 Standalone click commands, added to the main group in :mod:`mcbattery.cli`. Bad input raises :class:`mcbattery.common.errors.InputError`, which the group
 turns into one line and exit status 2; nothing is written.
@@ -12,7 +12,7 @@ import click
 
 from mcbattery.common.errors import InputError
 
-__all__ = ["sensitivity", "compare", "card"]
+__all__ = ["sensitivity", "compare", "card", "discover"]
 
 
 def _parse_select(items) -> dict:
@@ -53,8 +53,9 @@ def _posterior_arg(posterior, no_posterior):
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
 @click.option("--calibrated", is_flag=True, hidden=True, help="The default now; kept so that old commands still run.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .csv (tidy) or .nc.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sensitivity(output, year, select, n, scenario, groups, noise, log_transform, seed, bootstrap, posterior, no_posterior,
-                calibrated, out):
+                calibrated, out, quiet):
     """Sobol' indices of one output/year to groups of parameters, written to OUT.
 
     Prints the indices with their bootstrap intervals and the widest interval; below 32 base
@@ -78,7 +79,7 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         ds = model_sobol(scenario, [(output, sel)], groups=groups, n=n, seed=seed, posterior=post, noise=noise,
-                         transform="log" if log_transform else None, bootstrap=bootstrap)
+                         transform="log" if log_transform else None, bootstrap=bootstrap, progress=not quiet)
     from mcbattery.common.files import atomic_file
     from mcbattery.results.export import write_netcdf
 
@@ -120,16 +121,17 @@ def sensitivity(output, year, select, n, scenario, groups, noise, log_transform,
 @click.option("--end-year", type=click.IntRange(1901, 2200), default=2040, show_default=True, help="Last simulated year.")
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, help="Posterior samples file (default: the shipped calibrated posterior).")
 @click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output: .nc or .csv (tidy).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output: .nc, .csv (tidy, with <stem>_provenance.json), .parquet, .zarr or .xlsx.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary lines.")
 def compare(scenario_a, scenario_b, draws, seed, outputs, chunk_size, end_year, posterior, no_posterior, out, quiet):
     """Paired difference SCENARIO_B - SCENARIO_A on common random numbers, written to OUT."""
     from mcbattery.research.compare import compare as run_compare
     from mcbattery.research.compare import write
 
-    from mcbattery.common.files import check_output
+    from mcbattery.results.export import check_output_path
 
-    check_output(out, (".nc", ".csv"), "--out")
+    check_output_path(out, field="--out")
     ds = run_compare(
         scenario_a, scenario_b, draws=draws, seed=seed, outputs=list(outputs) or None, chunk_size=chunk_size,
         end_year=end_year, posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),
@@ -212,3 +214,99 @@ def card(forecast, out, hindcast):
             raise InputError("expected a rolling_hindcast frame or summary (columns method, horizon, ...)", file=str(hindcast), field="--hindcast")
     write_card(summary, out, h)
     click.echo(f"wrote {out}")
+
+
+@click.command()
+@click.argument("outcome")
+@click.option("--draws-file", "draws_file", type=click.Path(path_type=Path), default=None,
+              help="Kept draws of an earlier forecast (<stem>_draws.nc or .zarr, with their sampled parameters). "
+                   "Default: run a forecast now and keep every draw.")
+@click.option("--scenario", default="baseline", show_default=True, help="Scenario name or .toml file (without --draws-file).")
+@click.option("--draws", type=click.IntRange(min=100), default=5000, show_default=True, help="Draws of that forecast.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True, help="PRNG seed.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None,
+              help="Posterior samples file (default: the shipped calibrated posterior).")
+@click.option("--no-posterior", is_flag=True, help="Use the priors alone, uncalibrated.")
+@click.option("--density", type=click.FloatRange(0, 1, min_open=True), default=0.8, show_default=True,
+              help="Target density: the chosen box is the one with the highest coverage whose density reaches it.")
+@click.option("--boxes", type=click.IntRange(min=1), default=1, show_default=True, help="Boxes to find, one after another.")
+@click.option("--max-parameters", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Parameter elements PRIM looks at: those that differ most between draws with and without the outcome.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="CSV of the boxes' limits, with coverage and density; the peeling trajectory goes to <stem>_trajectory.csv.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Figure of the coverage/density trade-off and the box (.png, .pdf or .svg).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior, density, boxes, max_parameters, out, plot,
+             quiet):
+    """Scenario discovery: which parameter ranges lead to OUTCOME, e.g. "shortage[year=2030] > 0.1"
+    or "cost_gap[year=2030,region=EU,chemistry=LFP] > 0" (EU LFP cells not at parity).
+
+    Finds boxes with PRIM (ema_workbench) in the sampled parameters of the kept draws and prints
+    each box's coverage (share of the outcome's draws inside it), density (share of the box's
+    draws with the outcome) and the parameter ranges that define it.
+    """
+    from mcbattery.research.discover import discover as run_discover
+    from mcbattery.research.discover import parse_outcome
+
+    parse_outcome(outcome)  # bad text fails before anything runs
+    from mcbattery.common import files
+
+    if out is not None:
+        files.check_output(out, (".csv",), "--out")
+    if plot is not None:
+        files.check_output(plot, (".png", ".pdf", ".svg"), "--plot")
+    try:
+        import ema_workbench  # noqa: F401
+    except ImportError:
+        raise InputError("scenario discovery needs ema_workbench: pip install 'mcbattery[discovery]'", field="discover") from None
+    if draws_file is not None:
+        ds = _open_draws(draws_file)
+    else:
+        from mcbattery.api import forecast
+
+        ds = forecast(scenario, draws=draws, seed=seed, keep_draws=draws, chunk_size=min(draws, 16384),
+                      posterior=_posterior_arg(str(posterior) if posterior else None, no_posterior),
+                      progress=not quiet).draws
+    found = run_discover(ds, outcome, density=density, boxes=boxes, max_parameters=max_parameters)
+    click.echo(found.summary())
+    written = []
+    fig = None
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from mcbattery.research.plots import peeling_tradeoff
+
+        fig = peeling_tradeoff(found)
+    with files.Transaction() as tx:  # the boxes, their trajectory and the figure are replaced together
+        if out is not None:
+            import pandas as pd
+
+            traj = out.with_name(f"{out.stem}_trajectory.csv")
+            found.table().to_csv(tx.file(out, first=True), index=False)
+            pd.concat([t.assign(box=i + 1) for i, t in enumerate(found.trajectories)]).to_csv(tx.file(traj), index=False)
+            written += [str(out), str(traj)]
+        if fig is not None:
+            fig.savefig(tx.file(plot), format=plot.suffix[1:], dpi=200)
+            written.append(str(plot))
+        tx.commit()
+    if written:
+        click.echo(f"wrote {', '.join(written)}")
+
+
+def _open_draws(path: Path):
+    import xarray as xr
+
+    from mcbattery.common import files
+
+    if not path.exists():
+        raise InputError("draws file not found", file=str(path), field="--draws-file")
+    if path.suffix != ".zarr":
+        files.check_self_contained(files.check_regular(path, field="--draws-file"), field="--draws-file")
+    try:
+        ds = xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path)
+        return ds.load()
+    except Exception as exc:  # any reader failure is a bad input file
+        raise InputError(f"cannot read kept draws ({exc.__class__.__name__}); expected a <stem>_draws.nc or .zarr",
+                         file=str(path), field="--draws-file") from None

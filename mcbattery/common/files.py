@@ -115,7 +115,7 @@ def check_output(path: str | Path, suffixes: tuple[str, ...], field: str = "out"
                          file=str(path), field=field)
     parent = path.parent
     if not parent.is_dir():
-        raise InputError("output folder does not exist", file=str(parent), field=field)
+        raise InputError(f"output folder does not exist: {parent} (create it first: mkdir -p {parent})", field=field)
     if folder and path.exists() and not path.is_dir():
         raise InputError("is a file; expected a folder name", file=str(path), field=field)
     if not folder and path.is_dir():

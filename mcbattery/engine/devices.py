@@ -14,29 +14,47 @@ same bits, faster (about 5x for a large array of bits, measured in docs/scaling.
 
 Compiling the engine's kernel takes about 10 s on a CPU; :func:`use_compilation_cache` keeps
 compiled programs on disk (JAX's persistent cache), so later runs of the same model shape
-start at once.
+start at once. The engine turns the cache on by itself before its first compilation (the CLI,
+the Python API and notebooks alike) unless it is switched off: ``MCBATTERY_CACHE_DIR=""`` in
+the environment, or ``use_compilation_cache(False)`` in Python.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["unrolled_threefry", "use_compilation_cache", "use_cpu_cores"]
+__all__ = ["unrolled_threefry", "use_compilation_cache", "use_cpu_cores", "use_default_cache"]
 
 CACHE_MAX_BYTES = 2**30  # with filelock installed, the cache evicts least recently used programs beyond this
 
 
-def use_compilation_cache(path: str | os.PathLike | None = None) -> str | None:
+_CACHE = {"chosen": False}  # set once the cache was turned on or off, by the user or by default
+
+
+def use_default_cache() -> None:
+    """Turn the persistent compilation cache on (:func:`use_compilation_cache` with its
+    defaults) unless it was already chosen in this process; the engine calls this before it
+    compiles anything."""
+    if not _CACHE["chosen"]:
+        use_compilation_cache()
+
+
+def use_compilation_cache(path: str | os.PathLike | None | bool = None) -> str | None:
     """Keep compiled programs in a persistent cache directory and return it (None: off).
 
-    ``path`` defaults to ``$MCBATTERY_CACHE_DIR``, else ``$XDG_CACHE_HOME/mcbattery/jax``
+    ``False`` turns the cache off for this process (the engine then leaves it off). ``path`` defaults to ``$MCBATTERY_CACHE_DIR``, else ``$XDG_CACHE_HOME/mcbattery/jax``
     (``~/.cache/mcbattery/jax``). An empty ``MCBATTERY_CACHE_DIR`` turns the cache off; a cache
     directory already given to JAX (``JAX_COMPILATION_CACHE_DIR``) is left as it is. Cached
     programs are JAX's own compilation of the same computation: results do not change.
     """
     import jax
 
-    if path is None:
+    _CACHE["chosen"] = True
+    if path is False:
+        jax.config.update("jax_compilation_cache_dir", None)
+        return None
+    if path is None or path is True:
+        path = None
         if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir:
             return jax.config.jax_compilation_cache_dir or os.environ["JAX_COMPILATION_CACHE_DIR"]
         path = os.environ.get("MCBATTERY_CACHE_DIR")

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mcbattery.engine.devices import use_default_cache
 from mcbattery.engine.kernel import deployment_history, draw_randomness
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure
 from mcbattery.inputs.priors import Priors
@@ -75,6 +76,7 @@ def sample_draws(priors, indices, seed: int = 0, dtype: str = "float32") -> dict
     """Parameters of the given draw indices (name -> (len(indices), *dims)); the same numbers
     as ``engine.sample_params`` for those indices. Compiled once per prior structure and
     number of indices."""
+    use_default_cache()
     with x64(dtype):
         fn = _sampler(structure(priors), dtype)
         out = fn(jnp.uint32(seed), jnp.asarray(indices, jnp.int32), prior_fields(priors, _jnp_dtype(dtype)))
@@ -91,6 +93,7 @@ def simulate_draws(
     *dims)."""
     n_years = end_year - start_year + 1
     coords = coords if coords is not None else load_coords(PRIORS_DIR)
+    use_default_cache()
     with x64(dtype):
         dt = _jnp_dtype(dtype)
         fn = _simulator(n_years, start_year, dtype, coords)

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mcbattery.engine.devices import use_default_cache
 from mcbattery.engine.kernel import BLOCK, GROUP, make_kernel
 from mcbattery.engine.layout import Layout, make_layout
 from mcbattery.engine.sampling import prior_fields, structure
@@ -167,6 +168,7 @@ def run(
     keep_draws = min(keep_draws, draws)
     t0 = time.perf_counter()
     bar = _progress_bar(progress, draws - first)
+    use_default_cache()
 
     def launch(start, hist):
         """Dispatch the chunk at ``start`` (asynchronously): whole groups per device, devices
@@ -213,6 +215,8 @@ def run(
             read_hist(hist)
             hist, since = zero, 0
         job = launch(start, hist)
+        if bar is not None:
+            bar.compiled()  # the first launch compiled (or loaded) the kernel; the rest is simulation
         hist, since = job.res[5], since + job.n
         if stop is None:
             if pending is not None:
@@ -267,12 +271,10 @@ def available_memory() -> int | None:
 
 
 def _progress_bar(progress, total):
-    if not progress:
-        return None
+    """A :class:`~mcbattery.common.progress.Progress` bar (``progress``: True, False, None for
+    automatic, or a callable ``total -> bar`` with ``update``/``close``), or None."""
     if callable(progress) and not isinstance(progress, bool):
         return progress(total)
-    from tqdm.auto import tqdm
+    from mcbattery.common.progress import Progress, wanted
 
-    return tqdm(total=total, unit="draw", unit_scale=True, desc="simulating", smoothing=0.1)
-
-
+    return Progress(total, unit="draw", desc="simulating") if wanted(progress) else None

@@ -10,7 +10,7 @@ interval coverage of the learning-curve forecasts by horizon.
 Monte Carlo error of a quantile is the asymptotic standard error
 ``sqrt(q (1 - q) / n) / density``, with the density read from the slope of the summary's
 quantile function between the neighbouring stored levels; the grid error of the streamed
-quantiles (``quantile_error_bound``) is reported beside it. Probabilities carry their
+quantiles (``quantile_relative_error_bound``) is reported beside it. Probabilities carry their
 binomial standard error ``sqrt(p (1 - p) / n)``.
 """
 
@@ -215,11 +215,16 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
     if hindcast_summary is not None:
         lines += _hindcast_section(hindcast_summary)
 
-    bound = s["material_price_quantile"].attrs.get("quantile_error_bound") if "material_price_quantile" in s else None
+    qattrs = s["material_price_quantile"].attrs if "material_price_quantile" in s else {}
+    if "quantile_relative_error_bound" in qattrs:
+        bound = f"{float(qattrs['quantile_relative_error_bound']):.2%} of the value"
+    else:
+        bound = qattrs.get("quantile_error_bound")  # files written before the bound was numeric
     lines.append("## Notes")
     lines.append("")
     lines.append("- Quantiles are read from fixed-grid histograms merged across chunks; their grid error is at most "
-                 f"{bound or 'one bin (see each variable)'} for material prices (other outputs: `quantile_error_bound`).")
+                 f"{bound or 'one bin (see each variable)'} for material prices (other outputs: each quantile "
+                 "variable's `quantile_relative_error_bound` or `quantile_absolute_error_bound`).")
     lines.append("- Cost and price figures are real 2024 US dollars. Shortage is the unmet fraction of lithium "
                  "demand (incl. non-battery uses); utilisation is gross cell output over nameplate capacity.")
     lines.append(f"- Regenerate: `{regenerate_command(a, n, calibrated)} --out FILE.nc`.")

@@ -22,7 +22,7 @@ the scenario barely touches; a scenario compared with itself gives exactly zero.
 Draws are simulated in chunks (``chunk_size``, 4096 by default): memory does not grow with
 ``draws``. Means and variances are merged exactly (Chan et al.); quantiles of the difference
 come from per-element histograms on a fixed grid in ``asinh(diff / s)`` (``s`` = the element's
-spread over draws 0..255), so they are exact to within one bin (see ``quantile_error_bound``),
+spread over draws 0..255), so they are exact to within one bin (see ``quantile_relative_error_bound``),
 and exactly zero where every difference is zero. Results do not depend on the chunk size beyond
 floating-point rounding.
 """
@@ -38,7 +38,7 @@ import xarray as xr
 
 from mcbattery.common.checks import check_dtype, check_int, check_quantiles, check_thresholds
 from mcbattery.common.errors import InputError
-from mcbattery.engine.direct import CHUNK_UNIT, all_finite, chunk_rows, sample_draws, simulate_draws
+from mcbattery.engine.direct import CHUNK_UNIT, all_finite, chunk_rows, sample_draws, sample_rows, simulate_draws  # noqa: F401  (re-exported)
 from mcbattery.engine.streaming import chan_merge
 from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.results import provenance
@@ -154,11 +154,15 @@ class _PairStats:
             return self.scale[None, :] * np.sinh(tq)
 
 
-def quantile_error_bound() -> str:
-    return (
-        f"relative {math.expm1(_DT):.2%} where |diff| > s, absolute {_DT:.3g} x s below "
-        "(s: the element's spread over draws 0-255, at least 1e-3 of the outputs' own spread)"
-    )
+def quantile_error_attrs() -> dict:
+    """The grid error of the difference quantiles, as numbers: relative where |diff| > s,
+    ``quantile_scaled_error_bound`` x s below (s: the element's spread over draws 0-255)."""
+    return {
+        "quantile_relative_error_bound": float(math.expm1(_DT)),
+        "quantile_scaled_error_bound": float(_DT),
+        "quantile_error_note": "relative bound where |diff| > s, scaled bound x s below (s: the element's spread over "
+                               "draws 0-255, at least 1e-3 of the outputs' own spread)",
+    }
 
 
 # ----------------------------------------------------------------------------- compare
@@ -194,7 +198,7 @@ def compare(
     priors=None,
     posterior="default",
     dtype: str = "float32",
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Paired comparison of two scenarios with common random numbers.
 
@@ -203,7 +207,7 @@ def compare(
     quantiles: levels of the difference's quantiles; thresholds: exceedance thresholds per
     output (default: the engine's, e.g. shortage 0/5/10/20 %), whose probabilities are
     reported for a and b with their paired change; chunk_size: draws per device call (a
-    memory bound; results do not depend on it); priors, posterior: as in
+    memory bound; results do not depend on it); priors, posterior, progress: as in
     :func:`mcbattery.forecast`, applied to both scenarios.
 
     Returns an ``xarray.Dataset``; for every output ``X`` (dims ``year, ...``):
@@ -269,11 +273,9 @@ def compare(
     chunk = chunk_rows(chunk_size, draws)
     invalid = 0
     t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from mcbattery.common.progress import Progress
 
-        bar = tqdm(total=draws, unit="draw", unit_scale=True, desc="comparing")
+    bar = Progress(draws, unit="draw", desc="comparing", enabled=progress)
     for start in range(0, draws, chunk):
         idx = np.arange(start, start + chunk)
         real = idx < draws
@@ -288,10 +290,8 @@ def compare(
         flat_a = np.concatenate([out_a[k][ok].reshape(int(ok.sum()), -1) for k in names], axis=1)
         flat_b = np.concatenate([out_b[k][ok].reshape(int(ok.sum()), -1) for k in names], axis=1)
         stats.add(flat_a, flat_b, idx[ok])
-        if bar is not None:
-            bar.update(int(real.sum()))
-    if bar is not None:
-        bar.close()
+        bar.update(int(real.sum()))
+    bar.close()
     if stats.d.n == 0:
         raise InputError("every draw had non-finite outputs; nothing to compare", field="draws")
 
@@ -321,7 +321,7 @@ def compare(
         data[f"{k}_diff_min"] = arr(stats.dmin[sl], f"minimum {what}")
         data[f"{k}_diff_max"] = arr(stats.dmax[sl], f"maximum {what}")
         q = arr(qv[:, sl], f"quantiles of the {what}", extra_dims=("quantile",), extra_coords={"quantile": list(qs)})
-        q.attrs["quantile_error_bound"] = quantile_error_bound()
+        q.attrs.update(quantile_error_attrs())
         data[f"{k}_diff_quantile"] = q
         tdim = f"{k}_diff_threshold"
         data[f"{k}_diff_exceedance"] = arr(
@@ -366,9 +366,18 @@ def compare(
     ds = label_coords(ds, pa.coords)
     import jax
 
+    import shlex
+
+    command = shlex.join(["mcbattery", "compare", str(scenario_a if not isinstance(scenario_a, Priors) else pa.scenario_file),
+                          str(scenario_b if not isinstance(scenario_b, Priors) else pb.scenario_file),
+                          "--draws", str(draws), "--seed", str(seed)]
+                         + (["--end-year", str(end_year)] if end_year != 2040 else [])
+                         + (["--no-posterior"] if not pa.posterior else [])
+                         + [x for o in (names if outputs is not None else ()) for x in ("--output", o)])
     ds.attrs = {
         **provenance.software(),
         "run_id": provenance.new_run_id(),
+        "command": command,
         "title": "mcbattery paired scenario comparison (difference = b - a)",
         "difference": "b - a",
         **provenance.inputs(pa, "_a"),
@@ -386,14 +395,16 @@ def compare(
         "end_year": end_year,
         "device": str(jax.devices()[0].device_kind),
         "seconds": round(time.perf_counter() - t0, 3),
-        "quantile_method": "fixed-grid histograms of asinh(diff / s) merged across chunks (see quantile_error_bound)",
+        "quantile_method": "fixed-grid histograms of asinh(diff / s) merged across chunks (see quantile_relative_error_bound)",
     }
+    ds.attrs["history"] = f"{ds.attrs['created_at']} {command}"
     return ds
 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a comparison (or any summary-like dataset) atomically to ``.nc`` or tidy ``.csv``."""
-    from mcbattery.results.export import check_output_path, write_csv, write_netcdf
+    """Write a comparison (or any summary-like dataset) atomically in the format the suffix of
+    ``path`` names (``.nc``, tidy ``.csv`` with its provenance sidecar, ``.parquet``, ``.zarr``,
+    ``.xlsx``; see :func:`mcbattery.results.export.write`)."""
+    from mcbattery.results.export import write as write_any
 
-    path = check_output_path(path)
-    return (write_netcdf if path.suffix == ".nc" else write_csv)(ds, path)
+    return write_any(ds, path)

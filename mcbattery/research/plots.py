@@ -24,6 +24,8 @@ from mcbattery.common.errors import InputError
 
 __all__ = [
     "fan_chart",
+    "small_multiples",
+    "peeling_tradeoff",
     "exceedance_curve",
     "scenario_comparison",
     "tornado",
@@ -113,11 +115,102 @@ def _select(da: xr.DataArray, sel: Mapping | None, what: str) -> xr.DataArray:
     return da.sel(sel)
 
 
-def _units(da: xr.DataArray) -> str:
+def _raw_units(da: xr.DataArray) -> str:
     units = da.attrs.get("units", "")
     if units == "see stage_units" and "stage_units" in da.coords and da["stage_units"].size == 1:
         units = str(da["stage_units"].values)
-    return "fraction" if units == "1" else units
+    return units
+
+
+def _units(da: xr.DataArray) -> str:
+    """The units as an axis shows them: shares and probabilities (units "1") in per cent."""
+    units = _raw_units(da)
+    return "%" if _is_share(units) else units
+
+
+def _is_share(units: str) -> bool:
+    return units == "1" or units.startswith("1 (")
+
+
+#: Readable names of coordinate labels; labels not listed are shown as they are.
+LABELS = {"CN": "China", "US": "United States", "EU": "Europe", "ROW": "rest of world", "Na-ion": "sodium-ion",
+          "EV": "electric vehicles", "storage": "stationary storage", "other": "other uses"}
+
+
+def label_name(label) -> str:
+    """``"CN"`` -> ``"China"``; labels without a readable name are returned as they are."""
+    return LABELS.get(str(label), str(label))
+
+
+def _wrap(text: str, width: int = 48) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
+
+
+def _number(x: float, pos=None) -> str:
+    """Tick labels people read: 60,000 not 6x10^4; 0.5 not 5x10^-1."""
+    if x == 0 or not np.isfinite(x):
+        return "0"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 1:
+        return f"{x:,.10g}" if float(x).is_integer() else f"{x:.3g}"
+    return f"{x:.2g}"
+
+
+def format_axis(ax, units: str, axis: str = "y", log: bool = False) -> None:
+    """Per-cent ticks for shares (units "1"), plain numbers with thousands separators
+    otherwise (also on log axes, with 1-2-5 ticks)."""
+    from matplotlib import ticker
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if _is_share(units) and not log:
+        target.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
+        return
+    if log:
+        target.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        target.set_minor_formatter(ticker.NullFormatter())
+    target.set_major_formatter(ticker.FuncFormatter(_number))
+
+
+def output_label(label: str) -> str:
+    """``"utilization[year=2030,stage=cells]"`` -> ``"capacity utilisation by stage, cells, 2030"``:
+    an output element's label (Sobol' and one-at-a-time results) in words."""
+    from mcbattery.model.outputs import OUTPUTS
+
+    name, _, rest = str(label).partition("[")
+    if name not in OUTPUTS:
+        return str(label)
+    parts = [p.split("=", 1) for p in rest.rstrip("]").split(",") if "=" in p]
+    year = [v for k, v in parts if k == "year"]
+    where = [label_name(v) for k, v in parts if k != "year"]
+    return ", ".join([OUTPUTS[name].long_name, *where, *year])
+
+
+def outcome_label(text: str) -> str:
+    """``"shortage[year=2030] > 0.1"`` -> ``"unmet fraction of lithium demand, 2030 > 10.0%"``."""
+    import re
+
+    from mcbattery.model.outputs import OUTPUTS
+
+    m = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\s*(>=|<=|>|<)\s*(\S+)\s*$", str(text))
+    if not m or m.group(1) not in OUTPUTS:
+        return str(text)
+    name, sel, op, value = m.groups()
+    try:
+        shown = value_text(float(value), OUTPUTS[name].units)
+    except ValueError:
+        shown = value
+    return f"{output_label(name + (sel or '').replace(' ', ''))} {op} {shown}"
+
+
+def value_text(x: float, units: str) -> str:
+    """A number with its units as a reader wants it: 14,220 USD/t, 62%."""
+    if _is_share(units):
+        return f"{100 * x:.1f}%"
+    return f"{_number(x)} {units}".strip()
 
 
 def _base_long_name(da: xr.DataArray, var: str, attrs: Mapping | None = None) -> str:
@@ -136,7 +229,8 @@ def _diff_names(attrs: Mapping) -> tuple[str, str] | None:
 
 
 def _sel_text(sel: Mapping | None) -> str:
-    return ", ".join(f"{k} {v}" for k, v in (sel or {}).items())
+    """``region Europe, stage cells``: single labels only (a list of labels stays a dim)."""
+    return ", ".join(f"{k} {label_name(v)}" for k, v in (sel or {}).items() if not isinstance(v, (list, tuple, np.ndarray)))
 
 
 def _band_label(lo: float, hi: float) -> str:
@@ -177,6 +271,17 @@ def _quantiles_of(data, var: str, sel, levels) -> tuple[xr.DataArray, xr.DataArr
 # ----------------------------------------------------------------------------- fan chart
 
 
+def _fan_quantiles(summary, var: str, sel, bands, what: str):
+    """(bands, quantiles by year, the variable for labels, attrs, the dims besides year) for a
+    fan over the years."""
+    bands = tuple(tuple(float(x) for x in b) for b in bands)
+    levels = sorted({0.5, *(x for b in bands for x in b)})
+    q, da, attrs = _quantiles_of(summary, var, sel, levels)
+    if "year" not in q.dims:
+        raise InputError(f"{what} need a 'year' dimension; do not select a single year", field="sel")
+    return bands, q, da, attrs, [d for d in q.dims if d not in ("quantile", "year")]
+
+
 def fan_chart(
     summary,
     var: str,
@@ -189,6 +294,7 @@ def fan_chart(
     color=None,
     logy: bool = False,
     note=None,
+    legend: bool = True,
 ):
     """Median and central intervals of ``var`` over the years.
 
@@ -196,15 +302,12 @@ def fan_chart(
     a draws Dataset or a DataArray of draws (quantiles computed). sel: labels for the other
     dims (``{"region": "EU", "chemistry": "LFP"}``); one dim may stay unselected, and then
     every label gets its own fan (e.g. cell cost by chemistry). bands: (low, high) quantile
-    pairs, widest first; they must be in the summary's quantiles.
+    pairs, widest first; they must be in the summary's quantiles. Shares are drawn in per cent,
+    large numbers with thousands separators (also on a log axis, ``logy=True``). For one panel
+    per label of a dim (regions, chemistries, stages) see :func:`small_multiples`.
     """
     plt = _plt()
-    bands = tuple(tuple(float(x) for x in b) for b in bands)
-    levels = sorted({0.5, *(x for b in bands for x in b)})
-    q, da, attrs = _quantiles_of(summary, var, sel, levels)
-    other = [d for d in q.dims if d not in ("quantile", "year")]
-    if "year" not in q.dims:
-        raise InputError("fan charts need a 'year' dimension; do not select a single year", field="sel")
+    bands, q, da, attrs, other = _fan_quantiles(summary, var, sel, bands, "fan charts")
     if len(other) > 1:
         raise InputError(f"select labels for all but one of the dims {other}", field="sel")
     fig, ax, given = _new_axes(ax)
@@ -241,12 +344,20 @@ def fan_chart(
         ylabel = f"{ln} [{units}]" if units else ln
         default_title = ln[0].upper() + ln[1:] + (f" ({where})" if where else "") + ": median and intervals"
     ax.set_xlabel("year")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title or default_title)
+    ax.set_ylabel(_wrap(ylabel, 44))
+    ax.set_title(_wrap(title or default_title, 70), fontsize=11)
     if logy:
         ax.set_yscale("log")
+    format_axis(ax, _raw_units(da), "y", log=logy)
+    ax.xaxis.set_major_locator(__import__("matplotlib.ticker", fromlist=["MaxNLocator"]).MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    if legend:
+        handles, labels = ax.get_legend_handles_labels()
+        if series and len(series) > 1:
+            named = [(h, label_name(lab.removesuffix(" median"))) if lab.endswith(" median") else (h, lab)
+                     for h, lab in zip(handles, labels)]
+            handles, labels = [h for h, _ in named], [lab for _, lab in named]
+        ax.legend(handles, labels, fontsize=8, loc="best")
     _finish(fig, given, attrs, note)
     return fig
 
@@ -323,10 +434,13 @@ def exceedance_curve(
     ln = _base_long_name(ref_da, var, attrs)
     units = _units(ref_da)
     where = _sel_text(sel)
-    ax.set_xlabel(f"{ln} in {year}" + (f", {where}" if where else "") + (f" [{units}]" if units else ""))
-    ax.set_ylabel("P(X < x)" if below else "P(X > x)")
+    ax.set_xlabel(_wrap(f"{ln} in {year}" + (f", {where}" if where else "") + (f" [{units}]" if units else ""), 70))
+    ax.set_ylabel("probability below x" if below else "probability of exceeding x")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(title or f"{'Probability below' if below else 'Exceedance probability'}: {ln} in {year}")
+    format_axis(ax, "1", "y")
+    format_axis(ax, _raw_units(ref_da), "x", log=logx)
+    ax.set_title(_wrap(title or f"{'Probability below' if below else 'Exceedance probability'}: {ln} in {year}", 70),
+                 fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if multi and note is None and not given:
@@ -390,17 +504,19 @@ def scenario_comparison(
             ax.plot(years, q.sel(quantile=0.5).values, color=c, lw=2, label=f"{name} median ({_band_label(lo, hi)} shaded)")
     ln = _base_long_name(da, var)
     units = _units(da)
-    label = f"{ln} [{units}]" if units else ln
-    where = _sel_text({k: v for k, v in sel.items()})
+    label = _wrap(f"{ln} [{units}]" if units else ln, 60)
+    where = _sel_text(sel)
     if "year" in sel:
         ax.set_yticks(range(len(names)))
         ax.set_yticklabels(names[::-1])
         ax.set_xlabel(label)
         ax.set_ylabel("scenario")
+        format_axis(ax, _raw_units(da), "x")
     else:
         ax.set_xlabel("year")
-        ax.set_ylabel(label)
-    ax.set_title(title or f"{ln[0].upper() + ln[1:]} by scenario" + (f" ({where})" if where else ""))
+        ax.set_ylabel(_wrap(label, 44))
+        format_axis(ax, _raw_units(da), "y")
+    ax.set_title(_wrap(title or f"{ln[0].upper() + ln[1:]} by scenario" + (f" ({where})" if where else ""), 70), fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     first = summaries[names[0]].attrs
@@ -432,6 +548,10 @@ def _pick_output(ds: xr.Dataset, output):
     if str(output) not in labels:
         raise InputError(f"unknown output {output!r}; expected one of {labels}", field="output")
     return ds.isel(output=labels.index(str(output))), str(output)
+
+
+def _units_text(units: str) -> str:
+    return "%" if _is_share(units) else units
 
 
 def _output_units(ds: xr.Dataset) -> str:
@@ -478,8 +598,10 @@ def tornado(
             ax.plot(ds["S1"].values[order], y, "D", color="black", ms=5, label="first-order index S1")
         ax.set_yticks(y)
         ax.set_yticklabels(names)
-        ax.set_xlabel(xlabel or "share of output variance")
-        ax.set_title(title or f"What drives {out or 'the output'}: Sobol' total-order indices")
+        ax.set_xlabel(xlabel or "share of output variance (total-order index)")
+        format_axis(ax, "1", "x")
+        ax.set_title(_wrap(title or f"What drives the spread of {output_label(out) if out else 'the output'}", 60),
+                     fontsize=11)
         ax.axvline(0, color="0.3", lw=0.8)
         attrs = data.attrs
     else:
@@ -490,7 +612,7 @@ def tornado(
             base = float(ds["base"].values) if "base" in ds and baseline is None else baseline
             units = _output_units(ds)
             attrs = data.attrs
-            default_x = f"{out} [{units}]" if units else str(out)
+            default_x = _wrap(f"mean {output_label(out)}" + (f" [{_units_text(units)}]" if units else ""), 60)
             levels = str(data.attrs.get("levels", "0.1, 0.9")).split(",")
             lo_lab = f"group at its {levels[0].strip()} quantile"
             hi_lab = f"group at its {levels[-1].strip()} quantile"
@@ -517,11 +639,14 @@ def tornado(
         y = np.arange(len(order))[::-1]
         ax.barh(y, low[order] - base, left=base, color="C0", alpha=0.8, label=lo_lab)
         ax.barh(y, high[order] - base, left=base, color="C1", alpha=0.8, label=hi_lab)
-        ax.axvline(base, color="black", lw=1, label=f"baseline {base:,.4g}")
+        units_here = _output_units(ds) if isinstance(data, xr.Dataset) else ""
+        ax.axvline(base, color="black", lw=1, label=f"all inputs random: {value_text(base, units_here)}")
         ax.set_yticks(y)
         ax.set_yticklabels([names_all[i] for i in order])
         ax.set_xlabel(xlabel or default_x)
-        ax.set_title(title or f"One-at-a-time swings of {out or 'the output'}")
+        format_axis(ax, units_here, "x")
+        ax.set_title(_wrap(title or f"One-at-a-time swings of {output_label(out) if out else 'the output'}", 60),
+                     fontsize=11)
     ax.set_ylabel("input (parameter group)")
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=8, loc="lower right")
@@ -565,14 +690,14 @@ def sobol_bars(ds: xr.Dataset, output=None, *, ax=None, sort: bool = True, title
                         capsize=2, lw=1, label=f"{level * 100:g}% bootstrap interval" if k == 0 else None)
     ax.set_xticks(x)
     ax.set_xticklabels([names[i] for i in order], rotation=30, ha="right")
-    ax.set_ylabel("Sobol' index (share of output variance)")
+    ax.set_ylabel("Sobol' index\n(share of output variance)")
+    format_axis(ax, "1", "y")
     ax.set_xlabel("input (parameter group)")
     ax.axhline(0, color="0.3", lw=0.8)
     # indices live in [0, 1]; bootstrap intervals of heavy-tailed outputs can run far beyond
     lows = [float(np.nanmin(one[v].values)) for v in ("S1", "S1_low") if v in one and np.isfinite(one[v].values).any()]
     ax.set_ylim(max(-0.25, min([-0.05, *lows]) - 0.02), 1.1)
-    units = str(one["output_units"].values) if "output_units" in one.coords else ""
-    ax.set_title(title or f"Sobol' indices of {out or 'the output'}" + (f" [{units}]" if units else ""))
+    ax.set_title(_wrap(title or f"Sobol' indices of {output_label(out) if out else 'the output'}", 60), fontsize=11)
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     _finish(fig, given, ds.attrs, note)
@@ -675,14 +800,170 @@ def plant_ramp(
         for lo, hi in bands:
             ax.fill_between(ages, p.quantile(lo, "draw").values, p.quantile(hi, "draw").values, color=c, alpha=0.2, lw=0)
         ax.plot(ages, p.median("draw").values, color=c, lw=2, marker="o", ms=3,
-                label=f"{r} median ({', '.join(_band_label(lo, hi) for lo, hi in bands)} shaded)")
+                label=f"{label_name(r)} median ({', '.join(_band_label(lo, hi) for lo, hi in bands)} shaded)")
     ax.set_xlabel("plant age [years since start of production]")
-    ax.set_ylabel("scrap rate [share of gross cell output]")
+    ax.set_ylabel("scrap rate [% of gross cell output]")
     ax.set_ylim(0, None)
+    format_axis(ax, "1", "y")
     u = paths.attrs.get("utilization")
-    ax.set_title(f"Ramp-up of a new cell plant: scrap rate by age" + (f" (running at {u:.0%} utilisation)" if u is not None else ""))
+    ax.set_title(_wrap("Ramp-up of a new cell plant: scrap rate by age" + (f" (running at {u:.0%} utilisation)" if u is not None else ""), 70),
+                 fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     attrs = {"scenario": paths.attrs.get("scenario", ""), "draws": paths.sizes["draw"], "seed": seed}
     _finish(fig, given, attrs, note)
+    return fig
+
+
+# ----------------------------------------------------------------------------- small multiples
+
+
+def small_multiples(
+    summary,
+    var: str,
+    sel: Mapping | None = None,
+    *,
+    rows: str | None = None,
+    cols: str | None = None,
+    bands=DEFAULT_BANDS,
+    sharey: bool | str = True,
+    logy: bool = False,
+    panel_size=(3.0, 2.3),
+    title: str | None = None,
+    note=None,
+):
+    """One fan chart per label of one or two dims, on a grid with shared axes: cell cost by
+    region (rows) and chemistry (columns), utilisation by stage, demand by segment and region.
+
+    summary, var, sel, bands, logy: as in :func:`fan_chart`; the dims left after ``sel`` (one or
+    two besides ``year``) make the panels: ``rows`` and ``cols`` say which is which (default:
+    the first for rows, the second for columns; one dim is laid out in a row). ``sharey``: as in
+    matplotlib (True, False, "row", "col"). One legend, one y label and a source note for the
+    whole figure.
+    """
+    plt = _plt()
+    bands, q, da, attrs, other = _fan_quantiles(summary, var, sel, bands, "small multiples")
+    if not other or len(other) > 2:
+        raise InputError(f"small multiples need one or two dims besides year; {var} has {other} after sel", field="sel")
+    for d in (rows, cols):
+        if d is not None and d not in other:
+            raise InputError(f"{d!r} is not a dim of {var} left after sel; expected one of {other}", field="rows")
+    if len(other) == 1:
+        rows, cols = (other[0], None) if rows == other[0] else (None, other[0])
+    else:
+        rows = rows or next(d for d in other if d != cols)
+        cols = cols or next(d for d in other if d != rows)
+    row_labels = q[rows].values.tolist() if rows else [None]
+    col_labels = q[cols].values.tolist() if cols else [None]
+    w, h = panel_size
+    fig, axes = plt.subplots(len(row_labels), len(col_labels), figsize=(w * len(col_labels) + 0.8, h * len(row_labels) + 1.2),
+                             sharex=True, sharey=sharey, squeeze=False, layout="constrained")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    years = q["year"].values
+    alphas = np.linspace(0.18, 0.4, len(bands)) if bands else []
+    for i, r in enumerate(row_labels):
+        for j, c in enumerate(col_labels):
+            ax = axes[i, j]
+            pick = {k: v for k, v in ((rows, r), (cols, c)) if k is not None}
+            s = q.sel(pick)
+            color = colors[(i if cols is None else j) % len(colors)]
+            for (lo, hi), a in zip(bands, alphas):
+                ax.fill_between(years, s.sel(quantile=lo, method="nearest").values, s.sel(quantile=hi, method="nearest").values,
+                                color=color, alpha=a, lw=0, label=_band_label(lo, hi))
+            ax.plot(years, s.sel(quantile=0.5, method="nearest").values, color=color, lw=1.8, label="median")
+            if i == 0 and c is not None:
+                ax.set_title(label_name(c), fontsize=10)
+            if j == len(col_labels) - 1 and r is not None:
+                ax.yaxis.set_label_position("right")
+                ax.set_ylabel(label_name(r), fontsize=10, rotation=270, labelpad=12)
+            if logy:
+                ax.set_yscale("log")
+            format_axis(ax, _raw_units(da), "y", log=logy)
+            ax.tick_params(labelsize=8)
+            ax.grid(alpha=0.3)
+    from matplotlib import ticker
+
+    for ax in axes[-1]:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
+        ax.set_xlabel("year", fontsize=9)
+    ln = _base_long_name(da, var, attrs)
+    units = _units(da)
+    where = _sel_text(sel)
+    fig.supylabel(_wrap(f"{ln} [{units}]" if units else ln, 50), fontsize=10)
+    fig.suptitle(_wrap(title or (ln[0].upper() + ln[1:] + (f" ({where})" if where else "") + ": median and intervals"), 90),
+                 fontsize=11)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend([handles[-1], *handles[:-1]], [labels[-1], *labels[:-1]], loc="outside right upper",
+               fontsize=8, frameon=False)
+    if note is not False:
+        add_note(fig, note if isinstance(note, str) else provenance_note(attrs))
+    return fig
+
+
+# ----------------------------------------------------------------------------- scenario discovery
+
+
+def peeling_tradeoff(discovery, box: int = 0, *, title: str | None = None, note=None):
+    """Scenario discovery (:func:`mcbattery.research.discover.discover`): left, PRIM's
+    peeling trajectory, coverage against density for every candidate box (colour: how many
+    parameters it restricts) with the chosen box ringed; right, the chosen box's range of each
+    restricted parameter within the range sampled (a bar from the box's low to its high, on
+    0-100 % of the sampled range)."""
+    plt = _plt()
+    from matplotlib import ticker
+
+    if not hasattr(discovery, "trajectories") or not discovery.trajectories:
+        raise InputError("expected the result of discover() with at least one box", field="discovery")
+    if not 0 <= box < len(discovery.boxes):
+        raise InputError(f"box {box} not found; the discovery has {len(discovery.boxes)}", field="box")
+    traj = discovery.trajectories[box]
+    chosen = discovery.boxes[box]
+    limits = chosen.limits
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.6 + 0.1 * max(len(limits) - 6, 0)), layout="constrained",
+                                 gridspec_kw={"width_ratios": [1, 1.15]})
+    dims = traj["res_dim"].to_numpy()
+    sc = ax.scatter(traj["coverage"], traj["density"], c=dims, cmap="viridis", s=18, zorder=3)
+    ax.plot(traj["coverage"], traj["density"], color="0.6", lw=0.8, zorder=2)
+    ax.scatter([chosen.coverage], [chosen.density], s=160, facecolors="none", edgecolors="C3", lw=2, zorder=4,
+               label=f"chosen box: coverage {chosen.coverage:.0%}, density {chosen.density:.0%}")
+    ax.axhline(discovery.base_rate, color="0.3", ls=":", lw=1, label=f"base rate {discovery.base_rate:.0%}")
+    ax.axhline(discovery.density_target, color="C3", ls="--", lw=0.8, label=f"target density {discovery.density_target:.0%}")
+    ax.set_xlabel("coverage [% of outcome draws inside the box]")
+    ax.set_ylabel("density [% of box draws with the outcome]")
+    for a in (ax.xaxis, ax.yaxis):
+        a.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    bar = fig.colorbar(sc, ax=ax, pad=0.01)
+    bar.set_label("restricted parameters", fontsize=9)
+    bar.locator = ticker.MaxNLocator(integer=True)
+    bar.update_ticks()
+    ax.set_title("Peeling trajectory: coverage against density", fontsize=10)
+    y = np.arange(len(limits))[::-1]
+    span = (limits["sampled_high"] - limits["sampled_low"]).replace(0, np.nan)
+    lo = ((limits["low"] - limits["sampled_low"]) / span).to_numpy()
+    hi = ((limits["high"] - limits["sampled_low"]) / span).to_numpy()
+    bx.barh(y, np.ones(len(y)), left=0, color="0.9", height=0.6, label="range sampled")
+    bx.barh(y, hi - lo, left=lo, color="C0", height=0.6, label="range inside the box")
+    for yi, (_, r), a, b in zip(y, limits.iterrows(), lo, hi):
+        bx.text(-0.02, yi, f"{_number(r['low'])}", ha="right", va="center", fontsize=7)
+        unit = "" if str(r["units"]).startswith("1") else str(r["units"]).split(" (")[0]
+        bx.text(1.02, yi, f"{_number(r['high'])} {unit}".rstrip(), ha="left", va="center", fontsize=7)
+    bx.set_yticks(y)
+    bx.set_yticklabels([_wrap(p, 34) for p in limits["parameter"]], fontsize=8)
+    bx.set_xlim(-0.28, 1.5)
+    bx.set_xticks([0, 0.5, 1])
+    bx.xaxis.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
+    bx.set_xlabel("share of the sampled range (box limits written beside)")
+    bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False)
+    bx.set_title(f"Box {box + 1}: {len(limits)} restricted parameter(s)", fontsize=10)
+    if not len(limits):
+        bx.text(0.5, 0.5, "no restriction: the box is every draw", ha="center", va="center", transform=bx.transAxes)
+    fig.suptitle(_wrap(title or f"Scenario discovery: which parameters lead to {outcome_label(discovery.outcome)}", 100),
+                 fontsize=11)
+    if note is not False:
+        add_note(fig, note if isinstance(note, str) else provenance_note(discovery.attrs)
+                 + f" · PRIM (ema_workbench) on {discovery.draws:,} kept draws")
     return fig

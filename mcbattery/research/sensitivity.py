@@ -264,7 +264,7 @@ def model_sobol(
     end_year: int | None = None,
     batch_size: int = 4096,
     dtype: str = "float32",
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """First- and total-order Sobol' indices of model outputs to groups of parameters.
 
@@ -280,7 +280,8 @@ def model_sobol(
     "log" (indices of log output: shares of the variance of log price rather than of price,
     steadier for heavy-tailed outputs such as prices in boom years); bootstrap, level:
     percentile intervals; end_year: last simulated year (default 2040, the forecast horizon;
-    results do not depend on it as long as it covers the requested years).
+    results do not depend on it as long as it covers the requested years); progress: as in
+    :func:`mcbattery.forecast`.
 
     Returns the dataset of :func:`mcbattery.research.sobol.sobol_from_samples` (``S1``, ``ST``
     and ``*_low``/``*_high`` on dims ``input`` x ``output``) plus ``n_parameters`` on
@@ -331,18 +332,15 @@ def model_sobol(
         mats.append(A)
         noise_idx.append(idx_b)
     keep = {name for name, _, _ in parsed}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from mcbattery.common.progress import Progress
 
-        bar = tqdm(total=n * (d + 2), unit="run", unit_scale=True, desc="sobol")
+    bar = Progress(n * (d + 2), unit="run", desc="Sobol' design", enabled=progress)
     # one design matrix at a time: n rows per call, so compiled shapes depend on n only
     Y = np.stack([
         _reduce(simulate_rows(m, ni, seed, start_year, end_year, batch_size, dtype, keep, bar), parsed)
         for m, ni in zip(mats, noise_idx)
     ])
-    if bar is not None:
-        bar.close()
+    bar.close()
     ok = np.isfinite(Y).all(axis=(0, 2))
     if ok.sum() < 2:
         raise InputError("fewer than 2 base samples with finite outputs", field="n")

@@ -58,7 +58,7 @@ def _jsonable(attrs: dict) -> dict:
     return out
 
 
-def _write_zarr_store(ds: xr.Dataset, tmp: Path) -> None:
+def write_zarr_store(ds: xr.Dataset, tmp: Path) -> None:
     clean = ds.copy()
     clean.attrs = _jsonable(ds.attrs)
     for v in clean.variables.values():
@@ -78,10 +78,10 @@ def to_zarr(forecast, path: str | Path) -> Path:
     import zarr  # noqa: F401  (lazy: optional dependency; fail early with a clear ImportError)
 
     path = files.check_output(path, (".zarr",), "path", folder=True)
-    return _write_parts(forecast, path, _write_zarr_store, folder=True)
+    return _write_parts(forecast, path, write_zarr_store, folder=True)
 
 
-def _write_parquet_table(ds: xr.Dataset, tmp: Path) -> None:
+def write_parquet_table(ds: xr.Dataset, tmp: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -98,4 +98,4 @@ def to_parquet(forecast, path: str | Path) -> Path:
     ..., value, units``, as :func:`mcbattery.results.export.tidy`), provenance attributes as JSON in
     the schema metadata key ``mcbattery``; kept draws as ``<stem>_draws.parquet`` (statistic
     ``draw``, one row per draw and element). Returns the summary path."""
-    return _write_parts(forecast, check_output_path(path, (".parquet",), "path"), _write_parquet_table)
+    return _write_parts(forecast, check_output_path(path, (".parquet",), "path"), write_parquet_table)

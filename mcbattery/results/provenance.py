@@ -24,7 +24,8 @@ def software() -> dict:
     """Package versions and creation time."""
     import jax
 
-    return {"mcbattery_version": __version__, "jax_version": jax.__version__, "created_at": now()}
+    return {"Conventions": "CF-1.10", "source": f"mcbattery {__version__}", "mcbattery_version": __version__,
+            "jax_version": jax.__version__, "created_at": now()}
 
 
 def inputs(priors, suffix: str = "") -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from mcbattery.model.coords import Coords
-from mcbattery.model.outputs import OUTPUTS, edges, quantile_error_bound
+from mcbattery.model.outputs import BINS, OUTPUTS, edges
 
 DEFAULT_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
 
@@ -64,6 +64,16 @@ def _attrs(name: str) -> dict:
     return {"units": spec.units, "long_name": spec.long_name}
 
 
+def quantile_error_attrs(spec) -> dict:
+    """The worst-case grid error of an output's streamed quantiles, as a number: inside the
+    grid's range, ``quantile_relative_error_bound`` (a fraction of the value, log grids) or
+    ``quantile_absolute_error_bound`` (in the variable's units, linear grids)."""
+    kind, lo, hi = spec.grid
+    if kind == "log":
+        return {"quantile_relative_error_bound": float((hi / lo) ** (1.0 / BINS) - 1.0)}
+    return {"quantile_absolute_error_bound": float((hi - lo) / BINS)}
+
+
 def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
     """Summary dataset of a :class:`mcbattery.engine.RunResult`."""
     lay, acc = result.layout, result.acc
@@ -90,7 +100,7 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
             qv.reshape((len(quantiles), *shape)),
             {**coords, "quantile": list(quantiles)},
             ("quantile", *dims),
-            attrs={**a, "long_name": f"quantiles of {a['long_name']}", "quantile_error_bound": quantile_error_bound(spec)},
+            attrs={**a, "long_name": f"quantiles of {a['long_name']}", **quantile_error_attrs(spec)},
         )
         thr = result.thresholds.get(name, ())
         if thr:
@@ -118,7 +128,8 @@ def build_summary(result, quantiles=DEFAULT_QUANTILES) -> xr.Dataset:
 
 
 def build_draws(result) -> xr.Dataset | None:
-    """Kept draws as a dataset with dims (draw, year, ...), or None when none were kept."""
+    """Kept draws as a dataset with dims (draw, year, ...), or None when none were kept.
+    Every variable is marked ``role = "output"``."""
     if not result.kept:
         return None
     data = {}
@@ -126,15 +137,50 @@ def build_draws(result) -> xr.Dataset | None:
         spec = OUTPUTS[name]
         coords = output_coords(spec.dims, result.layout.years, result.layout.coords)
         coords["draw"] = np.arange(arr.shape[0])
-        data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs=_attrs(name))
+        data[name] = xr.DataArray(arr, coords, ("draw", "year", *spec.dims), attrs={**_attrs(name), "role": "output"})
     return label_coords(xr.Dataset(data), result.layout.coords)
 
 
+def varying_parameters(priors) -> list[str]:
+    """The parameters whose values differ between draws (every prior but ``fixed``), registry order."""
+    from mcbattery.model.params import REGISTRY
+
+    return [k for k in REGISTRY if k in priors.params and priors.params[k].dist != "fixed"]
+
+
+def build_parameters(priors, params: dict[str, np.ndarray], first_draw: int = 0) -> xr.Dataset:
+    """The sampled parameters of draws ``first_draw ..`` (name -> (draws, *dims)) as variables
+    with dims (draw, ...), marked ``role = "parameter"``; fixed parameters are left out."""
+    from mcbattery.model.params import REGISTRY
+
+    data = {}
+    for name in varying_parameters(priors):
+        arr = np.asarray(params[name])
+        p = priors.params[name]
+        coords = {"draw": np.arange(first_draw, first_draw + arr.shape[0]), **{d: list(priors.coords[d]) for d in p.dims}}
+        src = "posterior sample" if p.dist == "empirical" else f"{p.dist} prior"
+        data[name] = xr.DataArray(arr, coords, ("draw", *p.dims), attrs={
+            "units": p.units, "long_name": f"sampled parameter {name} ({REGISTRY[name].block} block; {src})",
+            "role": "parameter"})
+    return xr.Dataset(data)
+
+
 def label_coords(ds: xr.Dataset, coords: Coords) -> xr.Dataset:
-    """Long names and units on the coordinates of a summary, draws or comparison dataset."""
+    """Long names on the coordinates of a summary, draws or comparison dataset, and units on
+    every numeric one (CF conventions): years, probability levels, draw indices and
+    thresholds (in their output's units)."""
     for d in ds.dims:
         if d in coords:
             ds[d].attrs["long_name"] = coords.long_name(d)
+        if d.endswith("_threshold"):
+            base = d[: -len("_threshold")]
+            name = base[: -len("_diff")] if base.endswith("_diff") else base
+            if name in OUTPUTS:
+                ds[d].attrs = {"long_name": f"threshold of {OUTPUTS[name].long_name}"
+                               + (" difference b - a" if base != name else ""), "units": OUTPUTS[name].units}
+    if "draw" in ds.coords:
+        ds["draw"].attrs = {"long_name": "Monte Carlo draw index (its random numbers depend on seed and index only)",
+                            "units": "1"}
     if "year" in ds.coords:
         ds["year"].attrs = {"long_name": "calendar year", "units": "year"}
     if "quantile" in ds.coords:

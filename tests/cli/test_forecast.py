@@ -42,7 +42,7 @@ def test_forecast_netcdf_and_csv(tmp_path):
     assert r.exit_code == 0, r.output
     df = pd.read_csv(csv)
     assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    med = df.query("variable == 'material_price' and statistic == 'q0.5' and year == 2030 and material == 'lithium'").value
+    med = df.query("variable == 'material_price' and statistic == 'quantile' and quantile == 0.5 and year == 2030 and material == 'lithium'").value
     assert len(med) == 1
     ref = float(ds.material_price_quantile.sel(quantile=0.5, year=2030, material="lithium"))
     assert float(med.iloc[0]) == pytest.approx(ref, rel=1e-5)
@@ -56,7 +56,7 @@ def test_forecast_netcdf_and_csv(tmp_path):
         (["--draws", "0"], "--draws"),
         (["--draws", "ten"], "--draws"),
         (["--out", "missing_dir/x.nc"], "output folder does not exist"),
-        (["--out", "x.parquet"], "unknown output format"),
+        (["--out", "x.txt"], "unknown output format"),
         (["--priors", "no_such_priors"], "priors folder not found"),
     ],
 )
@@ -67,7 +67,7 @@ def test_bad_arguments_exit_2_without_output(tmp_path, monkeypatch, args, needle
     r = run(*base, *args)
     assert r.exit_code == 2
     assert needle in r.output
-    assert not list(tmp_path.glob("*.nc")) and not list(tmp_path.glob("*.parquet"))
+    assert not list(tmp_path.iterdir())
 
 
 def test_bad_scenario_file_one_line(tmp_path):
@@ -124,3 +124,21 @@ def test_forecast_streams_draws_to_zarr(tmp_path):
     assert float(d.material_price.max()) == float(ref.material_price_max.max())
     bad = run("forecast", "--draws", "10", "--out", str(tmp_path / "g.nc"), "--draws-store", str(tmp_path / "d.txt"), "--quiet")
     assert bad.exit_code == 2 and "expected one of ['.zarr']" in bad.output and not (tmp_path / "g.nc").exists()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".zarr", ".xlsx"])
+def test_forecast_writes_every_format_from_the_command_line(tmp_path, suffix):
+    out = tmp_path / f"f{suffix}"
+    r = run("forecast", "--draws", "256", "--keep-draws", "4", "--chunk-size", "256", "--out", str(out), "--quiet")
+    assert r.exit_code == 0, r.output
+    assert out.exists() and (tmp_path / f"f_draws{suffix}").exists()
+
+
+def test_progress_says_compiling_then_counts_once_to_the_end(tmp_path):
+    import re
+
+    r = CliRunner().invoke(main, ["forecast", "--draws", "300", "--chunk-size", "256", "--out", str(tmp_path / "f.nc")])
+    assert r.exit_code == 0, r.output
+    lines = [x for x in re.split(r"[\r\n]+", r.stderr) if x.strip()]
+    assert lines[0].startswith("compiling") and any(x.startswith("simulating") for x in lines)
+    assert sum("100%" in x for x in lines) == 1

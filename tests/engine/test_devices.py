@@ -116,3 +116,24 @@ def test_compilation_cache_makes_the_second_run_reuse_the_program(tmp_path):
     off = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(env, MCBATTERY_CACHE_DIR=""), timeout=120)
     assert off.stdout.strip() == "None", off.stderr[-2000:]
     assert use_compilation_cache() == os.environ.get("JAX_COMPILATION_CACHE_DIR")  # the test session's own cache is kept
+
+
+def test_python_api_turns_the_cache_on_by_default(tmp_path):
+    """The engine sets the cache before its first compilation in Python too; MCBATTERY_CACHE_DIR=""
+    and ``use_compilation_cache(False)`` keep it off."""
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(MCBATTERY_CACHE_DIR=str(tmp_path / "cache"), JAX_PLATFORMS="cpu")
+    probe = (
+        "import sys, jax, mcbattery\n"
+        "from mcbattery.engine import sample_draws\n"
+        "from mcbattery.engine.devices import use_compilation_cache\n"
+        "if sys.argv[1] == 'off': use_compilation_cache(False)\n"
+        "sample_draws(mcbattery.load_scenario('baseline'), [0, 1])\n"
+        "print(jax.config.jax_compilation_cache_dir)\n"
+    )
+    run = lambda arg, **extra: subprocess.run([sys.executable, "-c", probe, arg], capture_output=True, text=True,  # noqa: E731
+                                              env=dict(env, **extra), timeout=300)
+    on = run("default")
+    assert on.stdout.strip() == str(tmp_path / "cache"), on.stderr[-2000:]
+    assert run("default", MCBATTERY_CACHE_DIR="").stdout.strip() == "None"
+    assert run("off").stdout.strip() == "None"

@@ -22,12 +22,13 @@ CHUNK = 4096
 
 
 def golden_arrays(scenario: str) -> dict[str, np.ndarray]:
-    """Every summary and kept-draw variable of ``scenario`` as ``summary/NAME`` and ``draws/NAME``."""
+    """Every summary variable and kept-draw output of ``scenario`` as ``summary/NAME`` and ``draws/NAME``
+    (the kept draws' sampled parameters are checked against the sampler in tests/test_api.py)."""
     import mcbattery
 
     f = mcbattery.forecast(scenario, draws=DRAWS, seed=SEED, keep_draws=KEEP, chunk_size=CHUNK)
     out = {f"summary/{k}": np.asarray(v.values) for k, v in f.summary.data_vars.items()}
-    out.update({f"draws/{k}": np.asarray(v.values) for k, v in f.draws.data_vars.items()})
+    out.update({f"draws/{k}": np.asarray(v.values) for k, v in f.draws.data_vars.items() if v.attrs.get("role") == "output"})
     return out
 
 

@@ -50,9 +50,11 @@ def test_fan_chart_summary_and_draws(baseline_small):
     assert "median" in labels and any("90% interval" in x for x in labels)
     fig = plots.fan_chart(s, "cell_cost", sel={"region": "EU"})
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert {"LFP median", "NMC median", "Na-ion median"} <= set(labels)
+    assert {"LFP", "NMC", "sodium-ion"} <= set(labels)
     fig = plots.fan_chart(s, "utilization_world")
-    assert "[fraction]" in fig.axes[0].get_ylabel()
+    assert "[%]" in fig.axes[0].get_ylabel()
+    fig.canvas.draw()
+    assert all(t.get_text().endswith("%") for t in fig.axes[0].get_yticklabels() if t.get_text())
     total = baseline_small.draws.demand.sum(["segment", "region"])
     total.attrs = {"units": "GWh/yr", "long_name": "battery demand"}
     _check(plots.fan_chart(total, "demand", label="demand"))
@@ -70,10 +72,10 @@ def test_exceedance_and_scenarios(baseline_small):
     s, d = baseline_small.summary, baseline_small.draws
     fig = plots.exceedance_curve(d, "material_price", 2030, sel={"material": "lithium"})
     _check(fig)
-    assert fig.axes[0].get_ylabel() == "P(X > x)" and "2030" in fig.axes[0].get_xlabel()
+    assert fig.axes[0].get_ylabel() == "probability of exceeding x" and "2030" in fig.axes[0].get_xlabel()
     fig = plots.exceedance_curve({"a": s, "b": s}, "utilization_world", 2030, below=True)
     _check(fig)
-    assert fig.axes[0].get_ylabel() == "P(X < x)" and "scenarios: a, b" in _texts(fig)
+    assert fig.axes[0].get_ylabel() == "probability below x" and "scenarios: a, b" in _texts(fig)
     fig = plots.scenario_comparison({"baseline": s, "again": s}, "unmet_share", {"material": "lithium"})
     _check(fig)
     fig = plots.scenario_comparison({"baseline": s, "again": s}, "utilization_world", {"year": 2030})
@@ -170,3 +172,85 @@ def test_plant_ramp_from_given_parameters():
 
 
 # ----------------------------------------------------------------------------- card and exports
+
+
+# ----------------------------------------------------------------------------- every figure, nothing clipped
+
+
+def _outside(fig) -> list[str]:
+    """Texts (titles, labels, tick labels, legends, notes) that reach beyond the canvas."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    canvas = fig.bbox
+    bad = []
+
+    def check(what, box):
+        if box is None or box.width == 0:
+            return
+        if box.x0 < canvas.x0 - 0.5 or box.y0 < canvas.y0 - 0.5 or box.x1 > canvas.x1 + 0.5 or box.y1 > canvas.y1 + 0.5:
+            bad.append(f"{what}: {box.bounds} outside {canvas.bounds}")
+
+    for i, ax in enumerate(fig.axes):
+        check(f"axes {i} ({ax.get_title()[:30]!r})", ax.get_tightbbox(renderer))
+    for t in [*fig.texts, *fig.legends, *(getattr(fig, k, None) for k in ("_suptitle", "_supxlabel", "_supylabel"))]:
+        if t is not None and t.get_visible():
+            check(f"figure text {getattr(t, 'get_text', lambda: 'legend')()[:30]!r}", t.get_window_extent(renderer))
+    return bad
+
+
+def test_every_figure_function_renders_with_nothing_outside_the_canvas(baseline_small):
+    import importlib.util
+    from pathlib import Path
+
+    s, d = baseline_small.summary, baseline_small.draws
+    figures = {
+        "fan_chart log": plots.fan_chart(s, "lithium_price", logy=True),
+        "fan_chart shares": plots.fan_chart(s, "chemistry_share"),
+        "fan_chart per region": plots.fan_chart(s, "cell_cost", sel={"region": "EU"}),
+        "fan_chart difference": plots.fan_chart(_fake_compare(), "lithium_price_diff"),
+        "small_multiples region x chemistry": plots.small_multiples(s, "cell_cost", rows="region", cols="chemistry"),
+        "small_multiples stages": plots.small_multiples(s, "utilization"),
+        "small_multiples one region": plots.small_multiples(s, "demand", {"region": "EU"}, logy=True),
+        "exceedance_curve draws": plots.exceedance_curve(d, "lithium_price", 2030),
+        "exceedance_curve summaries": plots.exceedance_curve({"a": s, "b": s}, "utilization", 2030, sel={"stage": "cells"}, below=True),
+        "scenario_comparison year": plots.scenario_comparison({"a": s, "b": s}, "utilization", {"stage": "cells", "year": 2030}),
+        "scenario_comparison years": plots.scenario_comparison({"a": s, "b": s}, "lithium_price"),
+        "sobol_bars": plots.sobol_bars(_sobol()),
+        "tornado sobol": plots.tornado(_sobol(), output="a[year=2030]"),
+        "hindcast_plot": plots.hindcast_plot(pd.DataFrame({
+            "method": ["mcbattery"] * 2 + ["way2022"] * 2, "horizon": [1, 2, 1, 2], "coverage_80": [0.8, 0.7, 0.75, 0.7],
+            "crps": [0.1, 0.2, 0.12, 0.22], "log_score": [0.0, 0.5, 0.1, 0.6], "n": [5, 4, 5, 4]})),
+        "plant_ramp": plots.plant_ramp(paths=plots.plant_scrap_paths(params={
+            "scrap_new_plant": np.full((50, 4), 0.4), "scrap_floor": np.full((50, 4), 0.05),
+            "scrap_learning_rate": np.linspace(0.3, 1.5, 200).reshape(50, 4)})),
+    }
+    try:
+        import ema_workbench  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        spec = importlib.util.spec_from_file_location("discover_tests", Path(__file__).with_name("test_discover.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        from mcbattery.research.discover import discover
+
+        figures["peeling_tradeoff"] = plots.peeling_tradeoff(discover(mod.synthetic(), "shortage[year=2030] > 0.1"))
+    public = {name for name in plots.__all__ if name not in ("provenance_note", "add_note", "plant_scrap_paths",
+                                                             "format_axis", "label_name", "output_label", "value_text")}
+    drawn = {key.split()[0] for key in figures}
+    assert public <= drawn, f"figure functions not rendered here: {sorted(public - drawn)}"
+    problems = {name: _outside(fig) for name, fig in figures.items()}
+    assert not {k: v for k, v in problems.items() if v}
+    for name, fig in figures.items():  # no internal names in what a reader sees
+        words = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+        assert "[fraction]" not in words and "utilization[" not in words, name
+
+
+def test_small_multiples_share_axes_and_one_legend(baseline_small):
+    fig = plots.small_multiples(baseline_small.summary, "cell_cost", rows="region", cols="chemistry")
+    axes = [a for a in fig.axes if a.get_xlabel() == "" or True]
+    assert len(axes) == 4 * 3 and len(fig.legends) == 1
+    assert [a.get_title() for a in axes[:3]] == ["LFP", "NMC", "sodium-ion"]
+    assert "USD(2024)/kWh" in fig._supylabel.get_text()
+    with pytest.raises(InputError, match="one or two dims"):
+        plots.small_multiples(baseline_small.summary, "lithium_price")

@@ -1,7 +1,9 @@
-"""Exports: tidy CSV round trip, atomic writes that leave nothing behind on failure."""
+"""Exports: tidy tables with numeric quantiles and thresholds, every format with its provenance, CF
+NetCDF, atomic writes and killed runs that leave nothing half-written."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -24,8 +26,9 @@ def _ds():
 def test_tidy_has_one_row_per_number():
     df = tidy(_ds())
     assert len(df) == 2 + 4 + 4
-    row = df[(df.variable == "utilization_world") & (df.statistic == "q0.95") & (df.year == 2026)]
+    row = df[(df.variable == "utilization_world") & (df.statistic == "quantile") & (df["quantile"] == 0.95) & (df.year == 2026)]
     assert float(row.value.iloc[0]) == 0.3
+    assert df["quantile"].dtype.kind == "f" and df["threshold"].isna().all()
     row = df[(df.variable == "cell_cost") & (df.statistic == "mean") & (df.region == "US") & (df.year == 2025)]
     assert float(row.value.iloc[0]) == 2.0 and row.units.iloc[0] == "USD(2024)/kWh"
 
@@ -44,12 +47,97 @@ def test_atomic_leaves_nothing_on_failure(tmp_path):
 
 def test_output_path_checks(tmp_path):
     with pytest.raises(InputError, match="unknown output format"):
-        check_output_path(tmp_path / "f.xlsx")
+        check_output_path(tmp_path / "f.xls")
     with pytest.raises(InputError, match="does not exist"):
         check_output_path(tmp_path / "missing" / "f.nc")
     (tmp_path / "d.nc").mkdir()
     with pytest.raises(InputError, match="is a folder"):
         check_output_path(tmp_path / "d.nc")
+
+
+# ----------------------------------------------------------------------------- every format from a forecast
+
+
+KEPT = 64
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, baseline_small):
+    from mcbattery.results.export import write
+
+    from mcbattery.api import Forecast
+
+    folder = tmp_path_factory.mktemp("exports")
+    small = Forecast(summary=baseline_small.summary, draws=baseline_small.draws.isel(draw=slice(0, KEPT)),
+                     priors=baseline_small.priors)  # a few kept draws keep the spreadsheet quick to write
+    for suffix in (".nc", ".csv", ".parquet", ".zarr", ".xlsx"):
+        write(small, folder / f"f{suffix}")
+    return folder
+
+
+def test_csv_is_tidy_with_numeric_quantiles_and_thresholds_and_a_sidecar(written, baseline_small):
+    import json
+
+    df = pd.read_csv(written / "f.csv")
+    assert df["quantile"].dtype.kind == "f" and df["threshold"].dtype.kind == "f"
+    q = df[(df.variable == "lithium_price") & (df.statistic == "quantile") & (df.year == 2030) & (df["quantile"] == 0.5)]
+    assert float(q.value.iloc[0]) == pytest.approx(float(baseline_small.summary.lithium_price_quantile.sel(quantile=0.5, year=2030)))
+    e = df[(df.variable == "shortage") & (df.statistic == "exceedance") & (df.year == 2030)]
+    assert sorted(e.threshold) == [0.0, 0.05, 0.1, 0.2] and set(e.threshold_units) == {"1"}
+    side = json.loads((written / "f_provenance.json").read_text())
+    for key in ("seed", "scenario", "mcbattery_version", "posterior_file", "priors_hash", "resolved_hash", "command"):
+        assert key in side["attributes"], key
+    assert set(side["files"]) == {"f.csv", "f_draws.csv"}
+    assert side["variables"]["lithium_price_mean"]["units"] == "USD(2024)/t LCE"
+    assert side["variables"]["announced_completion"]["role"] == "parameter"
+    draws = pd.read_csv(written / "f_draws.csv")
+    assert set(draws.statistic) == {"draw"} and {"announced_completion", "lithium_price"} <= set(draws.variable)
+
+
+def test_parquet_zarr_and_spreadsheet(written, baseline_small):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(written / "f.parquet")
+    assert table.schema.field("quantile").type == "double" and b"mcbattery" in table.schema.metadata
+    z = xr.open_zarr(written / "f_draws.zarr")
+    assert z.attrs["seed"] == 7 and "announced_completion" in z and z.sizes["draw"] == KEPT
+    book = pd.read_excel(written / "f.xlsx", sheet_name=None, header=None)
+    assert list(book) == ["README", "summary"]
+    readme = book["README"]
+    keys = dict(zip(readme[0], readme[1]))
+    assert keys["scenario"] == "baseline" and int(keys["seed"]) == 7 and keys["command"].startswith("mcbattery forecast")
+    units = readme[readme[0] == "lithium_price_quantile"]
+    assert units.iloc[0, 1] == "USD(2024)/t LCE"
+    summary = pd.read_excel(written / "f.xlsx", sheet_name="summary")
+    assert summary["quantile"].dtype.kind == "f" and len(summary) == len(pd.read_csv(written / "f.csv"))
+    draws = pd.read_excel(written / "f_draws.xlsx", sheet_name=None)
+    assert "parameters" in draws and len(draws["lithium_price"]) == KEPT * baseline_small.summary.sizes["year"]
+    assert "announced_completion[EU]" in draws["parameters"].columns and list(draws["cell_cost"].columns[:3]) == ["draw", "year", "CN,LFP"]
+
+
+def test_netcdf_follows_cf_conventions(written):
+    from mcbattery.model.outputs import OUTPUTS
+
+    for name in ("f.nc", "f_draws.nc"):
+        ds = xr.open_dataset(written / name)
+        assert ds.attrs["Conventions"].startswith("CF-") and ds.attrs["history"].endswith(ds.attrs["command"])
+        assert ds.attrs["source"].startswith("mcbattery")
+        for c in ds.coords:
+            if ds[c].dtype.kind in "iuf":
+                assert ds[c].attrs.get("units"), f"{name}: coordinate {c} has no units"
+            assert ds[c].attrs.get("long_name") or c == "stage_units", f"{name}: coordinate {c} has no long_name"
+        for v, da in ds.data_vars.items():
+            assert da.attrs.get("units"), f"{name}: {v} has no units"
+            base = v.split("_quantile")[0].split("_mean")[0]
+            # capacity and production mix GWh and kt until they are split into one variable per unit
+            if not any(v.startswith(k) for k in ("capacity", "production")):
+                assert "see" not in da.attrs["units"], f"{name}: {v} has more than one unit"
+            if v.endswith("_quantile"):
+                bounds = [k for k in da.attrs if k.startswith("quantile_") and k.endswith("_error_bound")]
+                assert bounds and all(isinstance(da.attrs[k], float) for k in bounds), v
+        thr = [c for c in ds.coords if c.endswith("_threshold")]
+        if name == "f.nc":
+            assert thr and ds["lithium_price_threshold"].attrs["units"] == OUTPUTS["lithium_price"].units
 
 
 # ----------------------------------------------------------------------------- killed runs

@@ -26,7 +26,7 @@ def test_zarr_and_parquet_exports(baseline_small, tmp_path):
     t = pq.read_table(p)
     df = t.to_pandas()
     assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    med = df.query("variable == 'lithium_price' and statistic == 'q0.5' and year == 2030").value
+    med = df.query("variable == 'lithium_price' and statistic == 'quantile' and quantile == 0.5 and year == 2030").value
     assert float(med.iloc[0]) == pytest.approx(float(s.lithium_price_quantile.sel(quantile=0.5, year=2030)))
     import json
 
