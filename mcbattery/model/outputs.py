@@ -49,9 +49,9 @@ OUTPUTS: dict[str, OutputSpec] = {
     ),
     "pack_cost": OutputSpec(("region", "chemistry"), USD_KWH, "pack cost", ("log", 1.0, 1e4)),
     "cell_cost_average": OutputSpec((), USD_KWH, "production-weighted world average cell cost", ("log", 1.0, 1e4)),
-    "cell_price_average": OutputSpec((), USD_KWH, "production-weighted world average cell price", ("log", 1.0, 1e4)),
+    "cell_price_average": OutputSpec((), USD_KWH, "demand-weighted world average cell price paid (the BNEF survey basis)", ("log", 1.0, 1e4)),
     "pack_cost_average": OutputSpec((), USD_KWH, "production-weighted world average pack cost", ("log", 1.0, 1e4)),
-    "pack_price_average": OutputSpec((), USD_KWH, "production-weighted world average pack price", ("log", 1.0, 1e4), (100.0,)),
+    "pack_price_average": OutputSpec((), USD_KWH, "demand-weighted world average pack price paid (the BNEF survey basis)", ("log", 1.0, 1e4), (100.0,)),
     "scrap_rate": OutputSpec(("region",), "1", "cell manufacturing scrap rate", ("lin", 0.0, 1.0)),
     # material markets
     "material_price": OutputSpec(("material",), "USD(2024)/t", "world price, annual mean (lithium per t LCE)", ("log", 1e2, 1e7)),

@@ -214,10 +214,13 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     cell_margin = cells.operating_margin(domestic_price, cost, credit, mix)
     losses, closed = cells.closure(p.cells, s.cells.losses, cell_margin)
 
-    def average(x_rc):  # production-weighted world average of a region x chemistry quantity
+    def average(x_rc):  # production-weighted world average of a region x chemistry cost (where made)
         return ops.dot(prod, (x_rc * mix).sum(axis=1)) / made
 
-    pack_price = average(market_price + overhead[:, None])
+    def paid_average(x_rc):  # demand-weighted world average of a region x chemistry price (what buyers pay)
+        return ops.dot(d_region, (x_rc * mix).sum(axis=1)) / d_total
+
+    pack_price = paid_average(market_price + overhead[:, None])
     q = q_prev + ops.vecmat(prod, mix)
     util_cells = gross / xp.maximum(cell_cap, 1e-9)
 
@@ -283,7 +286,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
         cost_gap=cost - credit[:, None] - landed,
         pack_cost=cost + overhead[:, None],
         cell_cost_average=average(cost),
-        cell_price_average=average(market_price),
+        cell_price_average=paid_average(market_price),
         pack_cost_average=average(cost + overhead[:, None]),
         pack_price_average=pack_price,
         scrap_rate=scrap,
