@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import mcbattery
 from mcbattery.inputs.priors import PRIORS_DIR
@@ -23,6 +24,13 @@ def priors_copy(tmp_path) -> Path:
     dst = tmp_path / "priors"
     shutil.copytree(PRIORS_DIR, dst)
     return dst
+
+
+# Property tests run the same examples on every machine (a CI failure is reproducible); set
+# HYPOTHESIS_PROFILE=explore to search new ones locally.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):
