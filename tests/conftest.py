@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,7 +37,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def pytest_configure(config):
     """Share compiled kernels between tests and xdist workers: many tests compile the same
     engine kernel (same prior structure, horizon and chunk shape)."""
-    import os
     import tempfile
 
     cache = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "mcbattery-jax-cache"))
