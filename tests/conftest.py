@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import mcbattery
 from mcbattery.inputs.priors import PRIORS_DIR
@@ -25,10 +27,16 @@ def priors_copy(tmp_path) -> Path:
     return dst
 
 
+# Property tests run the same examples on every machine (a CI failure is reproducible); set
+# HYPOTHESIS_PROFILE=explore to search new ones locally.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
 def pytest_configure(config):
     """Share compiled kernels between tests and xdist workers: many tests compile the same
     engine kernel (same prior structure, horizon and chunk shape)."""
-    import os
     import tempfile
 
     cache = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "mcbattery-jax-cache"))

@@ -465,7 +465,8 @@ def test_generated_scenarios_and_arguments_keep_the_contract(tmp_path_factory, t
     if r.exit_code == 0:
         out = work / args["--out"]
         made = {p.name for p in work.iterdir()} - set(before)
-        assert out.is_file() and made <= {out.name, f"{out.stem}_draws{out.suffix}"}
+        sidecars = {f"{out.stem}_draws{out.suffix}", f"{out.stem}_provenance.json", f"{out.stem}_draws_provenance.json"}
+        assert out.is_file() and made <= {out.name} | sidecars, made
         if out.suffix == ".nc":
             with xr.open_dataset(out) as ds:
                 assert ds.attrs["draws"] == args["--draws"]
