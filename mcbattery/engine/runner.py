@@ -71,14 +71,14 @@ class _Job(NamedTuple):
 
 
 class Compiled(NamedTuple):
-    """A jitted, sharded kernel and what the driver needs to feed it."""
+    """A jitted kernel, run by every device on its own share of a chunk."""
 
-    call: Callable  # (firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws)
-    hist_sharding: object  # where the per-device histogram totals live
+    call: Callable  # (firsts, n_blocks, n_valid, fields, base_key, hists, chunk_groups, with_draws)
+    devices: tuple  # the devices, in draw order
     hist_size: int  # columns * (BINS + 2) + 1 per device
 
-    def zero_hist(self, n_dev: int) -> jax.Array:
-        return jax.device_put(np.zeros((n_dev, self.hist_size), np.int32), self.hist_sharding)
+    def zero_hist(self, n_dev: int) -> list:
+        return [jax.device_put(np.zeros(self.hist_size, np.int32), d) for d in self.devices[:n_dev]]
 
 
 def chunk_draws(draws: int, chunk_size: int, n_dev: int) -> int:
@@ -97,30 +97,37 @@ def wave_groups(platform: str) -> int:
 def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tuple, dtype, devices: tuple,
                     waves: int = 0) -> Compiled:
     """One jitted kernel per (prior structure, horizon, output layout, dtype, devices, wave
-    width), reused across scenarios and calls. Each device runs its own contiguous range of whole groups
-    (``shard_map``; ``firsts`` and ``n_blocks`` hold one value per device) and keeps its own
-    histogram totals, so the block and group arithmetic, and hence every number, is the same
-    for 1, 2 or N devices."""
-    from jax.sharding import Mesh, NamedSharding
-    from jax.sharding import PartitionSpec as P
-
+    width), reused across scenarios and calls. Every device runs the same single-device program
+    on its own contiguous range of whole groups (dispatched asynchronously, so devices work side
+    by side) and keeps its own histogram totals. The block and group arithmetic, and hence every
+    number, is therefore the same for 1, 2 or N devices: a program partitioned over several
+    devices is optimised differently from a single-device one, and can differ in the last bit."""
     thresholds, coords = layout_key
     layout = make_layout(n_years, start_year, dict(thresholds), coords)
     kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu", wave_groups=waves)
-    mesh = Mesh(np.array(devices), ("d",))
 
-    def sharded(firsts, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
-        def per_device(first, n_blocks, n_valid, fields, base_key, hist):
-            res = kernel(base_key, first[0], n_blocks[0], n_valid, fields, hist[0], chunk_groups, with_draws)
-            return tuple(r[None] for r in res)
+    def one(first, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
+        return kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws)
 
-        f = jax.shard_map(
-            per_device, mesh=mesh, in_specs=(P("d"), P("d"), P(), P(), P(), P("d")), out_specs=P("d"), check_vma=False
-        )
-        return f(firsts, n_blocks, n_valid, fields, base_key, hist)
+    jitted = jax.jit(one, static_argnames=("chunk_groups", "with_draws"))
+    placed: dict = {}  # the last call's shared inputs, and their copies on every device
 
-    call = jax.jit(sharded, static_argnames=("chunk_groups", "with_draws"))
-    return Compiled(call, NamedSharding(mesh, P("d")), layout.n_columns * (BINS + 2) + 1)
+    def shared(fields, base_key, n_valid):
+        src = (fields, base_key, int(n_valid))
+        if "src" not in placed or any(a is not b for a, b in zip(src[:2], placed["src"][:2])) or src[2] != placed["src"][2]:
+            placed.update(src=src, on=[jax.device_put((fields, base_key, np.int32(n_valid)), d) for d in devices])
+        return placed["on"]
+
+    def call(firsts, n_blocks, n_valid, fields, base_key, hists, chunk_groups, with_draws):
+        on = shared(fields, base_key, n_valid)
+        outs = []
+        for d, dev in enumerate(devices):
+            f, k, nv = on[d]
+            first, nb = jax.device_put((np.int32(firsts[d]), np.int32(n_blocks[d])), dev)
+            outs.append(jitted(first, nb, nv, f, k, hists[d], chunk_groups=chunk_groups, with_draws=with_draws))
+        return tuple(list(r) for r in zip(*outs))  # per result: one array per device
+
+    return Compiled(call, devices, layout.n_columns * (BINS + 2) + 1)
 
 
 def run(
@@ -180,8 +187,7 @@ def run(
         # a device without blocks starts at ``start``: its nominal first draw may not fit int32
         firsts = [start + d * per_dev * BLOCK if n_blocks[d] else start for d in range(n_dev)]
         want = start < keep_draws  # the full draws leave the device only when they are kept
-        res = compiled.call(jnp.asarray(firsts, jnp.int32), jnp.asarray(n_blocks, jnp.int32), jnp.int32(draws),
-                            fields, base_key, hist, chunk_groups=chunk_groups, with_draws=want)
+        res = compiled.call(firsts, n_blocks, np.int32(draws), fields, base_key, hist, chunk_groups=chunk_groups, with_draws=want)
         return _Job(start, n_here, per_dev // GROUP, want, res)
 
     def absorb(job):

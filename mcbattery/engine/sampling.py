@@ -104,25 +104,28 @@ def _transform(dist: str, f: dict[str, jax.Array], e: jax.Array) -> jax.Array:
     return jnp.where(e < fc, left, right)
 
 
-def _gamma_ratio_matrices(g_slot, dists, shapes, n_rows):
-    """0/1 matrices (gamma variates x outputs) and each parameter's output slots, such that
-    ``(g @ num) / (g @ den)`` is every beta (G_a / (G_a + G_b)) and Dirichlet (G_i / sum over
-    the last axis) value."""
+def _gamma_ratio_indices(g_slot, dists, shapes, n_rows):
+    """Index arrays over the gamma variates (with one zero appended at ``n_rows``) such that
+    ``g[num]`` over the in-order sum of ``g[den[:, j]]`` is every beta (G_a / (G_a + G_b)) and
+    Dirichlet (G_i / sum over the last axis) value, and each parameter's output slots.
+
+    The sums are unrolled in a fixed order rather than written as a product with a 0/1 matrix:
+    a vmapped product's summation order depends on the number of draws in a chunk."""
     n_out = sum(size for _, size in g_slot.values())
-    num = np.zeros((n_rows, max(n_out, 1)), np.float32)
-    den = np.zeros_like(num)
+    width = max([2] + [shapes[n][-1] for n in g_slot if dists[n] == "dirichlet"])
+    num = np.full(max(n_out, 1), n_rows, np.int32)
+    den = np.full((max(n_out, 1), width), n_rows, np.int32)
     out_slot, at = {}, 0
     for name, (start, size) in g_slot.items():
         cols = at + np.arange(size)
-        num[start + np.arange(size), cols] = 1.0
+        num[cols] = start + np.arange(size)
         if dists[name] == "beta":
-            den[start + np.arange(size), cols] = 1.0
-            den[start + size + np.arange(size), cols] = 1.0
+            den[cols, 0] = start + np.arange(size)
+            den[cols, 1] = start + size + np.arange(size)
         else:  # sums over the last axis, the Dirichlet's components
             k = shapes[name][-1]
-            idx = np.arange(size).reshape(-1, k)
-            for row in idx:
-                den[np.ix_(start + row, at + row)] = 1.0
+            for row in np.arange(size).reshape(-1, k):
+                den[at + row, :k] = start + row
         out_slot[name] = (at, size)
         at += size
     return num, den, out_slot
@@ -158,7 +161,7 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
         for d, names in groups.items()
         if names
     }
-    num, den, g_out = _gamma_ratio_matrices(g_slot, dists, shapes, max(n_g, 1))
+    num, den, g_out = _gamma_ratio_indices(g_slot, dists, shapes, max(n_g, 1))
 
     def gamma_shapes(fields: Fields) -> jax.Array:
         parts = []
@@ -174,11 +177,14 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
         _, ku, kg = jax.random.split(key, 3)
         u = jax.random.uniform(ku, (max(n_u, 1),), dtype, minval=1e-7, maxval=1 - 1e-7)
         g = gamma_variates(kg, gamma_shapes(fields).astype(dtype))
-        # every beta / Dirichlet value at once: numerator over its group's sum, as two small
-        # products with fixed 0/1 matrices. One consumer of g: per-parameter slices of g would
-        # each recompute the gamma proposals' random bits inside their own fused loop.
-        exact = jax.lax.Precision.HIGHEST  # 0/1 weights: exact sums in float32 on every device
-        ratio = jnp.dot(g, num, precision=exact) / jnp.maximum(jnp.dot(g, den, precision=exact), 1e-30)
+        # every beta / Dirichlet value at once: numerator over its group's sum, gathered from one
+        # padded copy of g (one consumer: per-parameter slices of g would each recompute the
+        # gamma proposals' random bits inside their own fused loop)
+        gz = jnp.concatenate([g, jnp.zeros(1, g.dtype)])
+        total = gz[den[:, 0]]
+        for j in range(1, den.shape[1]):
+            total = total + gz[den[:, j]]
+        ratio = gz[num] / jnp.maximum(total, 1e-30)
         # one posterior sample index per draw, shared by every empirical parameter
         row_u = jax.random.uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
         out: Params = {}

@@ -61,24 +61,38 @@ def one_hot(index, n: int, dtype):
     return (np.expand_dims(index, 1) == classes).astype(dtype)
 
 
+def _sum_over(terms):
+    """Sum of a list of arrays in list order. Under JAX an unrolled sum of products replaces
+    ``dot``/``einsum``: a vmapped dot becomes a batched matrix product whose summation order
+    (and so the last bit) depends on how many draws a chunk holds; this does not."""
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def _is_jax(*arrays) -> bool:
+    return any(isinstance(a, jax.Array) for a in arrays)
+
+
 def dot(a, b):
     """Sum over the leading axis of ``a`` and ``b`` (vectors over a dimension, draws last)."""
-    if isinstance(a, jax.Array) or isinstance(b, jax.Array):
-        return jnp.dot(a, b) if a.ndim == b.ndim == 1 else jnp.einsum("i...,i...->...", a, b)
+    if _is_jax(a, b):
+        return _sum_over([a[i] * b[i] for i in range(a.shape[0])])
     return np.einsum("i...,i...->...", a, b)
 
 
 def vecmat(v, m):
     """``v @ m``: v (i, *draws), m (i, j, *draws) -> (j, *draws)."""
-    if isinstance(v, jax.Array) or isinstance(m, jax.Array):
-        return v @ m if v.ndim == 1 and m.ndim == 2 else jnp.einsum("i...,ij...->j...", v, m)
+    if _is_jax(v, m):
+        return _sum_over([v[i] * m[i] for i in range(m.shape[0])])
     return np.einsum("i...,ij...->j...", v, m)
 
 
 def matvec(m, v):
     """``m @ v``: m (i, j, *draws), v (j, *draws) -> (i, *draws)."""
-    if isinstance(v, jax.Array) or isinstance(m, jax.Array):
-        return m @ v if v.ndim == 1 and m.ndim == 2 else jnp.einsum("ij...,j...->i...", m, v)
+    if _is_jax(m, v):
+        return _sum_over([m[:, j] * v[j] for j in range(m.shape[1])])
     return np.einsum("ij...,j...->i...", m, v)
 
 
@@ -122,6 +136,6 @@ def add_rows_from(x, start: int, value):
 
 def matmul(a, b):
     """``a @ b``: a (i, j, *draws), b (j, k, *draws) -> (i, k, *draws)."""
-    if isinstance(a, jax.Array) or isinstance(b, jax.Array):
-        return a @ b if a.ndim == 2 and b.ndim == 2 else jnp.einsum("ij...,jk...->ik...", a, b)
+    if _is_jax(a, b):
+        return _sum_over([a[:, j, None] * b[j][None] for j in range(a.shape[1])])
     return np.einsum("ij...,jk...->ik...", a, b)

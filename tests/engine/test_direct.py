@@ -33,8 +33,8 @@ def test_rows_do_not_depend_on_the_batch_size():
         np.testing.assert_array_equal(a[k], b[k])
         np.testing.assert_array_equal(a[k], c[k])
     np.testing.assert_array_equal(a["price_reversion"][2], a["price_reversion"][3])  # same index, same draw
-    out = direct.simulate_rows(a, idx, 2, 2025, 2030, batch=256, keep=("lithium_price",))
-    assert set(out) == {"lithium_price"} and out["lithium_price"].shape == (5, 6)
+    out = direct.simulate_rows(a, idx, 2, 2025, 2030, batch=256, keep=("material_price",))
+    assert set(out) == {"material_price"} and out["material_price"].shape == (5, 6, 4)
 
 
 def test_sample_and_simulate_params_are_the_runs_draws():
