@@ -39,7 +39,7 @@ STATS = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy")
 @functools.lru_cache(maxsize=64)
 def sampler(potential_gen: Callable, num_warmup: int, num_samples: int, num_chains: int, target_accept: float,
             max_tree_depth: int, chain_method: str = "sequential", *, init: Callable | None = None,
-            stats: tuple[str, ...] = STATS):
+            stats: tuple[str, ...] = STATS, dense_mass: bool = False):
     """Jitted NUTS run ``(key, z0, *data) -> (z, stats)``, one per settings.
 
     ``potential_gen(*data)`` returns the potential energy ``z -> −log density`` of the
@@ -48,6 +48,8 @@ def sampler(potential_gen: Callable, num_warmup: int, num_samples: int, num_chai
     or ``init(key) -> z`` draws each chain's start from the first half of its split key
     (the second drives the chain), and ``z0`` is ignored (pass None). Returns draws with leading axes
     (chain, draw) and the ``stats`` fields of the sampler state, each (chain, draw).
+    ``dense_mass``: adapt a full mass matrix (for the calibration models' few, correlated
+    parameters) instead of a diagonal one.
     """
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
 
@@ -56,7 +58,7 @@ def sampler(potential_gen: Callable, num_warmup: int, num_samples: int, num_chai
             k_init, key = jax.random.split(key)
             z0 = init(k_init)
         state = init_kernel(z0, num_warmup, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-                            model_args=data, rng_key=key)
+                            dense_mass=dense_mass, model_args=data, rng_key=key)
 
         def step(st, _):
             st = sample_kernel(st, model_args=data)
@@ -89,14 +91,14 @@ def _model_potential(fn: Callable, kwargs: tuple) -> Callable:
 
 def run_nuts(fn, data: tuple, z0: dict, seed: int = 0, *, kwargs: tuple = (), num_warmup: int = 1000,
              num_samples: int = 1000, target_accept: float = 0.95, max_tree_depth: int = 10,
-             chain_method: str = "sequential") -> tuple[dict, dict]:
+             chain_method: str = "sequential", dense_mass: bool = False) -> tuple[dict, dict]:
     """NUTS on any numpyro model ``fn(*data, **dict(kwargs))`` from unconstrained starting
     points ``z0`` {site: (chains, ...)} (see :func:`initial_points`). Returns unconstrained
     draws {site: (chain, draw, ...)} and sampler statistics {field: (chain, draw)}.
     ``kwargs`` must be hashable (a tuple of pairs): the compiled sampler is cached on it."""
     num_chains = int(next(iter(z0.values())).shape[0])
     run = sampler(_model_potential(fn, tuple(kwargs)), int(num_warmup), int(num_samples), num_chains,
-                  float(target_accept), int(max_tree_depth), chain_method)
+                  float(target_accept), int(max_tree_depth), chain_method, dense_mass=bool(dense_mass))
     z, stats = run(jax.random.PRNGKey(seed), z0, *data)
     return z, {k: np.asarray(v) for k, v in stats.items()}
 
@@ -119,8 +121,8 @@ def constrain(model: str, priors, z: dict) -> dict[str, np.ndarray]:
 
 
 def fit_model(model: str, data: dict, seed: int = 0, *, priors=None, num_warmup: int = 1000,
-              num_samples: int = 1000, num_chains: int = 4, target_accept: float = 0.95,
-              max_tree_depth: int = 10, chain_method: str = "sequential") -> tuple[dict, dict, float]:
+              num_samples: int = 1000, num_chains: int = 4, target_accept: float = 0.99,
+              dense_mass: bool = True, max_tree_depth: int = 10, chain_method: str = "sequential") -> tuple[dict, dict, float]:
     """Run NUTS on one calibration model. Returns (samples {site: (chain, draw)}, stats
     {field: (chain, draw)}, seconds incl. compilation). ``data`` as from
     :mod:`mcbattery.calibration.data`; ``seed`` fixes everything."""
@@ -135,5 +137,5 @@ def fit_model(model: str, data: dict, seed: int = 0, *, priors=None, num_warmup:
     run_seed = int(jax.random.randint(k_run, (), 0, 2**31 - 1))
     z, stats = run_nuts(MODEL_FUNCTIONS[model], model_inputs(model, data), z0, run_seed, kwargs=(("priors", priors),),
                         num_warmup=num_warmup, num_samples=num_samples, target_accept=target_accept,
-                        max_tree_depth=max_tree_depth, chain_method=chain_method)
+                        max_tree_depth=max_tree_depth, chain_method=chain_method, dense_mass=dense_mass)
     return constrain(model, priors, z), stats, time.perf_counter() - t0
