@@ -121,7 +121,7 @@ def constrain(model: str, priors, z: dict) -> dict[str, np.ndarray]:
 
 
 def fit_model(model: str, data: dict, seed: int = 0, *, priors=None, num_warmup: int = 1000,
-              num_samples: int = 1000, num_chains: int = 4, target_accept: float = 0.99,
+              num_samples: int = 1000, num_chains: int = 4, target_accept: float = 0.995,
               dense_mass: bool = True, max_tree_depth: int = 10, chain_method: str = "sequential") -> tuple[dict, dict, float]:
     """Run NUTS on one calibration model. Returns (samples {site: (chain, draw)}, stats
     {field: (chain, draw)}, seconds incl. compilation). ``data`` as from
