@@ -13,7 +13,7 @@ Each year, at a price ``P = A_t · exp(x)`` (``A_t`` the long-run incentive pric
 * stocks: holders want a closing stock of ``τ · D* · exp(-γ x)`` (less when prices are high).
 
 The clearing price solves ``I + S(x) + R - D(x) = τ D* exp(-γ x)`` for the opening stock
-``I`` (bisection on ``[X_LO, X_HI]``). A deficit therefore shows up first as a price spike
+``I`` on ``[X_LO, X_HI]`` (a few bisections, then safeguarded Newton steps). A deficit therefore shows up first as a price spike
 (stocks drawn down, demand thrifted, utilisation raised); physical unmet demand remains only
 when even the price ceiling cannot close the gap. The realised price adds a mean-reverting
 monthly noise ``ξ`` (calibrated on price history) to the clearing level.
@@ -31,7 +31,8 @@ from mcbattery.model import ops, prices
 #: supply-chain stocks): annual mean prices have reached 2-5 times their long-run level in the
 #: record (lithium 2022, cobalt 2018, nickel 2007: data files); above it, demand goes unmet.
 X_LO, X_HI = -2.0, 2.0794415416798357  # log(8)
-BISECTIONS = 24  # (X_HI - X_LO) / 2**24 < 1e-6
+BISECTIONS = 4  # narrow the bracket to (X_HI - X_LO) / 16 = 0.25 in log price ...
+NEWTON_STEPS = 4  # ... then Newton steps kept inside it: as close as float32 allows (|error| < 3e-6)
 
 
 def anchor(p, year):
@@ -61,18 +62,31 @@ def clear(p, demand_ref, supply_ref, supply_max, recycled, stocks):
     tau, gamma = p.stock_cover_target, p.stock_price_sensitivity
     eps_d, eps_s = p.demand_elasticity, p.supply_elasticity
 
-    def excess(x):  # stock left over the holders' wish: increasing in x
-        supply = xp.minimum(supply_max, supply_ref * xp.exp(eps_s * x))
-        return stocks + supply + recycled - demand_ref * (xp.exp(-eps_d * x) + tau * xp.exp(-gamma * x))
+    def excess(x):
+        """Stock left over the holders' wish (increasing in x) and its derivative in x."""
+        s_free = supply_ref * xp.exp(eps_s * x)
+        capped = s_free >= supply_max
+        e_d, e_g = xp.exp(-eps_d * x), xp.exp(-gamma * x)
+        f = stocks + xp.where(capped, supply_max, s_free) + recycled - demand_ref * (e_d + tau * e_g)
+        return f, xp.where(capped, 0.0, eps_s * s_free) + demand_ref * (eps_d * e_d + tau * gamma * e_g)
 
     lo = xp.full_like(demand_ref, X_LO)
     hi = xp.full_like(demand_ref, X_HI)
     for _ in range(BISECTIONS):
         mid = 0.5 * (lo + hi)
-        up = excess(mid) >= 0.0
+        up = excess(mid)[0] >= 0.0
         hi = xp.where(up, mid, hi)
         lo = xp.where(up, lo, mid)
     x = 0.5 * (lo + hi)
+    # Newton steps clipped to the bracket: from an end, Newton steps back in; a market that does
+    # not clear inside the interval ends at its end (its excess keeps one sign)
+    for _ in range(NEWTON_STEPS):
+        f, df = excess(x)
+        up = f >= 0.0
+        hi = xp.where(up, x, hi)
+        lo = xp.where(up, lo, x)
+        newton = x - f / xp.maximum(df, 1e-30)
+        x = xp.clip(newton, lo, hi)
     supply = xp.minimum(supply_max, supply_ref * xp.exp(eps_s * x))
     demand = demand_ref * xp.exp(-eps_d * x)
     balance = stocks + supply + recycled - demand

@@ -76,3 +76,34 @@ def test_without_noise_the_year_averages_the_clearing_price():
     noise, price = materials.monthly_prices(p, jnp.array([0.5]), jnp.array([0.0]), jnp.zeros((12, 1)), jnp.array([10000.0]))
     assert float(price[0]) == pytest.approx(10000.0 * np.exp(0.5), rel=1e-5) and float(noise[0]) == 0.0
     assert float(materials.anchor(block("materials", {"price_anchor": 100.0, "price_anchor_trend": 0.1}), 2034.0)) == pytest.approx(100 * np.e)
+
+
+def test_clearing_matches_a_float64_root_on_random_markets():
+    """Bisections plus bracketed Newton steps find the float64 root to float32 precision, and a
+    market that cannot clear inside the interval ends exactly at its end."""
+    import types
+
+    rng = np.random.default_rng(3)
+    n = 20000
+    p = types.SimpleNamespace(stock_cover_target=rng.uniform(0.05, 0.4, n), stock_price_sensitivity=rng.uniform(0.1, 2.0, n),
+                              demand_elasticity=rng.uniform(0.05, 0.8, n), supply_elasticity=rng.uniform(0.05, 1.0, n))
+    d = rng.lognormal(0.0, 1.0, n)
+    s_ref = d * rng.lognormal(0.0, 0.3, n)
+    s_max = s_ref * rng.uniform(0.8, 2.0, n)
+    rec, stocks = d * rng.uniform(0.0, 0.2, n), d * rng.uniform(0.0, 0.6, n)
+
+    def excess(x):
+        s = np.minimum(s_max, s_ref * np.exp(p.supply_elasticity * x))
+        return stocks + s + rec - d * (np.exp(-p.demand_elasticity * x) + p.stock_cover_target * np.exp(-p.stock_price_sensitivity * x))
+
+    lo, hi = np.full(n, materials.X_LO), np.full(n, materials.X_HI)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        up = excess(mid) >= 0
+        hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+    root = 0.5 * (lo + hi)
+    p32 = types.SimpleNamespace(**{k: v.astype(np.float32) for k, v in vars(p).items()})
+    x = materials.clear(p32, *(a.astype(np.float32) for a in (d, s_ref, s_max, rec, stocks)))[0]
+    assert np.max(np.abs(x - root)) < 1e-5
+    beyond = excess(np.full(n, materials.X_HI)) < 0
+    assert beyond.any() and np.all(x[beyond] == np.float32(materials.X_HI))
