@@ -101,8 +101,9 @@ def run_history(until: int = 2019, scenario: str = "hindcast_2020", draws: int =
                 num_samples: int = 1000, num_warmup: int | None = None, num_chains: int = 4, last: int = 2025,
                 progress: bool = False):
     """Calibrate every model on data up to ``until``, forecast ``scenario`` (its start state is
-    the end of ``until``) with that posterior only, and score it on ``until + 2``..``last``
-    (the first forecast year is the origin year itself). Returns (scores, forecast, idata)."""
+    the end of ``until``) with that posterior only, and score it on ``until + 2``..``last``:
+    the start year ``until + 1`` holds the start state, built from data of ``until`` (the
+    scenario's start levels), so its values are not a forecast. Returns (scores, forecast, idata)."""
     import tempfile
     from pathlib import Path
 
