@@ -65,7 +65,7 @@ def test_kept_draws_carry_their_parameters(baseline_small):
     roles = {k: v.attrs.get("role") for k, v in d.data_vars.items()}
     params = [k for k, r in roles.items() if r == "parameter"]
     outputs = [k for k, r in roles.items() if r == "output"]
-    assert set(roles.values()) == {"parameter", "output"} and len(params) > 40 and "lithium_price" in outputs
+    assert set(roles.values()) == {"parameter", "output"} and len(params) > 40 and "material_price" in outputs
     pri = baseline_small.priors
     assert all(pri[k].dist != "fixed" for k in params)  # constants are left out
     assert d["announced_completion"].dims == ("draw", "region") and d["announced_completion"].attrs["units"]
@@ -74,7 +74,8 @@ def test_kept_draws_carry_their_parameters(baseline_small):
         np.testing.assert_array_equal(d[k].values, want[k], err_msg=k)
     # the parameters are those behind the kept outputs: simulating them gives the same draws
     out = simulate_params(pri, want, seed=baseline_small.summary.attrs["seed"])
-    np.testing.assert_allclose(out["lithium_price"], d["lithium_price"].values, rtol=1e-4)
+    np.testing.assert_allclose(out["material_price"], d["material_price"].values, rtol=1e-4)
+    np.testing.assert_allclose(out["cell_price"], d["cell_price"].values, rtol=1e-4)
 
 
 def test_summary_records_the_command(baseline_small):

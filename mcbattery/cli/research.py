@@ -239,7 +239,7 @@ def card(forecast, out, hindcast):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def discover(outcome, draws_file, scenario, draws, seed, posterior, no_posterior, density, boxes, max_parameters, out, plot,
              quiet):
-    """Scenario discovery: which parameter ranges lead to OUTCOME, e.g. "shortage[year=2030] > 0.1"
+    """Scenario discovery: which parameter ranges lead to OUTCOME, e.g. "unmet_share[year=2030,material=lithium] > 0.1"
     or "cost_gap[year=2030,region=EU,chemistry=LFP] > 0" (EU LFP cells not at parity).
 
     Finds boxes with PRIM (ema_workbench) in the sampled parameters of the kept draws and prints

@@ -3,9 +3,12 @@ with their Monte Carlo error.
 
 ``forecast_card(forecast)`` takes a :class:`mcbattery.api.Forecast`, its summary Dataset or a
 summary NetCDF file. Key numbers (for 2030, or the last simulated year if earlier): median
-lithium carbonate price, P(lithium shortage > 10 %) per year, median cell cost by chemistry
-for China and the EU, global cell utilisation; and, when a hindcast summary is given, the
-interval coverage of the learning-curve forecasts by horizon.
+world price of each material (lithium as LCE), the probability that each material has had a
+shortage year (more than 10 % of its demand unmet) by then, world cell utilisation, the
+demand-weighted average cell and pack prices buyers paid, median cell cost by chemistry for
+China and the EU, P(more than 10 % of a material's demand unmet) per year and material; and,
+when a hindcast summary is given, the interval coverage of the learning-curve forecasts by
+horizon.
 
 Monte Carlo error of a quantile is the asymptotic standard error
 ``sqrt(q (1 - q) / n) / density``, with the density read from the slope of the summary's
@@ -161,6 +164,14 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
             unit = " USD/t LCE" if m == "lithium" else " USD/t"
             lines.append(f"- **{m.capitalize()} price** (real, USD(2024)/t{' LCE' if m == 'lithium' else ''}), median: "
                          + _median_line(s, "material_price", {**ky, "material": m}, n, unit, err_unit=unit))
+    if "shortage_ever_mean" in s:
+        p_ever = s["shortage_ever_mean"].sel(ky)
+        cells = []
+        for m in [str(x) for x in s["material"].values]:
+            p = float(p_ever.sel(material=m))
+            cells.append(f"{m} {_pct(p)} ± {_pp(math.sqrt(max(p * (1 - p), 0.0) / max(n, 1)))}")
+        lines.append(f"- **P(a shortage year by {year})** (more than 10% of a material's demand unmet in some year): "
+                     + "; ".join(cells))
     if "utilization_world_quantile" in s:
         line = "- **World cell plant utilisation**, median: " + _median_line(s, "utilization_world", ky, n, "%", 100.0, " pp")
         ex = "utilization_world_exceedance"
@@ -170,11 +181,11 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
             line += f"; P(utilisation < 64%) = {_pct(p)} ± {_pp(se)}"
         lines.append(line)
     if "cell_price_average_quantile" in s:
-        lines.append("- **Production-weighted average cell price** (USD(2024)/kWh), median: "
+        lines.append("- **Average cell price paid** (demand-weighted, USD(2024)/kWh), median: "
                      + _median_line(s, "cell_price_average", ky, n, " USD/kWh", err_unit=" USD/kWh"))
-    if "pack_cost_average_quantile" in s:
-        lines.append("- **Production-weighted average pack cost** (USD(2024)/kWh), median: "
-                     + _median_line(s, "pack_cost_average", ky, n, " USD/kWh", err_unit=" USD/kWh"))
+    if "pack_price_average_quantile" in s:
+        lines.append("- **Average pack price paid** (demand-weighted, the BNEF survey basis, USD(2024)/kWh), median: "
+                     + _median_line(s, "pack_price_average", ky, n, " USD/kWh", err_unit=" USD/kWh"))
     lines.append("")
 
     if "cell_cost_quantile" in s:
@@ -225,8 +236,9 @@ def forecast_card(forecast, hindcast_summary=None) -> str:
     lines.append("- Quantiles are read from fixed-grid histograms merged across chunks; their grid error is at most "
                  f"{bound or 'one bin (see each variable)'} for material prices (other outputs: each quantile "
                  "variable's `quantile_relative_error_bound` or `quantile_absolute_error_bound`).")
-    lines.append("- Cost and price figures are real 2024 US dollars. Shortage is the unmet fraction of lithium "
-                 "demand (incl. non-battery uses); utilisation is gross cell output over nameplate capacity.")
+    lines.append("- Cost and price figures are real 2024 US dollars. A material's shortage is the share of its "
+                 "demand (battery and other uses) left unmet after stocks and the price response; a shortage year "
+                 "has more than 10% unmet. Utilisation is gross cell output over nameplate capacity.")
     lines.append(f"- Regenerate: `{regenerate_command(a, n, calibrated)} --out FILE.nc`.")
     lines.append("")
     return "\n".join(lines)

@@ -205,7 +205,7 @@ def compare(
     scenario_a, scenario_b: scenario names, .toml paths or resolved ``Priors``; draws, seed:
     the shared draws; outputs: output names (default: all, see ``mcbattery.model.outputs``);
     quantiles: levels of the difference's quantiles; thresholds: exceedance thresholds per
-    output (default: the engine's, e.g. shortage 0/5/10/20 %), whose probabilities are
+    output (default: the engine's, e.g. unmet_share 0/5/10 %), whose probabilities are
     reported for a and b with their paired change; chunk_size: draws per device call (a
     memory bound; results do not depend on it); priors, posterior, progress: as in
     :func:`mcbattery.forecast`, applied to both scenarios.

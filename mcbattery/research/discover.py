@@ -1,6 +1,6 @@
 """Scenario discovery: which combinations of uncertain parameters lead to an outcome?
 
-``discover(draws, "shortage[year=2030] > 0.1")`` takes a forecast's kept draws, which carry
+``discover(draws, "unmet_share[year=2030,material=lithium] > 0.1")`` takes a forecast's kept draws, which carry
 each draw's sampled parameters beside its outputs, marks the draws where the outcome holds and
 runs PRIM (the Patient Rule Induction Method of Friedman & Fisher, 1999, as implemented in the
 EMA Workbench, Kwakkel 2017) to find boxes, ranges of a few parameters, inside which the
@@ -99,7 +99,7 @@ def parse_outcome(text: str) -> tuple[str, dict, str, float]:
     """``"cost_gap[year=2030,region=EU,chemistry=LFP] > 0"`` -> (name, selection, op, value)."""
     m = _OUTCOME.match(str(text))
     if not m:
-        raise InputError(f"expected OUTPUT[DIM=LABEL,...] > VALUE (or <, >=, <=), e.g. 'shortage[year=2030] > 0.1'; "
+        raise InputError(f"expected OUTPUT[DIM=LABEL,...] > VALUE (or <, >=, <=), e.g. 'unmet_share[year=2030,material=lithium] > 0.1'; "
                          f"got {text!r}", field="outcome")
     name, sel_text, op, value = m.groups()
     try:
@@ -185,7 +185,7 @@ def discover(
 
     draws: kept draws with their sampled parameters (``Forecast.draws``, a Forecast, or a
     ``*_draws.nc``/``.zarr`` opened with xarray); outcome: ``"OUTPUT[DIM=LABEL,...] > VALUE"``
-    (``<``, ``>=``, ``<=`` too), e.g. ``"shortage[year=2030] > 0.1"`` or
+    (``<``, ``>=``, ``<=`` too), e.g. ``"unmet_share[year=2030,material=lithium] > 0.1"`` or
     ``"cost_gap[year=2030,region=EU,chemistry=LFP] > 0"`` (EU LFP cells not at parity), or a
     boolean per draw; density: the target density of the chosen box; boxes: how many boxes
     to find one after another (each on the draws the earlier ones left); peel_alpha,

@@ -176,7 +176,8 @@ def format_axis(ax, units: str, axis: str = "y", log: bool = False) -> None:
 
 
 def output_label(label: str) -> str:
-    """``"utilization[year=2030,stage=cells]"`` -> ``"capacity utilisation by stage, cells, 2030"``:
+    """``"cell_utilization[year=2030,region=EU]"`` ->
+    ``"cell plant utilisation (gross output / nameplate), Europe, 2030"``:
     an output element's label (Sobol' and one-at-a-time results) in words."""
     from mcbattery.model.outputs import OUTPUTS
 
@@ -190,7 +191,8 @@ def output_label(label: str) -> str:
 
 
 def outcome_label(text: str) -> str:
-    """``"shortage[year=2030] > 0.1"`` -> ``"unmet fraction of lithium demand, 2030 > 10.0%"``."""
+    """``"unmet_share[year=2030,material=lithium] > 0.1"`` ->
+    ``"share of demand unmet after stocks and the price response, lithium, 2030 > 10.0%"``."""
     import re
 
     from mcbattery.model.outputs import OUTPUTS
@@ -833,7 +835,7 @@ def small_multiples(
     note=None,
 ):
     """One fan chart per label of one or two dims, on a grid with shared axes: cell cost by
-    region (rows) and chemistry (columns), utilisation by stage, demand by segment and region.
+    region (rows) and chemistry (columns), utilisation by region, demand by segment and region.
 
     summary, var, sel, bands, logy: as in :func:`fan_chart`; the dims left after ``sel`` (one or
     two besides ``year``) make the panels: ``rows`` and ``cols`` say which is which (default:
@@ -949,7 +951,9 @@ def peeling_tradeoff(discovery, box: int = 0, *, title: str | None = None, note=
     bx.barh(y, hi - lo, left=lo, color="C0", height=0.6, label="range inside the box")
     for yi, (_, r), a, b in zip(y, limits.iterrows(), lo, hi):
         bx.text(-0.02, yi, f"{_number(r['low'])}", ha="right", va="center", fontsize=7)
-        unit = "" if str(r["units"]).startswith("1") else str(r["units"]).split(" (")[0]
+        # the unit alone (its first word): prior units go on to explain, e.g. "yr of demand held at ..."
+        words = str(r["units"]).split()
+        unit = "" if not words or words[0] == "1" else words[0]
         bx.text(1.02, yi, f"{_number(r['high'])} {unit}".rstrip(), ha="left", va="center", fontsize=7)
     bx.set_yticks(y)
     bx.set_yticklabels([_wrap(p, 34) for p in limits["parameter"]], fontsize=8)

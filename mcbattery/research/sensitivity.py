@@ -177,8 +177,8 @@ def _random_params(priors) -> list[str]:
 def parameter_groups(priors, groups="block") -> dict[str, list[str]]:
     """Resolve a grouping to ``{group name: [parameter names]}``.
 
-    ``"block"``: one group per block of the parameter registry (demand, chemistry, supply,
-    prices, costs, ramp, recycling, policy); posterior-covered parameters form one group
+    ``"block"``: one group per block of the parameter registry (demand, chemistry, materials,
+    supply, cells, costs, ramp, recycling, policy); posterior-covered parameters form one group
     ``posterior``. ``"parameter"``: one group per random parameter. A list of parameter or
     block names: one group each. A dict ``{name: [parameter or block names]}``: as given.
     Random parameters not named anywhere form a group ``other``; fixed ones are left out.

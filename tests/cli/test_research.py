@@ -28,12 +28,14 @@ def test_select_pairs():
 
 def test_cli_compare_csv_and_netcdf(tmp_path):
     out = tmp_path / "c.csv"
-    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--output", "lithium_price",
+    r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--output", "material_price",
             "--no-posterior", "--out", str(out), "--quiet")
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
     assert {"variable", "statistic", "year", "value", "units"} <= set(df.columns)
-    assert {"import_share_diff", "import_share_a", "lithium_price_diff"} <= set(df.variable)
+    assert {"import_share_diff", "import_share_a", "material_price_diff"} <= set(df.variable)
+    price = df[(df.variable == "material_price_diff") & (df.statistic == "mean") & (df.year == 2030)]
+    assert sorted(price.material) == ["cobalt", "graphite", "lithium", "nickel"]
     nc = tmp_path / "c.nc"
     r = run("compare", "baseline", "cooperation", "--draws", "300", "--output", "import_share", "--no-posterior",
             "--out", str(nc))
@@ -42,8 +44,8 @@ def test_cli_compare_csv_and_netcdf(tmp_path):
     assert ds.attrs["scenario_b"] == "cooperation" and "import_share_diff_quantile" in ds
     assert not list(tmp_path.glob(".*.tmp"))
     # the summary lines are about the requested output, element by element
-    assert "share of a region's cell demand not made domestically, mean difference (pp" in r.output
-    assert "  EU " in r.output and "lithium carbonate price" not in r.output
+    assert "share of a region's cell demand imported from the exporter region, mean difference (pp" in r.output
+    assert "  EU " in r.output and "world price" not in r.output and "unmet" not in r.output
 
 
 @pytest.mark.parametrize(
@@ -70,7 +72,8 @@ def test_cli_card(tmp_path, baseline_small):
     r = run("card", str(nc), "--out", str(out))
     assert r.exit_code == 0, r.output
     text = out.read_text()
-    assert text.startswith("# mcbattery forecast card: baseline") and "P(lithium shortage > 10%" in text
+    assert text.startswith("# mcbattery forecast card: baseline") and "P(more than 10% of a material's demand unmet)" in text
+    assert "Lithium price" in text and "P(a shortage year by 2030)" in text
     assert "Regenerate: `mcbattery forecast --scenario baseline --draws 2048 --seed 7 --keep-draws 512 --out FILE.nc`" in text
     r = run("card", str(tmp_path / "f_draws.nc"), "--out", str(tmp_path / "x.md"))
     assert r.exit_code == 2 and "not a forecast summary" in r.output
@@ -81,13 +84,13 @@ def test_cli_card(tmp_path, baseline_small):
 
 def test_cli_sensitivity(tmp_path):
     out = tmp_path / "s.csv"
-    r = run("sensitivity", "--output", "utilization", "--year", "2030", "--select", "stage=cells", "--n", str(N),
+    r = run("sensitivity", "--output", "cell_utilization", "--year", "2030", "--select", "region=EU", "--n", str(N),
             "--bootstrap", "20", "--out", str(out))
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
     assert {"input", "output", "S1", "ST", "S1_low", "ST_high", "scenario"} <= set(df.columns)
-    assert set(df.output) == {"utilization[year=2030,stage=cells]"} and "supply" in set(df.input)
-    assert "utilization[year=2030,stage=cells]" in r.output
+    assert set(df.output) == {"cell_utilization[year=2030,region=EU]"} and "supply" in set(df.input)
+    assert "cell_utilization[year=2030,region=EU]" in r.output
     assert "widest 95% bootstrap interval: S1" in r.output
     assert set(df.scenario) == {"baseline"} and "posterior" in set(df.input)  # calibrated by default, like forecast
 
@@ -96,10 +99,11 @@ def test_cli_sensitivity(tmp_path):
     "args,needle",
     [
         (["--output", "nope", "--year", "2030"], "unknown output"),
-        (["--output", "utilization", "--year", "2030", "--select", "stage"], "expected DIM=LABEL"),
-        (["--output", "utilization", "--year", "2030", "--select", "region=EU"], "has no dim"),
-        (["--output", "lithium_price", "--year", "2030", "--groups", "nonsense"], "unknown parameter or block"),
-        (["--output", "lithium_price", "--year", "2030", "--scenario", "nope"], "unknown scenario"),
+        (["--output", "cell_utilization", "--year", "2030", "--select", "region"], "expected DIM=LABEL"),
+        (["--output", "utilization_world", "--year", "2030", "--select", "region=EU"], "has no dim"),
+        (["--output", "material_price", "--year", "2030", "--select", "material=lithium", "--groups", "prices"],
+         "unknown parameter or block"),
+        (["--output", "material_price", "--year", "2030", "--scenario", "nope"], "unknown scenario"),
     ],
 )
 def test_cli_sensitivity_bad_input(tmp_path, monkeypatch, args, needle):
@@ -108,5 +112,5 @@ def test_cli_sensitivity_bad_input(tmp_path, monkeypatch, args, needle):
     assert r.exit_code == 2, r.output
     assert needle in r.output and len(r.output.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
-    r = run("sensitivity", "--output", "lithium_price", "--year", "2030", "--out", "s.xlsx")
+    r = run("sensitivity", "--output", "material_price", "--year", "2030", "--out", "s.xlsx")
     assert r.exit_code == 2 and "unknown output format" in r.output

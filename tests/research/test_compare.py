@@ -47,13 +47,25 @@ def test_crn_paired_variance_far_below_independent(shock_vs_base):
         v_diff = float(ds[f"{name}_diff_sd"].sel(sel)) ** 2
         v_ind = float(ds[f"{name}_a_sd"].sel(sel)) ** 2 + float(ds[f"{name}_b_sd"].sel(sel)) ** 2
         assert v_diff < 0.25 * v_ind, (name, v_diff, v_ind)
-    # the shock itself shows, with its own interval
-    d = ds.material_price_diff_quantile.sel(year=2028, **LI)
+    # the shock itself shows, with its own interval, in its first year (2027). In the second
+    # year the lithium price can already be below the baseline's: a first-year spike moves new
+    # cells to sodium-ion and cuts demand (chemistry choice, pack-price response), so the
+    # direction of the 2028 difference is not fixed draw by draw.
+    d = ds.material_price_diff_quantile.sel(year=2027, **LI)
     assert float(d.sel(quantile=0.5)) > 0 and float(d.sel(quantile=0.975)) > float(d.sel(quantile=0.025))
-    assert float(ds.material_price_diff_exceedance.sel(year=2028, material_price_diff_threshold=0.0, **LI)) > 0.8
-    ch = ds.unmet_share_exceedance_change_mean.sel(year=2028, unmet_share_threshold=0.0, **LI)
-    se = ds.unmet_share_exceedance_change_mcse.sel(year=2028, unmet_share_threshold=0.0, **LI)
-    assert float(ch) >= 0.0 and float(se) >= 0.0
+    # paired draws: lost mine capacity never makes the first-year price lower (draws already at
+    # the price ceiling in the baseline tie at exactly zero) ...
+    assert float(d.sel(quantile=0.025)) >= 0.0
+    assert float(ds.material_price_diff_exceedance.sel(year=2027, material_price_diff_threshold=0.0, **LI)) > 0.7
+    # ... and the difference is far tighter than two independent samples would make it
+    sel = dict(year=2027, **LI)
+    v_diff = float(ds.material_price_diff_sd.sel(sel)) ** 2
+    v_ind = float(ds.material_price_a_sd.sel(sel)) ** 2 + float(ds.material_price_b_sd.sel(sel)) ** 2
+    assert v_diff < 0.5 * v_ind, (v_diff, v_ind)
+    # the shock makes lithium demand go unmet in more draws
+    ch = ds.unmet_share_exceedance_change_mean.sel(year=2027, unmet_share_threshold=0.0, **LI)
+    se = ds.unmet_share_exceedance_change_mcse.sel(year=2027, unmet_share_threshold=0.0, **LI)
+    assert float(se) > 0.0 and float(ch) > 2 * float(se), (float(ch), float(se))
     # exceedance change is the difference of the two probabilities
     np.testing.assert_allclose(
         ds.unmet_share_exceedance_change_mean.values,

@@ -61,8 +61,12 @@ def test_parameters_are_flattened_per_element_and_outcomes_checked():
 
 
 def test_on_a_forecast_and_from_the_command_line(baseline_small, tmp_path):
-    d = discover(baseline_small, "shortage[year=2030] > 0.1", max_parameters=12)
+    # a lithium shortage year (more than 10 % of demand unmet) by 2030
+    outcome = "shortage_ever[year=2030,material=lithium] > 0.5"
+    d = discover(baseline_small, outcome, max_parameters=12)
     assert len(d.parameters) == 12 and 0 < d.base_rate < 1
+    ever = baseline_small.draws.shortage_ever.sel(year=2030, material="lithium")
+    assert d.base_rate == pytest.approx(float((ever > 0.5).mean()))
     box = d.boxes[0]
     assert 0 < box.coverage <= 1 and box.density >= d.base_rate
     lim = box.limits
@@ -72,7 +76,7 @@ def test_on_a_forecast_and_from_the_command_line(baseline_small, tmp_path):
     from mcbattery.cli import main
 
     out, png = tmp_path / "boxes.csv", tmp_path / "tradeoff.png"
-    r = CliRunner().invoke(main, ["discover", "shortage[year=2030] > 0.1", "--draws-file", str(tmp_path / "f_draws.nc"),
+    r = CliRunner().invoke(main, ["discover", outcome, "--draws-file", str(tmp_path / "f_draws.nc"),
                                   "--max-parameters", "12", "--out", str(out), "--plot", str(png)])
     assert r.exit_code == 0, r.output
     assert "box 1: coverage" in r.output and "base rate" in r.output

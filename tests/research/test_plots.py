@@ -89,8 +89,8 @@ def _fake_compare():
     years = np.arange(2025, 2031)
     q = np.linspace(-1, 1, 9)[:, None] * np.linspace(0.1, 1, 6)[None, :]
     ds = xr.Dataset(
-        {"lithium_price_diff_quantile": (("quantile", "year"), q * 1000,
-                                         {"units": "USD(2024)/t LCE", "long_name": "quantiles of the difference b - a of lithium carbonate price, real"})},
+        {"material_price_diff_quantile": (("quantile", "year"), q * 1000,
+                                          {"units": "USD(2024)/t", "long_name": "quantiles of the difference b - a of world price, annual mean (lithium per t LCE)"})},
         coords={"quantile": [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975], "year": years},
         attrs={"scenario_a": "baseline", "scenario_b": "shock", "valid_draws": 100, "seed": 0,
                "posterior_file": "none (priors only)", "mcbattery_version": "0"},
@@ -99,7 +99,7 @@ def _fake_compare():
 
 
 def test_fan_chart_of_a_paired_difference():
-    fig = plots.fan_chart(_fake_compare(), "lithium_price_diff")
+    fig = plots.fan_chart(_fake_compare(), "material_price_diff")
     _check(fig)
     ax = fig.axes[0]
     assert "shock minus baseline" in ax.get_title() and "shock minus baseline" in ax.get_ylabel()
@@ -202,19 +202,24 @@ def test_every_figure_function_renders_with_nothing_outside_the_canvas(baseline_
     import importlib.util
     from pathlib import Path
 
+    from mcbattery.model.outputs import OUTPUTS
+
     s, d = baseline_small.summary, baseline_small.draws
     figures = {
-        "fan_chart log": plots.fan_chart(s, "lithium_price", logy=True),
-        "fan_chart shares": plots.fan_chart(s, "chemistry_share"),
+        "fan_chart log": plots.fan_chart(s, "material_price", logy=True),
+        "fan_chart shares": plots.fan_chart(s, "chemistry_share_world"),
+        "fan_chart shares per region": plots.fan_chart(s, "chemistry_share", sel={"region": "US"}),
         "fan_chart per region": plots.fan_chart(s, "cell_cost", sel={"region": "EU"}),
-        "fan_chart difference": plots.fan_chart(_fake_compare(), "lithium_price_diff"),
+        "fan_chart difference": plots.fan_chart(_fake_compare(), "material_price_diff"),
         "small_multiples region x chemistry": plots.small_multiples(s, "cell_cost", rows="region", cols="chemistry"),
-        "small_multiples stages": plots.small_multiples(s, "utilization"),
+        "small_multiples regions": plots.small_multiples(s, "cell_utilization"),
+        "small_multiples materials": plots.small_multiples(s, "material_price", logy=True),
         "small_multiples one region": plots.small_multiples(s, "demand", {"region": "EU"}, logy=True),
-        "exceedance_curve draws": plots.exceedance_curve(d, "lithium_price", 2030),
-        "exceedance_curve summaries": plots.exceedance_curve({"a": s, "b": s}, "utilization", 2030, sel={"stage": "cells"}, below=True),
-        "scenario_comparison year": plots.scenario_comparison({"a": s, "b": s}, "utilization", {"stage": "cells", "year": 2030}),
-        "scenario_comparison years": plots.scenario_comparison({"a": s, "b": s}, "lithium_price"),
+        "exceedance_curve draws": plots.exceedance_curve(d, "material_price", 2030, sel={"material": "lithium"}),
+        "exceedance_curve summaries": plots.exceedance_curve({"a": s, "b": s}, "cell_utilization", 2030, sel={"region": "EU"}, below=True),
+        "exceedance_curve thresholds": plots.exceedance_curve(s, "unmet_share", 2030, sel={"material": "graphite"}),
+        "scenario_comparison year": plots.scenario_comparison({"a": s, "b": s}, "cell_utilization", {"region": "EU", "year": 2030}),
+        "scenario_comparison years": plots.scenario_comparison({"a": s, "b": s}, "material_price", {"material": "nickel"}),
         "sobol_bars": plots.sobol_bars(_sobol()),
         "tornado sobol": plots.tornado(_sobol(), output="a[year=2030]"),
         "hindcast_plot": plots.hindcast_plot(pd.DataFrame({
@@ -244,6 +249,9 @@ def test_every_figure_function_renders_with_nothing_outside_the_canvas(baseline_
     for name, fig in figures.items():  # no internal names in what a reader sees
         words = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
         assert "[fraction]" not in words and "utilization[" not in words, name
+        # ... nor output names (the source note may name data files)
+        shown = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text) if t is not getattr(fig, "_supxlabel", None))
+        assert not [k for k in OUTPUTS if "_" in k and k in shown], name
 
 
 def test_small_multiples_share_axes_and_one_legend(baseline_small):
@@ -253,4 +261,7 @@ def test_small_multiples_share_axes_and_one_legend(baseline_small):
     assert [a.get_title() for a in axes[:3]] == ["LFP", "NMC", "sodium-ion"]
     assert "USD(2024)/kWh" in fig._supylabel.get_text()
     with pytest.raises(InputError, match="one or two dims"):
-        plots.small_multiples(baseline_small.summary, "lithium_price")
+        plots.small_multiples(baseline_small.summary, "pack_price_average")
+    fig = plots.small_multiples(baseline_small.summary, "material_price", logy=True)
+    assert [a.get_title() for a in fig.axes] == ["lithium", "nickel", "cobalt", "graphite"] and len(fig.legends) == 1
+    assert "USD(2024)/t" in fig._supylabel.get_text()

@@ -12,14 +12,15 @@ from click.testing import CliRunner
 from mcbattery.inputs.scenarios import resolve_scenario
 from mcbattery.common.errors import InputError
 from mcbattery.research.sensitivity import model_sobol, one_at_a_time, parameter_groups, parse_outputs
-from mcbattery.model.params import REGISTRY
+from mcbattery.model.params import BLOCKS, REGISTRY
 
 # Sizes: 512 base samples everywhere, so the compiled sampler and simulator (one shape per
 # power of two) are shared with test_compare.py.
 N = 512
 
 # 2025 storage demand: the first simulated year, driven by the demand block and the demand
-# noise only (the lithium-price response acts on EV demand alone).
+# noise only (demand responds to the pack price from the second year on: in the first year
+# last year's pack price is the one the demand path expects).
 STORAGE_2025 = ("demand", {"year": 2025, "segment": "storage", "region": "CN"})
 LABEL = "demand[year=2025,segment=storage,region=CN]"
 
@@ -61,10 +62,10 @@ def test_sums_and_ranges(two_outputs):
 
 
 def test_noise_as_its_own_group():
-    ds = model_sobol("baseline", STORAGE_2025, n=N, seed=1, noise="group", bootstrap=50, groups=["demand", "prices"], posterior=None)
-    assert list(ds["input"].values) == ["demand", "prices", "other", "process_noise"]
+    ds = model_sobol("baseline", STORAGE_2025, n=N, seed=1, noise="group", bootstrap=50, groups=["demand", "materials"], posterior=None)
+    assert list(ds["input"].values) == ["demand", "materials", "other", "process_noise"]
     one = ds.sel(output=LABEL)
-    assert float(one.ST.sel(input="prices")) == 0.0 and float(one.ST.sel(input="other")) == 0.0
+    assert float(one.ST.sel(input="materials")) == 0.0 and float(one.ST.sel(input="other")) == 0.0
     total = float(one.ST.sel(input="demand")) + float(one.ST.sel(input="process_noise"))
     assert 0.85 < total < 1.2
     assert float(one.S1.sel(input="demand")) > 0.5
@@ -89,13 +90,17 @@ def test_parameter_groups():
     assert all(REGISTRY[p].block == g for g, ps in blocks.items() for p in ps)
     per = parameter_groups(pri, "parameter")
     assert list(per) == random
-    mixed = parameter_groups(pri, {"mines": ["lead_time_median", "delay_probability"], "price": "prices"})
+    assert set(blocks) <= set(BLOCKS) and {"demand", "materials", "supply", "cells"} <= set(blocks)
+    mixed = parameter_groups(pri, {"mines": ["lead_time_median", "delay_probability"], "markets": "materials"})
     assert mixed["mines"] == ["lead_time_median", "delay_probability"]
-    assert set(mixed["price"]) == set(blocks["prices"]) and "other" in mixed
+    assert set(mixed["markets"]) == set(blocks["materials"]) and "price_volatility" in mixed["markets"]
+    assert "other" in mixed
     with pytest.raises(InputError, match="unknown parameter or block"):
         parameter_groups(pri, ["lead_time_medain"])
     with pytest.raises(InputError, match="in groups"):
-        parameter_groups(pri, {"a": ["prices"], "b": ["price_volatility"]})
+        parameter_groups(pri, {"a": ["materials"], "b": ["price_volatility"]})
+    with pytest.raises(InputError, match="unknown parameter or block 'prices'"):
+        parameter_groups(pri, ["prices"])
     with pytest.raises(InputError, match="no random parameter"):
         parameter_groups(pri, ["start_year"])
     with pytest.raises(InputError, match="expected 'block'"):

@@ -15,8 +15,8 @@ from mcbattery.results.export import check_output_path, tidy, write_netcdf
 def _ds():
     return xr.Dataset(
         {
-            "shortage_mean": (("year",), [0.1, 0.2], {"units": "1"}),
-            "shortage_quantile": (("quantile", "year"), [[0.0, 0.1], [0.2, 0.3]], {"units": "1"}),
+            "utilization_world_mean": (("year",), [0.1, 0.2], {"units": "1"}),
+            "utilization_world_quantile": (("quantile", "year"), [[0.0, 0.1], [0.2, 0.3]], {"units": "1"}),
             "cell_cost_mean": (("year", "region"), [[1.0, 2.0], [3.0, 4.0]], {"units": "USD(2024)/kWh"}),
         },
         coords={"year": [2025, 2026], "quantile": [0.05, 0.95], "region": ["CN", "US"]},
@@ -41,7 +41,7 @@ def test_atomic_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
     write_netcdf(_ds(), target)
-    assert xr.open_dataset(target).shortage_mean.values.tolist() == [0.1, 0.2]
+    assert xr.open_dataset(target).utilization_world_mean.values.tolist() == [0.1, 0.2]
     assert [p.name for p in tmp_path.iterdir()] == ["f.nc"]
 
 
@@ -80,18 +80,23 @@ def test_csv_is_tidy_with_numeric_quantiles_and_thresholds_and_a_sidecar(written
 
     df = pd.read_csv(written / "f.csv")
     assert df["quantile"].dtype.kind == "f" and df["threshold"].dtype.kind == "f"
-    q = df[(df.variable == "lithium_price") & (df.statistic == "quantile") & (df.year == 2030) & (df["quantile"] == 0.5)]
-    assert float(q.value.iloc[0]) == pytest.approx(float(baseline_small.summary.lithium_price_quantile.sel(quantile=0.5, year=2030)))
-    e = df[(df.variable == "shortage") & (df.statistic == "exceedance") & (df.year == 2030)]
-    assert sorted(e.threshold) == [0.0, 0.05, 0.1, 0.2] and set(e.threshold_units) == {"1"}
+    q = df[(df.variable == "material_price") & (df.statistic == "quantile") & (df.year == 2030) & (df["quantile"] == 0.5)
+           & (df.material == "lithium")]
+    assert len(q) == 1
+    expected = baseline_small.summary.material_price_quantile.sel(quantile=0.5, year=2030, material="lithium")
+    assert float(q.value.iloc[0]) == pytest.approx(float(expected))
+    e = df[(df.variable == "unmet_share") & (df.statistic == "exceedance") & (df.year == 2030) & (df.material == "nickel")]
+    assert sorted(e.threshold) == [0.0, 0.05, 0.1] and set(e.threshold_units) == {"1"}
+    e = df[(df.variable == "pack_price_average") & (df.statistic == "exceedance") & (df.year == 2030)]
+    assert sorted(e.threshold) == [100.0] and set(e.threshold_units) == {"USD(2024)/kWh"}
     side = json.loads((written / "f_provenance.json").read_text())
     for key in ("seed", "scenario", "mcbattery_version", "posterior_file", "priors_hash", "resolved_hash", "command"):
         assert key in side["attributes"], key
     assert set(side["files"]) == {"f.csv", "f_draws.csv"}
-    assert side["variables"]["lithium_price_mean"]["units"] == "USD(2024)/t LCE"
+    assert side["variables"]["material_price_mean"]["units"] == "USD(2024)/t"
     assert side["variables"]["announced_completion"]["role"] == "parameter"
     draws = pd.read_csv(written / "f_draws.csv")
-    assert set(draws.statistic) == {"draw"} and {"announced_completion", "lithium_price"} <= set(draws.variable)
+    assert set(draws.statistic) == {"draw"} and {"announced_completion", "material_price"} <= set(draws.variable)
 
 
 def test_parquet_zarr_and_spreadsheet(written, baseline_small):
@@ -106,12 +111,13 @@ def test_parquet_zarr_and_spreadsheet(written, baseline_small):
     readme = book["README"]
     keys = dict(zip(readme[0], readme[1]))
     assert keys["scenario"] == "baseline" and int(keys["seed"]) == 7 and keys["command"].startswith("mcbattery forecast")
-    units = readme[readme[0] == "lithium_price_quantile"]
-    assert units.iloc[0, 1] == "USD(2024)/t LCE"
+    units = readme[readme[0] == "material_price_quantile"]
+    assert units.iloc[0, 1] == "USD(2024)/t"
     summary = pd.read_excel(written / "f.xlsx", sheet_name="summary")
     assert summary["quantile"].dtype.kind == "f" and len(summary) == len(pd.read_csv(written / "f.csv"))
     draws = pd.read_excel(written / "f_draws.xlsx", sheet_name=None)
-    assert "parameters" in draws and len(draws["lithium_price"]) == KEPT * baseline_small.summary.sizes["year"]
+    assert "parameters" in draws and len(draws["material_price"]) == KEPT * baseline_small.summary.sizes["year"]
+    assert sorted(draws["material_price"].columns) == sorted(["draw", "year", "lithium", "nickel", "cobalt", "graphite"])
     assert "announced_completion[EU]" in draws["parameters"].columns and list(draws["cell_cost"].columns[:3]) == ["draw", "year", "CN,LFP"]
 
 
@@ -129,15 +135,14 @@ def test_netcdf_follows_cf_conventions(written):
         for v, da in ds.data_vars.items():
             assert da.attrs.get("units"), f"{name}: {v} has no units"
             base = v.split("_quantile")[0].split("_mean")[0]
-            # capacity and production mix GWh and kt until they are split into one variable per unit
-            if not any(v.startswith(k) for k in ("capacity", "production")):
-                assert "see" not in da.attrs["units"], f"{name}: {v} has more than one unit"
+            assert "see" not in da.attrs["units"], f"{name}: {v} has more than one unit"
             if v.endswith("_quantile"):
                 bounds = [k for k in da.attrs if k.startswith("quantile_") and k.endswith("_error_bound")]
                 assert bounds and all(isinstance(da.attrs[k], float) for k in bounds), v
         thr = [c for c in ds.coords if c.endswith("_threshold")]
         if name == "f.nc":
-            assert thr and ds["lithium_price_threshold"].attrs["units"] == OUTPUTS["lithium_price"].units
+            assert thr and ds["pack_price_average_threshold"].attrs["units"] == OUTPUTS["pack_price_average"].units
+            assert ds["unmet_share_threshold"].attrs["units"] == OUTPUTS["unmet_share"].units
 
 
 # ----------------------------------------------------------------------------- killed runs
