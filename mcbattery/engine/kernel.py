@@ -17,7 +17,7 @@ import numpy as np
 
 from mcbattery.engine.devices import unrolled_threefry
 from mcbattery.engine.layout import Layout, flatten
-from mcbattery.engine.sampling import make_sampler
+from mcbattery.engine.sampling import make_sampler, random_normal, random_uniform
 from mcbattery.engine.streaming import tree_merge
 from mcbattery.model import noise
 from mcbattery.model.scan import simulate
@@ -43,11 +43,12 @@ def deployment_history(start_year: int) -> np.ndarray:
 
 def draw_randomness(key, n_years: int, slots: noise.NoiseLayout, dtype=jnp.float32):
     """Split one draw's key into (parameter key, process noise): normals ~ N(0, 1) shaped
-    (years, slots.n_normals) and uniforms ~ U[1e-7, 1) shaped (years, slots.n_uniforms).
+    (years, slots.n_normals) and uniforms ~ U[1e-7, 1) shaped (years, slots.n_uniforms), drawn
+    in float32 for every ``dtype`` (a float64 run simulates the same draws).
     The one place that decides which random numbers a draw consumes."""
     kp, kn, ku = jax.random.split(key, 3)
-    normals = jax.random.normal(kn, (n_years, slots.n_normals), dtype)
-    uniforms = jax.random.uniform(ku, (n_years, slots.n_uniforms), dtype, minval=1e-7, maxval=1.0)
+    normals = random_normal(kn, (n_years, slots.n_normals), dtype)
+    uniforms = random_uniform(ku, (n_years, slots.n_uniforms), dtype, minval=1e-7, maxval=1.0)
     return kp, normals, uniforms
 
 

@@ -47,6 +47,21 @@ def prior_fields(priors: Priors, dtype=jnp.float32) -> Fields:
     return out
 
 
+#: Random numbers are drawn in float32 whatever the compute dtype and then cast, so a float64
+#: run simulates the same draws as a float32 run and differs from it by rounding only.
+RANDOM_DTYPE = jnp.float32
+
+
+def random_normal(key: jax.Array, shape: tuple, dtype) -> jax.Array:
+    """Standard normals drawn in RANDOM_DTYPE, cast to ``dtype``."""
+    return jax.random.normal(key, shape, RANDOM_DTYPE).astype(dtype)
+
+
+def random_uniform(key: jax.Array, shape: tuple, dtype, minval: float = 0.0, maxval: float = 1.0) -> jax.Array:
+    """Uniforms on [minval, maxval) drawn in RANDOM_DTYPE, cast to ``dtype``."""
+    return jax.random.uniform(key, shape, RANDOM_DTYPE, minval=minval, maxval=maxval).astype(dtype)
+
+
 GAMMA_TRIALS = 4
 
 
@@ -63,15 +78,15 @@ def gamma_variates(key: jax.Array, alpha: jax.Array, trials: int = GAMMA_TRIALS)
     d = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * d)
     kz, ku, kb = jax.random.split(key, 3)
-    z = jax.random.normal(kz, (trials, *alpha.shape), alpha.dtype)
-    u = jax.random.uniform(ku, (trials, *alpha.shape), alpha.dtype, minval=1e-12, maxval=1.0)
+    z = random_normal(kz, (trials, *alpha.shape), alpha.dtype)
+    u = random_uniform(ku, (trials, *alpha.shape), alpha.dtype, minval=1e-12, maxval=1.0)
     v = (1.0 + c * z) ** 3
     ok = (v > 0) & (jnp.log(u) < 0.5 * z**2 + d - d * v + d * jnp.log(jnp.maximum(v, 1e-30)))
     chosen = v[trials - 1]  # the first accepted trial, else the last proposal
     for t in range(trials - 2, -1, -1):  # a select chain fuses into one loop (no argmax/gather)
         chosen = jnp.where(ok[t], v[t], chosen)
     x = d * jnp.maximum(chosen, 1e-30)
-    ub = jax.random.uniform(kb, alpha.shape, alpha.dtype, minval=1e-12, maxval=1.0)
+    ub = random_uniform(kb, alpha.shape, alpha.dtype, minval=1e-12, maxval=1.0)
     return jnp.where(boost, x * ub ** (1.0 / alpha), x)
 
 
@@ -175,7 +190,7 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
 
     def sample(key: jax.Array, fields: Fields) -> Params:
         _, ku, kg = jax.random.split(key, 3)
-        u = jax.random.uniform(ku, (max(n_u, 1),), dtype, minval=1e-7, maxval=1 - 1e-7)
+        u = random_uniform(ku, (max(n_u, 1),), dtype, minval=1e-7, maxval=1 - 1e-7)
         g = gamma_variates(kg, gamma_shapes(fields).astype(dtype))
         # every beta / Dirichlet value at once: numerator over its group's sum, gathered from one
         # padded copy of g (one consumer: per-parameter slices of g would each recompute the
@@ -186,7 +201,7 @@ def make_sampler(struct: tuple, dtype=jnp.float32) -> Callable[[jax.Array, Field
             total = total + gz[den[:, j]]
         ratio = gz[num] / jnp.maximum(total, 1e-30)
         # one posterior sample index per draw, shared by every empirical parameter
-        row_u = jax.random.uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
+        row_u = random_uniform(jax.random.fold_in(key, 0x5EED), (), dtype)
         out: Params = {}
         for dist, names in groups.items():
             if not names:

@@ -33,7 +33,9 @@ def test_diff_shows_only_what_differs():
     assert r.exit_code == 0, r.output
     rows = [line for line in r.output.splitlines() if line.startswith("*")]
     assert rows and any("production_credit[US]" in x and "30 [" in x and "15 [" in x for x in rows)
-    assert "12 elements of 6 parameters differ from baseline" in r.output.replace("\n    ", " ")
+    assert len(rows) == 28 and len({x.split()[1].split("[")[0] for x in rows}) == 12
+    assert "28 elements of 12 parameters differ from baseline" in r.output.replace("\n    ", " ")
+    assert not any("export_control_share[lithium]" in x for x in rows)  # set, but to what it was
 
 
 def test_csv_and_markdown():

@@ -11,7 +11,7 @@ from mcbattery.engine.runner import run
 
 @pytest.fixture(scope="module")
 def wild(tmp_path_factory):
-    """A scenario whose lithium price volatility is far too wide: some draws overflow."""
+    """A scenario whose material price volatility is far too wide: some draws overflow."""
     f = tmp_path_factory.mktemp("wild") / "wild.toml"
     f.write_text('[meta]\ndescription = "wild prices"\n[set.price_volatility]\ndist = "lognormal"\n'
                  'median = 3.0\nsigma = 1.5\n', encoding="utf-8")
@@ -25,7 +25,7 @@ def test_the_changed_parameter_is_found(wild):
     d = diagnose_invalid(pri, result)
     assert d.examined == min(EXAMINE, result.acc.invalid)
     assert d.parameters[0] == ("price_volatility", d.examined)  # restoring it makes every examined draw finite
-    assert "lithium_price" in d.outputs
+    assert "material_price" in d.outputs
 
 
 def test_a_clean_run_has_nothing_to_diagnose():

@@ -15,12 +15,12 @@ def test_helpers_reproduce_the_engine_draws(baseline_small):
     par = direct.sample_rows(pri, np.arange(512), seed=7)
     out = direct.simulate_rows(par, np.arange(512), 7, 2025, 2040)
     kept = baseline_small.draws
-    for name in ("lithium_price", "cell_cost", "demand", "capacity", "scrap_rate"):
+    for name in ("material_price", "cell_cost", "demand", "cell_capacity", "scrap_rate"):
         np.testing.assert_allclose(out[name], kept[name].values, rtol=1e-4, err_msg=name)
     # a row's noise follows its noise index, not its position
     swapped = direct.simulate_rows({k: v[[1, 0]] for k, v in par.items()}, np.array([1, 0]), 7, 2025, 2040)
-    np.testing.assert_allclose(swapped["lithium_price"][0], out["lithium_price"][1], rtol=1e-5)
-    assert not np.allclose(swapped["lithium_price"][0], out["lithium_price"][0])
+    np.testing.assert_allclose(swapped["material_price"][0], out["material_price"][1], rtol=1e-5)
+    assert not np.allclose(swapped["material_price"][0], out["material_price"][0])
 
 
 def test_rows_do_not_depend_on_the_batch_size():
@@ -44,9 +44,9 @@ def test_sample_and_simulate_params_are_the_runs_draws():
     for k in p:
         np.testing.assert_array_equal(p[k], q[k])
     out = direct.simulate_params(pri, {"price_reversion": p["price_reversion"]}, seed=3, start=10, end_year=2027)
-    assert out["lithium_price"].shape == (4, 3)
+    assert out["material_price"].shape == (4, 3, len(pri.coords["material"]))
     ref = direct.simulate_draws(p, np.arange(10, 14), 3, 2025, 2027)
-    np.testing.assert_array_equal(out["lithium_price"], ref["lithium_price"])
+    np.testing.assert_array_equal(out["material_price"], ref["material_price"])
 
 
 @pytest.mark.parametrize("chunk, total, rows", [(1, None, 256), (300, None, 512), (4096, 10, 256),

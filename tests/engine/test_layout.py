@@ -41,15 +41,19 @@ def test_grid_per_column_in_transformed_units():
 
 
 def test_thresholds_repeat_their_output_columns():
-    lay = make_layout(3, 2025, {"shortage": (0.0, 0.1), "lithium_price": (40000.0,)}, shipped_coords())
-    sl = lay.slices["shortage"]
+    lay = make_layout(3, 2025, {"unmet_share": (0.0, 0.1), "material_price": (40000.0,)}, shipped_coords())
+    sl = lay.slices["unmet_share"]
     n = sl.stop - sl.start
+    assert n == 3 * len(shipped_coords()["material"])  # every year and material
     cols = np.r_[np.arange(sl.start, sl.stop), np.arange(sl.start, sl.stop)]
     first = [i for i, (a, b, t) in enumerate(lay.thr_segments) if a == sl.start]
     assert [lay.thr_segments[i][2] for i in first] == [0.0, 0.1]
     pos = np.flatnonzero(np.isin(lay.thr_cols, cols))
     assert pos.size == 2 * n and set(lay.thr_vals[pos]) == {0.0, 0.1}
-    assert lay.key[0] == (("lithium_price", (40000.0,)), ("shortage", (0.0, 0.1)))
+    assert lay.key[0] == (("material_price", (40000.0,)), ("unmet_share", (0.0, 0.1)))
+    price = lay.slices["material_price"]
+    assert [t for a, b, t in lay.thr_segments if a == price.start] == [40000.0]
+    assert lay.thr_cols.size == 3 * n and np.count_nonzero(lay.thr_vals == 40000.0) == price.stop - price.start
     for a, b, t in lay.thr_segments:
         seg = (lay.thr_cols >= a) & (lay.thr_cols < b) & (lay.thr_vals == t)
         assert seg.sum() == b - a

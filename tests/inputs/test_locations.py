@@ -7,7 +7,7 @@ from mcbattery.inputs import locations
 
 def test_priors_folder_holds_the_parameters_scenarios_and_posterior():
     assert locations.PRIORS_DIR.is_dir()
-    assert (locations.PRIORS_DIR / "prices.toml").is_file()
+    assert (locations.PRIORS_DIR / "materials.toml").is_file()
     assert sorted(p.stem for p in (locations.PRIORS_DIR / "scenarios").glob("*.toml"))
     assert locations.POSTERIOR_DIR == locations.PRIORS_DIR / "posterior"
     assert (locations.POSTERIOR_DIR / "engine_samples.nc").is_file()

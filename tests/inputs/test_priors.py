@@ -28,8 +28,13 @@ def test_scenario_shifts_change_hash_and_values():
     base = load_scenario("baseline")
     shock = load_scenario("lithium_supply_shock")
     assert base.hash() != shock.hash()
-    assert float(base["supply_shock_fraction"].fields["value"]) == 0.0
-    assert shock["supply_shock_fraction"].dist != "fixed" or float(shock["supply_shock_fraction"].fields["value"]) > 0
+    lithium = list(base.coords["material"]).index("lithium")
+    assert base["supply_shock_fraction"].dims == ("material",)
+    np.testing.assert_array_equal(base["supply_shock_fraction"].fields["value"], 0.0)
+    hit = shock["supply_shock_fraction"]
+    assert hit.dist == "uniform" and hit.fields["low"][lithium] > 0  # lithium mines lose capacity
+    others = np.arange(len(base.coords["material"])) != lithium
+    np.testing.assert_array_equal(hit.fields["high"][others], 0.0)  # the other materials are untouched
     uni = load_scenario("unipolar")
     # a scale shift moves the location, not the file's copy of the prior
     assert np.all(uni["announced_completion"].fields["mean"][1:3] < base["announced_completion"].fields["mean"][1:3])
@@ -38,18 +43,18 @@ def test_scenario_shifts_change_hash_and_values():
 BAD_CASES = {
     "empty": ("", "empty"),
     "truncated": ('[demand_start]\ndims = ["segment"]\ndist = "lognormal"\nmedian = { EV = 9', "not valid TOML"),
-    "missing_field": ('[price_volatility]\ndist = "truncnormal"\nmean = 0.2\nsd = 0.1\nlow = 0.0\nunits = "1"\nsource = "x"\n', "missing field 'high'"),
-    "unknown_field": ('[price_volatility]\ndist = "truncnormal"\nmean = 0.2\nsd = 0.1\nlow = 0.0\nhigh = 1.0\nsdev = 1\nunits = "1"\nsource = "x"\n', "unknown field 'sdev'"),
+    "missing_field": ('[price_volatility]\ndims = ["material"]\ndist = "truncnormal"\nmean = 0.2\nsd = 0.1\nlow = 0.0\nunits = "1"\nsource = "x"\n', "missing field 'high'"),
+    "unknown_field": ('[price_volatility]\ndims = ["material"]\ndist = "truncnormal"\nmean = 0.2\nsd = 0.1\nlow = 0.0\nhigh = 1.0\nsdev = 1\nunits = "1"\nsource = "x"\n', "unknown field 'sdev'"),
     "misspelt_param": ('[price_volatilty]\ndist = "fixed"\nvalue = 0.2\nunits = "1"\nsource = "x"\n', "did you mean"),
-    "zero_scale": ('[price_volatility]\ndist = "truncnormal"\nmean = 0.2\nsd = 0.0\nlow = 0.0\nhigh = 1.0\nunits = "1"\nsource = "x"\n', "must be > 0"),
+    "zero_scale": ('[price_volatility]\ndims = ["material"]\ndist = "truncnormal"\nmean = 0.2\nsd = 0.0\nlow = 0.0\nhigh = 1.0\nunits = "1"\nsource = "x"\n', "must be > 0"),
     "negative_scale": ('[recycling_capacity_start]\ndist = "lognormal"\nmedian = 1e4\nsigma = -0.2\nunits = "1"\nsource = "x"\n', "must be > 0"),
-    "inverted": ('[price_volatility]\ndist = "uniform"\nlow = 0.5\nhigh = 0.1\nunits = "1"\nsource = "x"\n', "bounds inverted"),
-    "unknown_dist": ('[price_volatility]\ndist = "gaussian"\nmean = 0.2\nunits = "1"\nsource = "x"\n', "unknown distribution"),
-    "non_numeric": ('[price_volatility]\ndist = "fixed"\nvalue = "high"\nunits = "1"\nsource = "x"\n', "expected a number"),
-    "nan": ('[price_volatility]\ndist = "fixed"\nvalue = nan\nunits = "1"\nsource = "x"\n', "finite"),
-    "inf": ('[price_volatility]\ndist = "fixed"\nvalue = inf\nunits = "1"\nsource = "x"\n', "finite"),
-    "no_source": ('[price_volatility]\ndist = "fixed"\nvalue = 0.2\nunits = "1"\n', "missing field 'source'"),
-    "out_of_support": ('[price_reversion]\ndist = "fixed"\nvalue = 1.5\nunits = "1"\nsource = "x"\n', "support"),
+    "inverted": ('[price_volatility]\ndims = ["material"]\ndist = "uniform"\nlow = 0.5\nhigh = 0.1\nunits = "1"\nsource = "x"\n', "bounds inverted"),
+    "unknown_dist": ('[price_volatility]\ndims = ["material"]\ndist = "gaussian"\nmean = 0.2\nunits = "1"\nsource = "x"\n', "unknown distribution"),
+    "non_numeric": ('[price_volatility]\ndims = ["material"]\ndist = "fixed"\nvalue = "high"\nunits = "1"\nsource = "x"\n', "expected a number"),
+    "nan": ('[price_volatility]\ndims = ["material"]\ndist = "fixed"\nvalue = { lithium = 0.2, nickel = nan, cobalt = 0.2, graphite = 0.2 }\nunits = "1"\nsource = "x"\n', "finite"),
+    "inf": ('[price_volatility]\ndims = ["material"]\ndist = "fixed"\nvalue = inf\nunits = "1"\nsource = "x"\n', "finite"),
+    "no_source": ('[price_volatility]\ndims = ["material"]\ndist = "fixed"\nvalue = 0.2\nunits = "1"\n', "missing field 'source'"),
+    "out_of_support": ('[price_reversion]\ndims = ["material"]\ndist = "fixed"\nvalue = { lithium = 0.5, nickel = 0.5, cobalt = 1.5, graphite = 0.5 }\nunits = "1"\nsource = "x"\n', "support"),
     "normal_on_positive": ('[recycling_capacity_start]\ndist = "normal"\nmean = 1e4\nsd = 1e3\nunits = "1"\nsource = "x"\n', "truncnormal"),
     "bad_label": ('[scrap_floor]\ndims = ["region"]\ndist = "beta"\nmean = { CN = 0.03, US = 0.06, EU = 0.06, RoW = 0.05 }\nconcentration = 50.0\nunits = "1"\nsource = "x"\n', "unknown region label"),
     "wrong_dims": ('[scrap_floor]\ndims = ["chemistry"]\ndist = "beta"\nmean = 0.05\nconcentration = 50.0\nunits = "1"\nsource = "x"\n', "dims must be"),
@@ -88,8 +93,8 @@ def test_bad_prior_file_is_named(priors_copy, case):
 
 
 def test_missing_parameter_is_named(priors_copy):
-    drop_param(priors_copy, "boom_drift")
-    with pytest.raises(InputError, match=r"missing parameter\(s\) \['boom_drift'\]"):
+    drop_param(priors_copy, "price_volatility")
+    with pytest.raises(InputError, match=r"missing parameter\(s\) \['price_volatility'\]"):
         load_priors(priors_copy)
 
 
@@ -103,8 +108,11 @@ def test_unknown_scenario_and_bad_scenario_files(tmp_path):
     bad.write_text('[meta]\ndescription = "x"\n[shift.scrap_floor]\nscale = { Mars = 2 }\n')
     with pytest.raises(InputError, match="unknown region label"):
         load_scenario(bad)
-    bad.write_text('[meta]\ndescription = "x"\n[shift.price_reversion]\nscale = 3\n')
+    bad.write_text('[meta]\ndescription = "x"\n[shift.reference_utilization]\nscale = { cobalt = 3 }\n')  # beta mean 0.8 -> 2.4
     with pytest.raises(InputError, match="between 0 and 1"):
+        load_scenario(bad)
+    bad.write_text('[meta]\ndescription = "x"\n[shift.price_reversion]\nscale = 3\n')  # truncnormal bounds beyond 1
+    with pytest.raises(InputError, match="price_reversion: truncnormal support exceeds the parameter's unit range"):
         load_scenario(bad)
     bad.write_text('[shift.price_reversion]\nscale = 0.5\n')
     with pytest.raises(InputError, match="meta"):
