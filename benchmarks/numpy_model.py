@@ -144,14 +144,14 @@ def rng_bound_fn(priors, n_years: int, dtype="float32", block: int = 256):
         kz, kuu, kg = jax.random.split(kp, 3)
         s = jnp.zeros((), dt)
         if counts.get("z", 0):
-            s += jax.random.normal(kz, (counts["z"],), dt).sum()
-        s += jax.random.uniform(kuu, (max(counts.get("u", 0), 1),), dt, minval=1e-7, maxval=1 - 1e-7).sum()
+            s += sampling.random_normal(kz, (counts["z"],), dt).sum()
+        s += sampling.random_uniform(kuu, (max(counts.get("u", 0), 1),), dt, minval=1e-7, maxval=1 - 1e-7).sum()
         if counts.get("g", 0):
             s += gamma(kg, gamma_shapes(fields).astype(dt)).sum()
         if row_uniform:
-            s += jax.random.uniform(jax.random.fold_in(kp, 0x5EED), (), dt)
-        s += jax.random.normal(kn, (n_years, slots.n_normals), dt).sum()
-        s += jax.random.uniform(ku, (n_years, slots.n_uniforms), dt, minval=1e-7, maxval=1.0).sum()
+            s += sampling.random_uniform(jax.random.fold_in(kp, 0x5EED), (), dt)
+        s += sampling.random_normal(kn, (n_years, slots.n_normals), dt).sum()
+        s += sampling.random_uniform(ku, (n_years, slots.n_uniforms), dt, minval=1e-7, maxval=1.0).sum()
         return s
 
     @jax.jit

@@ -106,10 +106,10 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     layout = make_layout(n_years, start_year, dict(thresholds), coords)
     kernel = make_kernel(struct, n_years, start_year, layout, dtype, narrow_counts=devices[0].platform == "cpu", wave_groups=waves)
 
-    def one(first, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
+    def engine_kernel(first, n_blocks, n_valid, fields, base_key, hist, chunk_groups, with_draws):
         return kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws)
 
-    jitted = jax.jit(one, static_argnames=("chunk_groups", "with_draws"))
+    jitted = jax.jit(engine_kernel, static_argnames=("chunk_groups", "with_draws"))
     placed: dict = {}  # the last call's shared inputs, and their copies on every device
 
     def shared(fields, base_key, n_valid):

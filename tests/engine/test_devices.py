@@ -109,7 +109,7 @@ def test_compilation_cache_makes_the_second_run_reuse_the_program(tmp_path):
         outs.append(xr.load_dataset(out))
         if i == 0:
             entries = sorted(p.name for p in (tmp_path / "cache").iterdir())
-            assert any(e.startswith("jit_sharded") for e in entries), entries
+            assert any(e.startswith("jit_engine_kernel") for e in entries), entries
     for v in outs[0].data_vars:
         np.testing.assert_array_equal(outs[0][v].values, outs[1][v].values, err_msg=v)
     probe = "from mcbattery.engine.devices import use_compilation_cache; print(use_compilation_cache())"
