@@ -111,16 +111,16 @@ def run_history(until: int = 2019, scenario: str = "hindcast_2020", draws: int =
     from mcbattery.calibration.fit import calibrate
     from mcbattery.calibration.store import engine_samples_path, save_posterior
 
+    start = int(mcbattery.load_scenario(scenario).start_year)
+    if start != until + 1:
+        raise InputError(f"scenario starts in {start}; a history from data up to {until} needs a {until + 1} start",
+                         field="scenario")
     idata = calibrate(until=until, seed=seed, num_warmup=num_warmup or num_samples, num_samples=num_samples,
                       num_chains=num_chains)
     with tempfile.TemporaryDirectory() as tmp:
         post, _ = save_posterior(idata, Path(tmp) / "posterior.nc")
         f = mcbattery.forecast(scenario, draws=draws, seed=seed, end_year=last, posterior=engine_samples_path(post),
                                progress=progress)
-    start = int(f.summary.attrs["start_year"])
-    if start != until + 1:
-        raise InputError(f"scenario starts in {start}; a history from data up to {until} needs a {until + 1} start",
-                         field="scenario")
     return score(f.summary, realised(until + 2, last)), f, idata
 
 

@@ -13,7 +13,7 @@ Common random numbers, precisely:
   shifted prior moves each draw's value monotonically (quantile coupling) rather than
   re-drawing it;
 * the process noise of draw ``i`` (demand shocks, price innovations, project lead times,
-  delays, cancellations, regime switches) is the noise of draw index ``i`` for both.
+  delays, cancellations, supply disruptions) is the noise of draw index ``i`` for both.
 
 So ``b - a`` in a draw is the effect of the scenario's change alone, with everything else held
 fixed, and the variance of the paired difference is far below ``var(a) + var(b)`` for outputs

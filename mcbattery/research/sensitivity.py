@@ -12,8 +12,8 @@ correlations inside a parameter, e.g. Dirichlet shares). For each group ``i``, `
 (``mcbattery.model.params.REGISTRY[name].block``), single parameters or any named sets; parameters
 with a fixed prior are constant and belong to no group. Cost: ``n * (d + 2)`` model runs.
 
-Process noise (demand shocks, price innovations, lead times, delays, cancellations, regime
-switches) is *not* a parameter. Two conventions:
+Process noise (demand shocks, price innovations, lead times, delays, cancellations, supply
+disruptions) is *not* a parameter. Two conventions:
 
 * ``noise="common"`` (default): row ``j`` of ``A``, ``B`` and every ``AB_i`` uses the noise of
   draw index ``j`` — common random numbers. The noise is then an input that never changes

@@ -95,3 +95,14 @@ def test_cli_hindcast_on_small_csv(tmp_path):
     assert r.exit_code == 2 and "origins" in r.output
     r = CliRunner().invoke(_cli(), ["hindcast", "--data", str(csv), "--out", str(tmp_path / "h.txt")])
     assert r.exit_code == 2 and "expected one of ['.csv']" in r.output
+
+
+def test_history_refuses_bad_arguments_in_one_line(tmp_path):
+    from mcbattery.cli.calibration import history as history_cmd
+
+    cli = Group(name="mcbattery", commands={"history": history_cmd})
+    r = CliRunner().invoke(cli, ["history", "--out", str(tmp_path / "h.txt")])
+    assert r.exit_code == 2 and r.output.strip().count("\n") == 0 and ".csv" in r.output
+    r = CliRunner().invoke(cli, ["history", "--until", "2020", "--out", str(tmp_path / "h.csv")])
+    assert r.exit_code == 2 and "needs a 2021 start" in r.output
+    assert list(tmp_path.iterdir()) == []
