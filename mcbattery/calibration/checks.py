@@ -32,14 +32,15 @@ PUBLISHED_LEARNING = {
 
 def moore_comparison(until: int | None = None, seed: int = 0, idata=None, **fit_options) -> dict[str, Any]:
     """Moore's-law (time trend) fit of the same cell prices (2010 on) with
-    :func:`mcbattery.calibration.learning.fit`: posterior summary, annual decline (mean and
-    90% interval) and, with a calibrated ``idata``, PSIS-LOO of the one-step-ahead increments
-    for both laws (``elpd_moore``, ``elpd_wright``: (estimate, se))."""
+    :func:`mcbattery.calibration.learning.fit` and a fixed trend (``drift=False``, like the
+    calibration's Wright model, so the two laws are compared on equal terms): posterior summary,
+    annual decline (mean and 90% interval) and, with a calibrated ``idata``, PSIS-LOO of the
+    one-step-ahead increments for both laws (``elpd_moore``, ``elpd_wright``: (estimate, se))."""
     import arviz as az
 
     d = learning_data(until)
     frame = pd.DataFrame({"year": d["year"], "unit_cost": d["cell_price"]})
-    fit = learning.fit(frame, seed=seed, model="moore", **fit_options)
+    fit = learning.fit(frame, seed=seed, model="moore", **{"drift": False, **fit_options})
     mu = fit.posterior["progress_rate"].values
     out = {
         "summary": fit.summary(),
