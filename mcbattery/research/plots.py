@@ -115,11 +115,23 @@ def _select(da: xr.DataArray, sel: Mapping | None, what: str) -> xr.DataArray:
     return da.sel(sel)
 
 
+#: Dimensionless outputs that are ratios, not shares: shown as multiples, never in per cent.
+RATIO_UNITS = {"price_ratio": "x long-run price"}
+
+
+def _display_units(name: str, units: str) -> str:
+    """The units an axis or label shows for output ``name`` (a ratio's "1" as a multiple)."""
+    for output, shown in RATIO_UNITS.items():
+        if str(name or "").startswith(output) and units == "1":
+            return shown
+    return units
+
+
 def _raw_units(da: xr.DataArray) -> str:
     units = da.attrs.get("units", "")
     if units == "see stage_units" and "stage_units" in da.coords and da["stage_units"].size == 1:
         units = str(da["stage_units"].values)
-    return units
+    return _display_units(da.name, units)
 
 
 def _units(da: xr.DataArray) -> str:
@@ -202,7 +214,7 @@ def outcome_label(text: str) -> str:
         return str(text)
     name, sel, op, value = m.groups()
     try:
-        shown = value_text(float(value), OUTPUTS[name].units)
+        shown = value_text(float(value), _display_units(name, OUTPUTS[name].units))
     except ValueError:
         shown = value
     return f"{output_label(name + (sel or '').replace(' ', ''))} {op} {shown}"

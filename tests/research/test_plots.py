@@ -265,3 +265,13 @@ def test_small_multiples_share_axes_and_one_legend(baseline_small):
     fig = plots.small_multiples(baseline_small.summary, "material_price", logy=True)
     assert [a.get_title() for a in fig.axes] == ["lithium", "nickel", "cobalt", "graphite"] and len(fig.legends) == 1
     assert "USD(2024)/t" in fig._supylabel.get_text()
+
+
+def test_a_ratio_output_is_shown_as_a_multiple_not_in_per_cent(baseline_small):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = plots.fan_chart(baseline_small.summary, "price_ratio", sel={"material": "lithium"}, logy=True)
+    labels = " ".join(ax.get_ylabel() for ax in fig.axes)
+    assert "long-run price" in labels and "%" not in labels
+    assert plots.outcome_label("price_ratio[year=2030,material=lithium] > 2").endswith("> 2 x long-run price")
