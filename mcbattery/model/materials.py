@@ -13,9 +13,10 @@ Each year, at a price ``P = A_t · exp(x)`` (``A_t`` the long-run incentive pric
 * stocks: holders want a closing stock of ``τ · D* · exp(-γ x)`` (less when prices are high).
 
 The clearing price solves ``I + S(x) + R - D(x) = τ D* exp(-γ x)`` for the opening stock
-``I`` on ``[X_LO, X_HI]`` (a few bisections, then safeguarded Newton steps). A deficit therefore shows up first as a price spike
-(stocks drawn down, demand thrifted, utilisation raised); physical unmet demand remains only
-when even the price ceiling cannot close the gap. The realised price adds a mean-reverting
+``I`` on ``[X_LO, X_HI]`` (a few bisections, then Newton steps kept inside the bracket). A
+deficit therefore shows up first as a price spike (stocks drawn down, demand thrifted,
+utilisation raised); physical unmet demand remains only when even the price ceiling cannot
+close the gap. The realised price adds a mean-reverting
 monthly noise ``ξ`` (calibrated on price history) to the clearing level.
 
 Export controls withhold a share of the exporter's refined exports: buyers elsewhere face a
