@@ -63,7 +63,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     last slot counting invalid rows) plus this call's histogram counts, exceedance counts, the
     number of non-finite draws and, with ``with_draws``, the draws (chunk_groups * GROUP * BLOCK,
     columns). Draws with index >= n_valid are padding.
-    fields: the prior numbers (:func:`mcbattery.sampling.prior_fields`).
+    fields: the prior numbers (:func:`mcbattery.engine.sampling.prior_fields`).
     narrow_counts: count histogram hits in uint16 and add them into ``hist`` every FLUSH_GROUPS
     groups. The counts are the same; on CPUs the scatter into a half-size table is about twice
     as fast (it stays in cache). GPUs have no 16-bit atomic add, so they count in int32.

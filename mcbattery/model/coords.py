@@ -120,12 +120,13 @@ def parse_coords(doc: dict, file: str) -> Coords:
 def load_coords(directory: str | Path) -> Coords:
     """Read ``coords.toml`` of a priors folder."""
     from mcbattery.common.errors import InputError
+    from mcbattery.common.files import read_text
 
     path = Path(directory) / FILE
+    if not path.exists():
+        raise InputError("missing coordinates file; expected coords.toml in the priors folder", file=str(path))
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("missing coordinates file; expected coords.toml in the priors folder", file=str(path)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        doc = tomllib.loads(read_text(path))  # a regular file of bounded size, UTF-8
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"cannot read coordinates ({exc.__class__.__name__}: {exc})", file=str(path)) from None
     return parse_coords(doc, str(path))
