@@ -74,19 +74,18 @@ def interval_widths(ds: xr.Dataset) -> dict[str, float]:
 # ----------------------------------------------------------------------------- outputs
 
 
-def _coord_labels(dim: str):
-    from mcbattery.inputs.priors import shipped_coords
-
-    return list(shipped_coords()[dim])
-
-
-def parse_outputs(outputs, start_year: int, end_year: int) -> list[tuple[str, list[tuple], str]]:
+def parse_outputs(outputs, start_year: int, end_year: int, coords=None) -> list[tuple[str, list[tuple], str]]:
     """Normalise output requests to ``(name, [index tuple per element], [label per element])``.
 
     An output is a name (every year and element) or ``(name, {dim: label or [labels]})`` with
-    dims ``year`` and the output's own dims (``stage``, ``region``, ...); dims left out are
+    dims ``year`` and the output's own dims (``material``, ``region``, ...); dims left out are
     kept whole. Element labels read like ``material_price[year=2030,material=lithium]``.
+    ``coords``: the scenario's coordinates (default: the shipped ones).
     """
+    if coords is None:
+        from mcbattery.inputs.priors import shipped_coords
+
+        coords = shipped_coords()
     outputs = as_requests(outputs)
     if not outputs:
         raise InputError("expected at least one output, e.g. ('material_price', {'year': 2030, 'material': 'lithium'})", field="outputs")
@@ -107,7 +106,7 @@ def parse_outputs(outputs, start_year: int, end_year: int) -> list[tuple[str, li
             raise InputError(f"{name} has no dim(s) {sorted(unknown)}; expected some of {list(dims)}", field="outputs")
         axes = []
         for d in dims:
-            labels = years if d == "year" else _coord_labels(d)
+            labels = years if d == "year" else list(coords[d])
             if d in sel:
                 want = sel[d] if isinstance(sel[d], (list, tuple, np.ndarray)) else [sel[d]]
                 idx = []
@@ -304,7 +303,7 @@ def model_sobol(
     if end_year is None:
         end_year = max(2040, _max_year(outputs, start_year) or 2040)
     end_year = check_int("end_year", end_year, start_year, 2200)
-    parsed = parse_outputs(outputs, start_year, end_year)
+    parsed = parse_outputs(outputs, start_year, end_year, pri.coords)
     labels = [lab for _, _, labs in parsed for lab in labs]
     if len(set(labels)) != len(labels):
         raise InputError("the same output element is requested twice", field="outputs")
@@ -439,7 +438,7 @@ def one_at_a_time(
     if end_year is None:
         end_year = max(2040, _max_year(outputs, start_year) or 2040)
     end_year = check_int("end_year", end_year, start_year, 2200)
-    parsed = parse_outputs(outputs, start_year, end_year)
+    parsed = parse_outputs(outputs, start_year, end_year, pri.coords)
     labels = [lab for _, _, labs in parsed for lab in labs]
     grp = parameter_groups(pri, groups)
     idx = np.arange(n)

@@ -149,3 +149,12 @@ def test_too_few_samples_are_refused_and_imprecise_ones_warned(tmp_path):
     with pytest.warns(UserWarning, match="imprecise at n = 32"):
         ds = model_sobol("baseline", STORAGE_2025, n=32, seed=1, bootstrap=50, posterior=None)
     assert ds.attrs["widest_interval_ST"] > 0.2
+
+
+def test_parse_outputs_reads_the_scenarios_own_coordinates():
+    """A priors folder with other labels (e.g. a fifth material) is parsed with its coordinates."""
+    coords = {"material": ["lithium", "nickel", "cobalt", "graphite", "manganese"]}
+    (name, idx, labels), = parse_outputs([("material_price", {"year": 2030, "material": "manganese"})], 2025, 2030, coords)
+    assert labels == ["material_price[year=2030,material=manganese]"] and idx[0][-1] == 4
+    with pytest.raises(InputError, match="manganese"):
+        parse_outputs([("material_price", {"year": 2030, "material": "manganese"})], 2025, 2030)
