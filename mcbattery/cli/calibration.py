@@ -86,12 +86,9 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     failures = cal.check_diagnostics(idata, max_rhat=max_rhat, min_ess=min_ess, max_divergences=max_divergences)
     if failures and not force:
         click.echo("", err=True)
-        click.echo("diagnostics failed, nothing written:", err=True)
-        for f in failures:
-            click.echo(f"  {f}", err=True)
-        click.echo("Run longer chains (--samples, --warmup), or loosen --max-rhat/--min-ess/--max-divergences "
-                   "knowingly; --force saves anyway.", err=True)
-        click.get_current_context().exit(1)
+        fail_diagnostics("diagnostics failed, nothing written:", failures,
+                         "Run longer chains (--samples, --warmup), or loosen --max-rhat/--min-ess/--max-divergences "
+                         "knowingly; --force saves anyway.")
     post_path, eng_path = cal.save_posterior(idata, target)
     written = f"{post_path} and {eng_path}"
     if ship:
@@ -102,10 +99,17 @@ def calibrate(until, out, ship, seed, samples, warmup, chains, demand_first_year
     click.echo("")
     click.echo(f"wrote {written} (posterior sha256 {idata.posterior.attrs['posterior_sha256'][:16]})")
     if failures:
-        click.echo("diagnostics failed (saved because of --force):", err=True)
-        for f in failures:
-            click.echo(f"  {f}", err=True)
-        click.get_current_context().exit(1)
+        fail_diagnostics("diagnostics failed (saved because of --force):", failures)
+
+
+def fail_diagnostics(header: str, failures: list[str], advice: str | None = None) -> None:
+    """Print the failed diagnostics on stderr and end the command with exit status 1."""
+    click.echo(header, err=True)
+    for line in failures:
+        click.echo(f"  {line}", err=True)
+    if advice:
+        click.echo(advice, err=True)
+    click.get_current_context().exit(1)
 
 
 class Years(click.ParamType):
@@ -280,10 +284,7 @@ def history(until, scenario, draws, seed, samples, chains, out, max_divergences)
     post, eng = save_posterior(idata, out.with_name(f"{out.stem}_posterior.nc"))
     click.echo(f"wrote {out}, {md}, {png}, {post} and {eng}")
     if failures:
-        click.echo("calibration diagnostics failed:", err=True)
-        for line in failures:
-            click.echo(f"  {line}", err=True)
-        click.get_current_context().exit(1)
+        fail_diagnostics("calibration diagnostics failed:", failures)
 
 
 def history_markdown(scores, until: int, scenario: str, attrs: dict) -> str:

@@ -113,9 +113,10 @@ def compiled_kernel(struct: tuple, n_years: int, start_year: int, layout_key: tu
     placed: dict = {}  # the last call's shared inputs, and their copies on every device
 
     def shared(fields, base_key, n_valid):
-        src = (fields, base_key, int(n_valid))
-        if "src" not in placed or any(a is not b for a, b in zip(src[:2], placed["src"][:2])) or src[2] != placed["src"][2]:
-            placed.update(src=src, on=[jax.device_put((fields, base_key, np.int32(n_valid)), d) for d in devices])
+        last = placed.get("src")
+        if last is None or last[0] is not fields or last[1] is not base_key or last[2] != int(n_valid):
+            placed.update(src=(fields, base_key, int(n_valid)),
+                          on=[jax.device_put((fields, base_key, np.int32(n_valid)), d) for d in devices])
         return placed["on"]
 
     def call(firsts, n_blocks, n_valid, fields, base_key, hists, chunk_groups, with_draws):

@@ -63,26 +63,29 @@ def clear(p, demand_ref, supply_ref, supply_max, recycled, stocks):
     tau, gamma = p.stock_cover_target, p.stock_price_sensitivity
     eps_d, eps_s = p.demand_elasticity, p.supply_elasticity
 
-    def excess(x):
-        """Stock left over the holders' wish (increasing in x) and its derivative in x."""
+    def excess(x, slope: bool = False):
+        """Stock left over the holders' wish (increasing in x); with ``slope``, also its
+        derivative in x (the Newton steps need it, the bisections do not)."""
         s_free = supply_ref * xp.exp(eps_s * x)
         capped = s_free >= supply_max
         e_d, e_g = xp.exp(-eps_d * x), xp.exp(-gamma * x)
         f = stocks + xp.where(capped, supply_max, s_free) + recycled - demand_ref * (e_d + tau * e_g)
+        if not slope:
+            return f
         return f, xp.where(capped, 0.0, eps_s * s_free) + demand_ref * (eps_d * e_d + tau * gamma * e_g)
 
     lo = xp.full_like(demand_ref, X_LO)
     hi = xp.full_like(demand_ref, X_HI)
     for _ in range(BISECTIONS):
         mid = 0.5 * (lo + hi)
-        up = excess(mid)[0] >= 0.0
+        up = excess(mid) >= 0.0
         hi = xp.where(up, mid, hi)
         lo = xp.where(up, lo, mid)
     x = 0.5 * (lo + hi)
     # Newton steps clipped to the bracket: from an end, Newton steps back in; a market that does
     # not clear inside the interval ends at its end (its excess keeps one sign)
     for _ in range(NEWTON_STEPS):
-        f, df = excess(x)
+        f, df = excess(x, slope=True)
         up = f >= 0.0
         hi = xp.where(up, x, hi)
         lo = xp.where(up, lo, x)

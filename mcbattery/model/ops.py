@@ -71,27 +71,23 @@ def _sum_over(terms):
     return total
 
 
-def _is_jax(*arrays) -> bool:
-    return any(isinstance(a, jax.Array) for a in arrays)
-
-
 def dot(a, b):
     """Sum over the leading axis of ``a`` and ``b`` (vectors over a dimension, draws last)."""
-    if _is_jax(a, b):
+    if xp(a, b) is jnp:
         return _sum_over([a[i] * b[i] for i in range(a.shape[0])])
     return np.einsum("i...,i...->...", a, b)
 
 
 def vecmat(v, m):
     """``v @ m``: v (i, *draws), m (i, j, *draws) -> (j, *draws)."""
-    if _is_jax(v, m):
+    if xp(v, m) is jnp:
         return _sum_over([v[i] * m[i] for i in range(m.shape[0])])
     return np.einsum("i...,ij...->j...", v, m)
 
 
 def matvec(m, v):
     """``m @ v``: m (i, j, *draws), v (j, *draws) -> (i, *draws)."""
-    if _is_jax(m, v):
+    if xp(m, v) is jnp:
         return _sum_over([m[:, j] * v[j] for j in range(m.shape[1])])
     return np.einsum("ij...,j...->i...", m, v)
 
@@ -136,6 +132,6 @@ def add_rows_from(x, start: int, value):
 
 def matmul(a, b):
     """``a @ b``: a (i, j, *draws), b (j, k, *draws) -> (i, k, *draws)."""
-    if _is_jax(a, b):
+    if xp(a, b) is jnp:
         return _sum_over([a[:, j, None] * b[j][None] for j in range(a.shape[1])])
     return np.einsum("ij...,jk...->ik...", a, b)
