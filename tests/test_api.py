@@ -74,8 +74,9 @@ def test_kept_draws_carry_their_parameters(baseline_small):
         np.testing.assert_array_equal(d[k].values, want[k], err_msg=k)
     # the parameters are those behind the kept outputs: simulating them gives the same draws
     out = simulate_params(pri, want, seed=baseline_small.summary.attrs["seed"])
-    np.testing.assert_allclose(out["material_price"], d["material_price"].values, rtol=1e-4)
-    np.testing.assert_allclose(out["cell_price"], d["cell_price"].values, rtol=1e-4)
+    # (another compiled program: float32 rounding, compounded over the years)
+    np.testing.assert_allclose(out["material_price"], d["material_price"].values, rtol=5e-4)
+    np.testing.assert_allclose(out["cell_price"], d["cell_price"].values, rtol=5e-4)
 
 
 def test_summary_records_the_command(baseline_small):

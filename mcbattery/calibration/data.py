@@ -135,11 +135,11 @@ def data_vintage(datas: dict) -> dict[str, str]:
 def observed(model: str, data: dict) -> tuple[np.ndarray, np.ndarray]:
     """(observed values, coordinate) of the model's likelihood terms: the learning model's
     log-cost increments by year, a price model's log prices after the first month, the
-    chemistry model's LFP shares after the first year, the demand model's log demand by year."""
+    chemistry model's LFP shares after the first year, the demand model's log demand after the first year."""
     if model == "learning":
         return np.diff(data["log_cost"]), data["year"][1:]
     if model.startswith("price_"):
         return data["log_price"][1:], data["month"][1:]
     if model == "chemistry":
         return data["share"][1:], data["year"][1:]
-    return data["log_demand"], data["year"]
+    return data["log_demand"][1:], data["year"][1:]

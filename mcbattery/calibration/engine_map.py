@@ -28,6 +28,7 @@ ENGINE_MAP: dict[str, list[tuple[str, str, tuple[str, ...] | None]]] = {
     "demand_saturation": [("demand", "demand__saturation", ("EV",))],
     "demand_growth_rate": [("demand", "demand__growth_rate", ("EV",))],
     "demand_noise_sd": [("demand", "demand__noise_sd", ("EV",))],
+    "demand_growth_persistence": [("demand", "demand__growth_persistence", ("EV",))],
     "chemistry_cost_sensitivity": [("chemistry", "chemistry__cost_sensitivity", ("EV",))],
     "chemistry_adjustment_rate": [("chemistry", "chemistry__adjustment_rate", None)],
     **{param: [(f"price_{m}", f"price_{m}__{site}", (m,)) for m in ("lithium", "nickel", "cobalt")]

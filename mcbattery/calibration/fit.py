@@ -39,7 +39,7 @@ OBSERVED = {
 
 def derived(model: str, s: dict, data: dict) -> dict:
     """Derived variables of a model's site values ``s`` (same leading shape): the learning
-    rate, the price model's monthly and engine-scale values, the demand curve's last year."""
+    rate, the price model's monthly and engine-scale values, the demand model's last growth shock and expected growth the year after the data."""
     out = {}
     if model == "learning":
         out["learning__learning_rate"] = 1.0 - 2.0 ** (-s["learning__exponent"])
@@ -52,10 +52,10 @@ def derived(model: str, s: dict, data: dict) -> dict:
     elif model == "chemistry":
         out["chemistry__half_life_years"] = np.log(0.5) / np.log1p(-np.asarray(s["chemistry__adjustment_rate"]))
     else:
-        K, r, mid = s["demand__saturation"], s["demand__growth_rate"], s["demand__midpoint_year"]
-        last = float(data["year"][-1])
-        out["demand__curve_last"] = K / (1.0 + np.exp(-r * (last - mid)))
-        out["demand__growth_last"] = r * (1.0 - out["demand__curve_last"] / K)
+        K, r = s["demand__saturation"], s["demand__growth_rate"]
+        log_d = np.asarray(data["log_demand"], np.float64)
+        out["demand__growth_shock_last"] = (log_d[-1] - log_d[-2]) - r * (1.0 - np.exp(log_d[-2]) / K)
+        out["demand__growth_next"] = r * (1.0 - np.exp(log_d[-1]) / K)
     return out
 
 
@@ -148,6 +148,8 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
             const[f"{m}__tau"] = ((f"{m}__month_all",), datas[m]["tau"])
         if m == "chemistry":
             const["chemistry__cost_gap"] = (("chemistry__year_all",), datas[m]["cost_gap"])
+        if m == "demand":
+            const["demand__demand"] = (("demand__year_all",), datas[m]["demand"])
         bar.update(1)
     bar.close()
     coords_for = {}
@@ -155,7 +157,7 @@ def calibrate(until: int | None = None, seed: int = 0, num_warmup: int = 1000, n
         if m == "learning":
             coords_for.update({"learning__year": d["year"][1:], "learning__year_all": d["year"]})
         elif m == "demand":
-            coords_for["demand__year"] = d["year"]
+            coords_for.update({"demand__year": d["year"][1:], "demand__year_all": d["year"]})
         elif m == "chemistry":
             coords_for.update({"chemistry__year": d["year"][1:], "chemistry__year_all": d["year"]})
         else:

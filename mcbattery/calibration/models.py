@@ -8,9 +8,11 @@ posterior-predictive replicates.
   of :mod:`mcbattery.calibration.learning`'s filter). ``Q0`` (cumulative Li-ion production
   before 2010, GWh) and ``s`` (all Li-ion / EV demand) are latents with priors; only their
   ratio is identified.
-* :func:`demand_model` -- a logistic S-curve for IEA World EV battery demand (2015-2024 by
-  default; 2010 on is available) with log-normal AR(1) errors, giving the EV
-  ``demand_saturation``, ``demand_growth_rate`` and ``demand_noise_sd``.
+* :func:`demand_model` -- logistic growth of IEA World EV battery demand (2015-2024 by
+  default; 2010 on is available): each year's log growth is ``r (1 - D_{t-1}/K)`` plus an
+  AR(1) growth shock, so shocks persist in the level (Way et al. 2022), giving the EV
+  ``demand_saturation``, ``demand_growth_rate``, ``demand_noise_sd`` and
+  ``demand_growth_persistence``.
 * :func:`chemistry_model` -- the engine's chemistry choice (cost-driven target, inertia) on
   the world BEV LFP share, giving ``chemistry_cost_sensitivity`` (EV) and
   ``chemistry_adjustment_rate``.
@@ -54,7 +56,7 @@ __all__ = [
     "chemistry_model",
     "chemistry_path",
     "chemistry_pointwise",
-    "demand_log_curve",
+    "demand_growth_shocks",
     "demand_pointwise",
     "predictive_fn",
 ]
@@ -228,33 +230,34 @@ def chemistry_model(share, cost_gap, priors=None):
 
 
 # ---------------------------------------------------------------------------------------
-# Model 3: EV battery demand S-curve with AR(1) log errors
+# Model 3: EV battery demand, logistic growth with AR(1) growth shocks
 # ---------------------------------------------------------------------------------------
 
 
-def demand_log_curve(years, saturation, rate, midpoint):
-    """log of K / (1 + exp(−r (year − midpoint))) [log GWh/yr]."""
-    return jnp.log(saturation) + jax.nn.log_sigmoid(rate * (jnp.asarray(years, jnp.float32) - midpoint))
+def demand_growth_shocks(log_demand, saturation, rate):
+    """Growth shocks u_t = Δlog D_t − r (1 − D_{t−1}/K), shape (n−1,) [log/yr]."""
+    log_demand = jnp.asarray(log_demand)
+    return jnp.diff(log_demand) - rate * (1.0 - jnp.exp(log_demand[:-1]) / saturation)
 
 
-def demand_pointwise(eta, sigma, phi):
-    """Log densities of AR(1) log deviations η (stationary start), shape (n,) [nats]."""
-    first = dist.Normal(0.0, sigma / jnp.sqrt(1.0 - phi**2)).log_prob(eta[:1])
-    rest = dist.Normal(phi * eta[:-1], sigma).log_prob(eta[1:])
+def demand_pointwise(u, sigma, phi):
+    """Log densities of AR(1) growth shocks u (stationary start), shape (n,) [nats]."""
+    first = dist.Normal(0.0, sigma / jnp.sqrt(1.0 - phi**2)).log_prob(u[:1])
+    rest = dist.Normal(phi * u[:-1], sigma).log_prob(u[1:])
     return jnp.concatenate([first, rest])
 
 
 def demand_model(years, log_demand=None, priors: DemandPriors = DemandPriors()):
-    """log D_t = log K − log(1 + exp(−r (t − t_mid))) + η_t, η_t = φ η_{t−1} + σ ε_t.
+    """Δlog D_t = r (1 − D_{t−1}/K) + u_t, u_t = φ u_{t−1} + σ ε_t (``years`` consecutive).
 
     Sites ``demand__saturation`` K [GWh/yr], ``demand__growth_rate`` r [1/yr],
-    ``demand__midpoint_year``, ``demand__noise_sd`` σ, ``demand__noise_persistence`` φ.
+    ``demand__noise_sd`` σ [log/yr], ``demand__growth_persistence`` φ.
     """
-    K, r, mid, sigma, phi = (numpyro.sample(k, d) for k, d in prior_distributions("demand", priors).items())
+    K, r, sigma, phi = (numpyro.sample(k, d) for k, d in prior_distributions("demand", priors).items())
     if log_demand is None:
         return
-    eta = jnp.asarray(log_demand) - demand_log_curve(years, K, r, mid)
-    numpyro.factor("demand__loglik", jnp.sum(demand_pointwise(eta, sigma, phi)))
+    u = demand_growth_shocks(log_demand, K, r)
+    numpyro.factor("demand__loglik", jnp.sum(demand_pointwise(u, sigma, phi)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -308,18 +311,13 @@ def predictive_fn(model: str, names: tuple[str, ...]):
 
     else:
 
-        def one(K, r, mid, sig, phi, key, yrs, ld):
-            curve = demand_log_curve(yrs, K, r, mid)
-            ll = demand_pointwise(ld - curve, sig, phi)
-            e = jax.random.normal(key, yrs.shape)
-            eta0 = sig / jnp.sqrt(1.0 - phi**2) * e[0]
-
-            def ar1(c, x):
-                c = phi * c + sig * x
-                return c, c
-
-            _, rest = jax.lax.scan(ar1, eta0, e[1:])
-            return ll, curve + jnp.concatenate([eta0[None], rest])
+        def one(K, r, sig, phi, key, yrs, ld):
+            u = demand_growth_shocks(ld, K, r)
+            ll = demand_pointwise(u, sig, phi)
+            u_prev = jnp.concatenate([jnp.zeros(1), u[:-1]])
+            scale = jnp.concatenate([jnp.full(1, 1.0 / jnp.sqrt(1.0 - phi**2)), jnp.ones(u.shape[0] - 1)])
+            growth = r * (1.0 - jnp.exp(ld[:-1]) / K) + phi * u_prev + sig * scale * jax.random.normal(key, u.shape)
+            return ll, ld[:-1] + growth
 
     in_axes = (0,) * (len(names) + 1) + (None,) * len(MODEL_DATA[model])
     return jax.jit(jax.vmap(one, in_axes=in_axes))

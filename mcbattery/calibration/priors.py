@@ -191,15 +191,13 @@ class ChemistryPriors:
 
 @dataclass(frozen=True)
 class DemandPriors:
-    """EV demand S-curve priors: saturation K [GWh/yr], growth rate r [1/yr], midpoint year,
-    AR(1) innovation sd [log] and persistence of the log deviations."""
+    """EV demand priors: saturation K [GWh/yr], growth rate r [1/yr], AR(1) growth-shock
+    innovation sd [log/yr] and persistence of the growth shocks."""
 
     saturation_median: float = 7000.0
     saturation_log_sd: float = 0.35
     growth_median: float = 0.4
     growth_log_sd: float = 0.5
-    midpoint_mean: float = 2030.0
-    midpoint_sd: float = 10.0
     noise_median: float = 0.1
     noise_log_sd: float = 0.75
     persistence_a: float = 5.0
@@ -248,9 +246,8 @@ def prior_distributions(model: str, priors=None) -> dict[str, dist.Distribution]
         return {
             "demand__saturation": dist.LogNormal(math.log(p.saturation_median), p.saturation_log_sd),
             "demand__growth_rate": dist.LogNormal(math.log(p.growth_median), p.growth_log_sd),
-            "demand__midpoint_year": dist.Normal(p.midpoint_mean, p.midpoint_sd),
             "demand__noise_sd": dist.LogNormal(math.log(p.noise_median), p.noise_log_sd),
-            "demand__noise_persistence": dist.Beta(p.persistence_a, p.persistence_b),
+            "demand__growth_persistence": dist.Beta(p.persistence_a, p.persistence_b),
         }
     raise InputError(f"expected one of {', '.join(MODELS)}; got {model!r}", field="model")
 

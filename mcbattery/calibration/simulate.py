@@ -1,6 +1,6 @@
 """Simulators of the calibration models, for tests and posterior predictive checks: the
-monthly price noise of one material around its anchor, and the demand S-curve with AR(1)
-errors."""
+monthly price noise of one material around its anchor, and logistic demand growth with
+AR(1) growth shocks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from mcbattery.calibration.models import demand_log_curve, monthly_price_parameters
+from mcbattery.calibration.models import monthly_price_parameters
 
 __all__ = ["simulate_price_monthly", "simulate_demand"]
 
@@ -29,13 +29,16 @@ def simulate_price_monthly(anchor, trend, reversion, volatility, months: int, lo
     return level + xi
 
 
-def simulate_demand(years, saturation, rate, midpoint, noise_sd, persistence, seed: int = 0) -> np.ndarray:
-    """Simulate the demand model at ``years`` for one parameter set; returns demand [GWh/yr]."""
+def simulate_demand(years, demand0, saturation, rate, noise_sd, persistence, seed: int = 0) -> np.ndarray:
+    """Simulate the demand model at consecutive ``years`` from ``demand0`` [GWh/yr] in the first
+    year, for one parameter set (growth shocks start stationary); returns demand [GWh/yr]."""
     rng = np.random.default_rng(seed)
-    years = np.asarray(years, float)
-    eta = np.empty(years.size)
-    eta[0] = noise_sd / math.sqrt(1 - persistence**2) * rng.standard_normal()
-    for t in range(1, years.size):
-        eta[t] = persistence * eta[t - 1] + noise_sd * rng.standard_normal()
-    curve = np.asarray(demand_log_curve(years, saturation, rate, midpoint), float)
-    return np.exp(curve + eta)
+    n = np.asarray(years).size
+    d = np.empty(n)
+    d[0] = demand0
+    u = noise_sd / math.sqrt(1 - persistence**2) * rng.standard_normal()
+    for t in range(1, n):
+        if t > 1:
+            u = persistence * u + noise_sd * rng.standard_normal()
+        d[t] = d[t - 1] * math.exp(rate * (1.0 - d[t - 1] / saturation) + u)
+    return d

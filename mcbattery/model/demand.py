@@ -1,5 +1,11 @@
-"""Battery demand (GWh/yr) by segment and region: a logistic (S-curve) diffusion path
-anchored on the last observed year, AR(1) log shocks, and a response to the pack price.
+"""Battery demand (GWh/yr) by segment and region: logistic growth from the last observed
+year with persistent growth shocks, and a response to the pack price.
+
+Each year the segment's log demand grows by ``r (1 - D/K)`` (the logistic S-curve's growth at
+the current level, saturation ``K``) plus a growth shock that follows an AR(1) process, so a
+surprise in one year's growth carries into the level for good and partly into the next
+year's growth (Way et al. 2022 forecast deployment with noisy growth rates). The growth
+shock starts from its stationary distribution.
 
 The diffusion path assumes pack prices keep falling at ``pack_price_expected_decline`` a year
 from their level in the year before the start; when the model's pack price sits above that
@@ -15,20 +21,9 @@ from mcbattery.model import ops
 MAX_LOG_PRICE_GAP = 1.0
 
 
-def logistic_path(d0, saturation, rate, t):
-    """Logistic demand ``t+1`` years after the anchor year, passing through ``d0`` at t = -1.
-
-    d0, saturation: GWh/yr; rate: 1/yr. ``saturation`` is kept above ``d0``.
-    """
-    xp = ops.xp(d0)
-    k = xp.maximum(saturation, 1.05 * d0)
-    return k / (1.0 + (k / d0 - 1.0) * xp.exp(-rate * (t + 1.0)))
-
-
-def initial_growth(d0, saturation, rate):
-    """Instantaneous log growth (1/yr) of the logistic path at the anchor year."""
-    k = ops.xp(d0).maximum(saturation, 1.05 * d0)
-    return rate * (1.0 - d0 / k)
+def logistic_growth(demand, saturation, rate):
+    """Expected log growth (1/yr) of the logistic S-curve at level ``demand`` (GWh/yr)."""
+    return rate * (1.0 - demand / saturation)
 
 
 def expected_pack_price(p, pack_price_start, t):
@@ -37,17 +32,21 @@ def expected_pack_price(p, pack_price_start, t):
     return pack_price_start * ops.xp(pack_price_start).exp(-p.pack_price_expected_decline * (t + 1.0))
 
 
-def step(p, t, shock_prev, eps, log_pack_gap):
+def step(p, t, base_prev, shock_prev, eps, log_pack_gap):
     """One year of demand.
 
-    p: the demand parameters; shock_prev, eps: AR(1) log shock and standard normals per
-    segment; log_pack_gap: log(last year's pack price / the price the path expected).
-    Returns (segment x region demand GWh/yr, new log shock per segment).
+    p: the demand parameters; t: year index (0 = the start year); base_prev: last year's demand
+    before the pack-price response (GWh/yr per segment; ``demand_start`` before the start);
+    shock_prev: last year's growth shock; eps: standard normals per segment; log_pack_gap:
+    log(last year's pack price / the price the path expected).
+    Returns (segment x region demand GWh/yr, base demand, growth shock).
     """
     xp = ops.xp(shock_prev)
-    shock = p.demand_noise_persistence * shock_prev + p.demand_noise_sd * eps
-    base = logistic_path(p.demand_start, p.demand_saturation, p.demand_growth_rate, t)
+    phi = p.demand_growth_persistence
+    stationary = xp.where(t < 0.5, 1.0 / xp.sqrt(1.0 - phi * phi), 1.0)  # the first shock is stationary
+    shock = phi * shock_prev + p.demand_noise_sd * stationary * eps
+    base = base_prev * xp.exp(logistic_growth(base_prev, p.demand_saturation, p.demand_growth_rate) + shock)
     gap = xp.clip(log_pack_gap, -MAX_LOG_PRICE_GAP, MAX_LOG_PRICE_GAP)
-    total = base * xp.exp(shock - p.pack_price_elasticity * gap)
+    total = base * xp.exp(-p.pack_price_elasticity * gap)
     by_region = total[:, None] * p.demand_region_share * p.demand_multiplier
-    return by_region, shock
+    return by_region, base, shock

@@ -32,6 +32,7 @@ REGISTRY: dict[str, ParamSpec] = {
     "demand_saturation": _p("demand", SEG, "positive"),
     "demand_growth_rate": _p("demand", SEG, "positive"),
     "demand_noise_sd": _p("demand", SEG, "nonnegative"),
+    "demand_growth_persistence": _p("demand", SEG, "unit"),
     "demand_noise_persistence": _p("demand", (), "unit"),
     "demand_region_share": _p("demand", ("segment", "region"), "simplex"),
     "demand_multiplier": _p("demand", ("segment", "region"), "positive"),

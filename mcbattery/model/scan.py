@@ -94,13 +94,13 @@ def initial_state(p: Params, history, ctx: Context, start) -> State:
     dtype = dp.demand_start.dtype
     batch = sp.growth_memory.shape
     d0 = dp.demand_start
-    g0 = (d0 * demand.initial_growth(d0, dp.demand_saturation, dp.demand_growth_rate)).sum(axis=0) / d0.sum(axis=0)
+    g0 = (d0 * demand.logistic_growth(d0, dp.demand_saturation, dp.demand_growth_rate)).sum(axis=0) / d0.sum(axis=0)
     n_mat, n_chem, n_reg = ctx.n_materials, p.costs.cumulative_production_start.shape[0], ctx.n_regions
     zeros_mat = xp.zeros((n_mat,) + batch, dtype)
     zeros_chem = xp.zeros((n_chem,) + batch, dtype)
     zeros_reg = xp.zeros((n_reg,) + batch, dtype)
     return State(
-        demand=DemandState(xp.zeros((d0.shape[0],) + batch, dtype), zeros_mat, start["pack_price"]),
+        demand=DemandState(d0, xp.zeros((d0.shape[0],) + batch, dtype), zeros_mat, start["pack_price"]),
         chemistry=ChemistryState(p.chemistry.chemistry_share_start, start["cost"]),
         materials=MaterialState(
             mining=start["mining"],

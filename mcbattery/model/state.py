@@ -12,7 +12,8 @@ Array = Any
 
 
 class DemandState(NamedTuple):
-    shock: Array  # [segment] log AR(1) demand shock: 1
+    base: Array  # [segment] demand before the pack-price response: GWh/yr
+    growth_shock: Array  # [segment] AR(1) shock to log demand growth: 1/yr
     other_shock: Array  # [material] log AR(1) shock of non-battery material demand: 1
     pack_price: Array  # [] last year's world average pack price: USD(2024)/kWh
 

@@ -157,7 +157,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
 
     # 2. demand (last year's pack price against the path the diffusion assumed) and chemistry
     gap = xp.log(s.demand.pack_price / demand.expected_pack_price(p.demand, ctx.pack_price_start, tf - 1.0))
-    dem, shock = demand.step(p.demand, tf, s.demand.shock, noise.take(z, N, "demand"), gap)
+    dem, base, growth_shock = demand.step(p.demand, tf, s.demand.base, s.demand.growth_shock, noise.take(z, N, "demand"), gap)
     d_region = dem.sum(axis=0)
     d_total = d_region.sum(axis=0)
     share = chemistry.step(p.chemistry, s.chemistry.share, tf, xp.log(s.chemistry.cell_cost / ctx.cell_cost_start))
@@ -310,7 +310,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     # end of year: retirements and closures, then remember this year
     retire = sp.capacity_retirement
     new = State(
-        demand=DemandState(shock, other_shock, pack_price),
+        demand=DemandState(base, growth_shock, other_shock, pack_price),
         chemistry=ChemistryState(share, cost),
         materials=MaterialState(mining * (1.0 - retire[MI]), refining * (1.0 - retire[RF]), exporter_share, stocks,
                                 price_noise, price, premium, g_mat, demand_ref),

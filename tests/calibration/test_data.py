@@ -103,5 +103,6 @@ def test_data_vintage_and_observed_terms():
     values, years = data.observed("chemistry", datas["chemistry"])  # shares after the first year
     np.testing.assert_array_equal(values, datas["chemistry"]["share"][1:])
     assert years[0] == data.CHEMISTRY_FIRST_YEAR + 1
-    values, years = data.observed("demand", datas["demand"])
-    np.testing.assert_array_equal(years, datas["demand"]["year"])
+    values, years = data.observed("demand", datas["demand"])  # growth terms: the first year is conditioned on
+    np.testing.assert_array_equal(years, datas["demand"]["year"][1:])
+    np.testing.assert_array_equal(values, datas["demand"]["log_demand"][1:])

@@ -89,7 +89,7 @@ def test_derived_variables(small_idata):
     np.testing.assert_allclose((1 - psi) ** post["chemistry__half_life_years"].values, 0.5, rtol=1e-4)
     # the prior group carries the same derived variables
     for name in ("learning__learning_rate", "price_cobalt__reversion_monthly", "chemistry__half_life_years",
-                 "demand__curve_last"):
+                 "demand__growth_shock_last"):
         assert name in post and name in small_idata.prior
 
 

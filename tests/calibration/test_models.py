@@ -176,10 +176,11 @@ def test_chemistry_pointwise_is_gaussian_in_the_logit_share():
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_demand_curve_and_ar1_density():
+def test_demand_growth_shocks_and_ar1_density():
+    log_d = np.log([30.0, 50.0, 70.0, 110.0, 130.0])
+    u = np.asarray(M.demand_growth_shocks(jnp.asarray(log_d), 7000.0, 0.4), float)
+    np.testing.assert_allclose(u, np.diff(log_d) - 0.4 * (1 - np.exp(log_d[:-1]) / 7000.0), rtol=1e-5, atol=1e-6)
     years = np.arange(2015, 2025)
-    curve = np.asarray(M.demand_log_curve(years, 7000.0, 0.4, 2030.0), float)
-    np.testing.assert_allclose(curve, np.log(7000.0 / (1 + np.exp(-0.4 * (years - 2030.0)))), rtol=1e-5)
     eta = np.random.default_rng(2).normal(0, 0.1, years.size)
     sigma, phi = 0.1, 0.5
     got = np.asarray(M.demand_pointwise(jnp.asarray(eta), sigma, phi), float)
@@ -220,9 +221,8 @@ def test_models_sample_their_prior_sites_and_add_one_likelihood_term(model):
         expected = float(M.chemistry_pointwise(values, *args).sum())
         prior_only = trace(seed(fn, 0)).get_trace(None, args[1])
     elif model == "demand":
-        eta = args[1] - M.demand_log_curve(args[0], *(values[f"demand__{k}"] for k in ("saturation", "growth_rate",
-                                                                                      "midpoint_year")))
-        expected = float(M.demand_pointwise(eta, values["demand__noise_sd"], values["demand__noise_persistence"]).sum())
+        u = M.demand_growth_shocks(args[1], values["demand__saturation"], values["demand__growth_rate"])
+        expected = float(M.demand_pointwise(u, values["demand__noise_sd"], values["demand__growth_persistence"]).sum())
         prior_only = trace(seed(fn, 0)).get_trace(args[0], None)
     else:
         dx, dy = M.learning_increments(values["learning__q0"], values["learning__nonev_scale"], *args)

@@ -65,7 +65,7 @@ def test_initial_points_and_constrain_round_trip():
     assert set(z0) == set(site) and all(v.shape == (4, 3) for v in z0.values())
     back = nuts.constrain("demand", None, z0)
     assert back["demand__saturation"][0, 0] == pytest.approx(7000.0, rel=1e-5)  # the prior median
-    assert back["demand__noise_persistence"][0, 0] == pytest.approx(0.5, rel=1e-5)
+    assert back["demand__growth_persistence"][0, 0] == pytest.approx(0.5, rel=1e-5)
     jittered = nuts.initial_points("demand", None, jax.random.PRNGKey(0), 4, radius=0.5)
     spread = np.ptp(np.asarray(jittered["demand__growth_rate"]))
     assert 0 < spread <= 1.0
@@ -169,10 +169,10 @@ def test_chemistry_model_recovers_parameters(fast, until):
 
 def test_demand_model_recovers_parameters(fast, until):
     d = demand_data(until)
-    truth = dict(saturation=6000.0, rate=0.45, midpoint=2027.0, noise_sd=0.08, persistence=0.5)
-    demand = simulate_demand(d["year"], **truth, seed=1)
+    truth = dict(saturation=6000.0, rate=0.45, noise_sd=0.08, persistence=0.5)
+    demand = simulate_demand(d["year"], d["demand"][0], **truth, seed=1)
     s, st, _ = nuts.fit_model("demand", dict(d, log_demand=np.log(demand)), seed=4, **fast)
     assert st["diverging"].sum() <= 2
     assert _inside(s["demand__growth_rate"], truth["rate"])
     assert _inside(s["demand__noise_sd"], truth["noise_sd"])
-    assert _inside(s["demand__midpoint_year"], truth["midpoint"])
+    assert _inside(s["demand__growth_persistence"], truth["persistence"])

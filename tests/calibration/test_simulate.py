@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from mcbattery.calibration import simulate as S
-from mcbattery.calibration.models import demand_log_curve, monthly_price_parameters, price_deviations
+from mcbattery.calibration.models import demand_growth_shocks, monthly_price_parameters, price_deviations
 from mcbattery.model import materials
 
 
@@ -82,9 +83,13 @@ def test_engine_price_noise_is_the_simulated_monthly_process():
         np.testing.assert_allclose(mean_price, np.exp(months).mean(axis=1), rtol=1e-10)
 
 
-def test_simulate_demand_without_noise_is_the_curve():
+def test_simulate_demand_without_noise_is_discrete_logistic_growth():
     years = np.arange(2015, 2031)
-    d = S.simulate_demand(years, 7000.0, 0.4, 2030.0, noise_sd=0.0, persistence=0.5)
-    np.testing.assert_allclose(d, np.exp(np.asarray(demand_log_curve(years, 7000.0, 0.4, 2030.0), float)), rtol=1e-6)
-    noisy = S.simulate_demand(years, 7000.0, 0.4, 2030.0, noise_sd=0.1, persistence=0.5, seed=2)
+    d = S.simulate_demand(years, 30.0, 7000.0, 0.4, noise_sd=0.0, persistence=0.5)
+    assert d[0] == 30.0
+    np.testing.assert_allclose(np.diff(np.log(d)), 0.4 * (1.0 - d[:-1] / 7000.0), rtol=1e-12)
+    noisy = S.simulate_demand(years, 30.0, 7000.0, 0.4, noise_sd=0.1, persistence=0.5, seed=2)
     assert noisy.shape == years.shape and np.all(noisy > 0) and not np.allclose(noisy, d)
+    # the simulated growth shocks are the model's own (demand_growth_shocks)
+    u = np.asarray(demand_growth_shocks(jnp.asarray(np.log(noisy)), 7000.0, 0.4), float)
+    assert u.shape == (years.size - 1,) and np.abs(u).max() > 0

@@ -23,7 +23,7 @@ def test_initial_state_has_the_documented_shapes(one_draw):
     assert isinstance(s, State) and State._fields == ("demand", "chemistry", "materials", "costs", "cells", "recycling",
                                                       "shortage", "pipeline")
     n = coords.size
-    assert s.demand.shock.shape == (n("segment"),) and s.demand.other_shock.shape == (n("material"),)
+    assert s.demand.growth_shock.shape == s.demand.base.shape == (n("segment"),) and s.demand.other_shock.shape == (n("material"),)
     assert s.chemistry.share.shape == (n("segment"), n("region"), n("chemistry"))
     assert s.chemistry.cell_cost.shape == (n("region"), n("chemistry"))
     for field in s.materials:

@@ -40,13 +40,14 @@ def test_crn_paired_variance_far_below_independent(shock_vs_base):
     assert ds.attrs["changed_parameters"] == "delay_probability, supply_shock_fraction"
     # the shock starts in 2027: earlier demand is untouched, draw by draw
     assert np.all(ds.demand_diff_sd.sel(year=[2025, 2026]).values == 0.0)
-    # outputs the scenario barely changes: paired variance << var(a) + var(b)
+    # outputs the scenario changes less than draws differ: paired variance at most half of
+    # var(a) + var(b) (the 2030 LFP cell cost still carries the lithium shock's after-effects)
     for name, sel in (("cell_cost", dict(year=2030, region="CN", chemistry="LFP")),
                       ("demand", dict(year=2030, segment="storage", region="EU")),
                       ("utilization_world", dict(year=2026))):
         v_diff = float(ds[f"{name}_diff_sd"].sel(sel)) ** 2
         v_ind = float(ds[f"{name}_a_sd"].sel(sel)) ** 2 + float(ds[f"{name}_b_sd"].sel(sel)) ** 2
-        assert v_diff < 0.25 * v_ind, (name, v_diff, v_ind)
+        assert v_diff < 0.5 * v_ind, (name, v_diff, v_ind)
     # the shock itself shows, with its own interval, in its first year (2027). In the second
     # year the lithium price can already be below the baseline's: a first-year spike moves new
     # cells to sodium-ion and cuts demand (chemistry choice, pack-price response), so the
