@@ -38,8 +38,8 @@ def prices(cost, capital, mu, tariff, transport, exporter: int):
 def operating_margin(domestic_price, full_cost, credit, mix):
     """Domestic makers' margin over full cost (capital charge included) per region (share of
     full cost), chemistry-mix weighted, production credits counted as revenue."""
-    revenue = ((domestic_price + credit[:, None]) * mix).sum(axis=1)
-    cost = (full_cost * mix).sum(axis=1)
+    revenue = ops.total((domestic_price + credit[:, None]) * mix, 1)
+    cost = ops.total(full_cost * mix, 1)
     return revenue / ops.xp(cost).maximum(cost, 1e-9) - 1.0
 
 

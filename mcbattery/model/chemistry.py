@@ -34,4 +34,4 @@ def step(p, share, t, log_cost_change):
 def regional_mix(demand, share):
     """Chemistry mix of each region's cells (region x chemistry) from segment x region demand
     (GWh/yr) and the segment x region x chemistry shares."""
-    return (demand[:, :, None] * share).sum(axis=0) / demand.sum(axis=0)[:, None]
+    return ops.total(demand[:, :, None] * share, 0) / ops.total(demand, 0)[:, None]

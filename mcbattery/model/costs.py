@@ -30,7 +30,7 @@ def exponent_drift_step(p, b_dev, eps):
 def experience(p, q):
     """Cumulative production each chemistry learns from (GWh): its own plus a
     ``learning_spillover`` share of the other chemistries' (shared equipment and processes)."""
-    return q + p.learning_spillover * (q.sum(axis=0) - q)
+    return q + p.learning_spillover * (ops.total(q, 0) - q)
 
 
 def learning_factor(q, q0, exponent):
@@ -68,5 +68,5 @@ def cell_costs(p, q, nu, materials_cost, yield_, capital_share, exporter: int):
 
 def pack_overhead(p, q):
     """Pack overhead per region (USD/kWh), learning with total cumulative production."""
-    factor = learning_factor(q.sum(axis=0), p.cumulative_production_start.sum(axis=0), p.pack_learning_exponent)
+    factor = learning_factor(ops.total(q, 0), ops.total(p.cumulative_production_start, 0), p.pack_learning_exponent)
     return p.pack_overhead_start * factor

@@ -34,11 +34,35 @@ def scan(f, init, xs):
     return carry, jax.tree_util.tree_map(lambda *a: np.stack(a), *outs)
 
 
-def softmax(x, axis: int = -1):
+def _slices(x, axis: int):
+    """The slices of ``x`` along ``axis``, in order."""
+    axis = axis % x.ndim
+    return [x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis])]
+
+
+def total(x, axis: int):
+    """Sum over a small ``axis`` (a model dimension, never the draws). Under JAX an unrolled
+    sum in index order: XLA's reductions over a handful of elements run as separate library
+    calls on CPUs, several times slower than the additions."""
     if isinstance(x, jax.Array):
-        return jax.nn.softmax(x, axis=axis)
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+        return _sum_over(_slices(x, axis))
+    return x.sum(axis=axis)
+
+
+def largest(x, axis: int):
+    """Maximum over a small ``axis`` (unrolled under JAX, like :func:`total`)."""
+    if isinstance(x, jax.Array):
+        out = None
+        for t in _slices(x, axis):
+            out = t if out is None else jnp.maximum(out, t)
+        return out
+    return x.max(axis=axis)
+
+
+def softmax(x, axis: int = -1):
+    """Softmax over a small ``axis`` (unrolled reductions under JAX, like :func:`total`)."""
+    e = xp(x).exp(x - xp(x).expand_dims(largest(x, axis), axis))
+    return e / xp(x).expand_dims(total(e, axis), axis)
 
 
 def sigmoid(x):

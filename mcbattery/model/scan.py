@@ -62,7 +62,7 @@ def start_conditions(p: Params, ctx: Context):
     nb = ops.batch_ndim(p.supply.growth_memory)
     year = ctx.start_year - 1.0
     d0 = dp.demand_start[:, None] * dp.demand_region_share * dp.demand_multiplier  # segment x region
-    d_region = d0.sum(axis=0)
+    d_region = ops.total(d0, 0)
     mix = chemistry.regional_mix(d0, p.chemistry.chemistry_share_start)
     yld = 1.0 - p.ramp.scrap_start
     gross = d_region / yld
@@ -79,10 +79,10 @@ def start_conditions(p: Params, ctx: Context):
     _, landed, domestic_price, _ = cells.prices(cost, capital, mu, policy.tariff(pp, year), pp.transport_cost, ex)
     credit = policy.credit(pp, year)
     overhead = costs.pack_overhead(p.costs, p.costs.cumulative_production_start)
-    pack = ops.dot(d_region, ((domestic_price + overhead[:, None]) * mix).sum(axis=1)) / d_region.sum(axis=0)
+    pack = ops.dot(d_region, ops.total((domestic_price + overhead[:, None]) * mix, 1)) / ops.total(d_region, 0)
     return dict(d0=d0, d_region=d_region, material_demand=battery + other, mining=produced / utilization, cost=cost,
                 pack_price=pack,
-                domestic_cost=((cost - credit[:, None]) * mix).sum(axis=1), landed_cost=(landed * mix).sum(axis=1))
+                domestic_cost=ops.total((cost - credit[:, None]) * mix, 1), landed_cost=ops.total(landed * mix, 1))
 
 
 def initial_state(p: Params, history, ctx: Context, start) -> State:
@@ -94,7 +94,7 @@ def initial_state(p: Params, history, ctx: Context, start) -> State:
     dtype = dp.demand_start.dtype
     batch = sp.growth_memory.shape
     d0 = dp.demand_start
-    g0 = (d0 * demand.logistic_growth(d0, dp.demand_saturation, dp.demand_growth_rate)).sum(axis=0) / d0.sum(axis=0)
+    g0 = ops.total(d0 * demand.logistic_growth(d0, dp.demand_saturation, dp.demand_growth_rate), 0) / ops.total(d0, 0)
     n_mat, n_chem, n_reg = ctx.n_materials, p.costs.cumulative_production_start.shape[0], ctx.n_regions
     zeros_mat = xp.zeros((n_mat,) + batch, dtype)
     zeros_chem = xp.zeros((n_chem,) + batch, dtype)
@@ -122,7 +122,7 @@ def initial_state(p: Params, history, ctx: Context, start) -> State:
             domestic_cost=start["domestic_cost"],
             landed_cost=start["landed_cost"],
             growth=g0,
-            demand=start["d_region"].sum(axis=0),
+            demand=ops.total(start["d_region"], 0),
         ),
         recycling=RecyclingState(sp.recycling_capacity_start, history.astype(dtype) * p.recycling.deployment_history_scale),
         shortage=ShortageState(zeros_mat, zeros_mat + NO_SHORTAGE_YEAR),

@@ -90,7 +90,7 @@ def row_lead_times(p, ctx: Context):
 
 def _orders(desired, installed, pipe_rows, response):
     """Orders that close ``response`` of the gap to ``desired`` capacity (GWh/yr or kt/yr)."""
-    return response * ops.xp(desired).maximum(desired - (installed + pipe_rows.sum(axis=1)), 0.0)
+    return response * ops.xp(desired).maximum(desired - (installed + ops.total(pipe_rows, 1)), 0.0)
 
 
 def project_lead_times(p, ctx: Context, lead):
@@ -158,8 +158,8 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     # 2. demand (last year's pack price against the path the diffusion assumed) and chemistry
     gap = xp.log(s.demand.pack_price / demand.expected_pack_price(p.demand, ctx.pack_price_start, tf - 1.0))
     dem, base, growth_shock = demand.step(p.demand, tf, s.demand.base, s.demand.growth_shock, noise.take(z, N, "demand"), gap)
-    d_region = dem.sum(axis=0)
-    d_total = d_region.sum(axis=0)
+    d_region = ops.total(dem, 0)
+    d_total = ops.total(d_region, 0)
     share = chemistry.step(p.chemistry, s.chemistry.share, tf, xp.log(s.chemistry.cell_cost / ctx.cell_cost_start))
     mix = chemistry.regional_mix(dem, share)  # region x chemistry
 
@@ -175,23 +175,23 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     other_shock = p.demand.demand_noise_persistence * s.demand.other_shock + mp.other_demand_noise_sd * noise.take(z, N, "other_demand")
     battery_ref, other_ref = materials.reference_demand(mp, ops.vecmat(gross, mix), tf, other_shock)
     demand_ref = battery_ref + other_ref
-    retired, collected = recycling.collected(p.recycling, tf, s.recycling.deployments, ctx.retirement_pmf, (gross - prod).sum(axis=0))
+    retired, collected = recycling.collected(p.recycling, tf, s.recycling.deployments, ctx.retirement_pmf, ops.total(gross - prod, 0))
     processed = xp.minimum(collected, rec_cap * maxu[RC])
-    recovered = materials.recovered(mp, processed, battery_ref / xp.maximum(gross.sum(axis=0), 1e-9))
+    recovered = materials.recovered(mp, processed, battery_ref / xp.maximum(ops.total(gross, 0), 1e-9))
     sd = mp.supply_disruption_sd
     disruption = xp.exp(sd * noise.take(z, N, "disruption") - 0.5 * sd * sd)
     supply_max = xp.minimum(mining_now * maxu[MI], refining * maxu[RF]) * disruption
     supply_ref = xp.minimum(mining_now, refining) * mp.reference_utilization * disruption
     x, supply, mat_demand, stocks, unmet = materials.clear(mp, demand_ref, supply_ref, supply_max, recovered, s.materials.stocks)
     unmet_share = unmet / xp.maximum(mat_demand, 1e-9)
-    exporter_use = (battery_ref * gross[ex] / xp.maximum(gross.sum(axis=0), 1e-9) + other_ref * mp.exporter_other_demand_share) / demand_ref
+    exporter_use = (battery_ref * gross[ex] / xp.maximum(ops.total(gross, 0), 1e-9) + other_ref * mp.exporter_other_demand_share) / demand_ref
     premium = materials.export_premium(mp, x, supply, supply_max, mat_demand, policy.export_control(pp, year), exporter_share, exporter_use)
     anchor = materials.anchor(mp, year)
     eps = noise.take(z, N, "price").reshape((prices.MONTHS, M) + batch)
     price_noise, price = materials.monthly_prices(mp, x, s.materials.noise, eps, anchor)
     # cells that need a material in shortage are not made
     uses = (mp.material_intensity > 0).astype(dtype)  # material x chemistry
-    cut = ops.matvec(mix, (unmet_share[:, None] * uses).max(axis=0))
+    cut = ops.matvec(mix, ops.largest(unmet_share[:, None] * uses, 0))
     prod = prod * (1.0 - cut)
     gross = prod / yld
 
@@ -205,8 +205,8 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     q_prev = s.costs.cumulative
     cost, capital = costs.cell_costs(p.costs, q_prev, nu + s.costs.log_drift_effect, critical, yld, p.cells.capital_share, ex)
     overhead = costs.pack_overhead(p.costs, q_prev)
-    made = xp.maximum(prod.sum(axis=0), 1e-9)
-    world_util = gross.sum(axis=0) / xp.maximum(cell_cap.sum(axis=0), 1e-9)
+    made = xp.maximum(ops.total(prod, 0), 1e-9)
+    world_util = ops.total(gross, 0) / xp.maximum(ops.total(cell_cap, 0), 1e-9)
     mu = cells.margin(p.cells, world_util)
     _, landed, domestic_price, cash = cells.prices(cost, capital, mu, tariff, pp.transport_cost, ex)
     credit = policy.credit(pp, year)
@@ -215,10 +215,10 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     losses, closed = cells.closure(p.cells, s.cells.losses, cell_margin)
 
     def average(x_rc):  # production-weighted world average of a region x chemistry cost (where made)
-        return ops.dot(prod, (x_rc * mix).sum(axis=1)) / made
+        return ops.dot(prod, ops.total(x_rc * mix, 1)) / made
 
     def paid_average(x_rc):  # demand-weighted world average of a region x chemistry price (what buyers pay)
-        return ops.dot(d_region, (x_rc * mix).sum(axis=1)) / d_total
+        return ops.dot(d_region, ops.total(x_rc * mix, 1)) / d_total
 
     pack_price = paid_average(market_price + overhead[:, None])
     q = q_prev + ops.vecmat(prod, mix)
@@ -233,13 +233,13 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     # announced tranches still to come within the planning horizon count as committed
     remaining = ctx.tranche * xp.clip(xp.minimum(ANNOUNCED_UNTIL - year, horizon[C]), 0.0, None)
     # each region builds for the demand it expects to win; the exporter also for the imports of others
-    served = ops.add_row(d_region * (1.0 - import_share), ex, (d_region * import_share).sum(axis=0) - d_region[ex] * import_share[ex])
+    served = ops.add_row(d_region * (1.0 - import_share), ex, ops.total(d_region * import_share, 0) - d_region[ex] * import_share[ex])
     # cell makers plan for the demand they expect a planning horizon ahead (mechanism 3)
     desired_cells = served * xp.exp(g_cells * bias[C] * sp.cell_planning_horizon) / (tgt[C] * yld)
-    domestic_cost = ((cost - credit[:, None]) * mix).sum(axis=1)
-    landed_cost = (landed * mix).sum(axis=1)
+    domestic_cost = ops.total((cost - credit[:, None]) * mix, 1)
+    landed_cost = ops.total(landed * mix, 1)
     advantage = xp.exp(sens[C] * xp.log(landed_cost / xp.maximum(domestic_cost, 1e-6)))
-    committed = cell_cap + pipe[cell_rows:].sum(axis=1) + remaining
+    committed = cell_cap + ops.total(pipe[cell_rows:], 1) + remaining
     orders_cells = resp[C] * xp.maximum(desired_cells - committed, 0.0) * advantage
     primary_need = xp.maximum(demand_ref - recovered, 0.0)
     ratio = price / anchor
@@ -271,7 +271,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
     first = xp.where((short > 0) & (s.shortage.first >= NO_SHORTAGE_YEAR), year, s.shortage.first)
     out = dict(
         demand=dem,
-        demand_world=dem.sum(axis=1),
+        demand_world=ops.total(dem, 1),
         chemistry_share=mix,
         chemistry_share_world=ops.vecmat(prod, mix) / made,
         cell_capacity=cell_cap,
@@ -317,7 +317,7 @@ def step(state: State, inputs: YearInputs, params, ctx: Context):
         costs=CostState(q, nu, u_now, b_dev, s.costs.log_drift_effect - b_dev * xp.log(costs.experience(p.costs, q) / costs.experience(p.costs, q_prev))),
         cells=CellState(cell_cap * (1.0 - xp.clip(retire[C] + closed, 0.0, 0.5)), util_cells, scrap, losses,
                         domestic_cost, landed_cost, g_cells, d_total),
-        recycling=RecyclingState(rec_cap * (1.0 - retire[RC]), recycling.push_history(s.recycling.deployments, prod.sum(axis=0))),
+        recycling=RecyclingState(rec_cap * (1.0 - retire[RC]), recycling.push_history(s.recycling.deployments, ops.total(prod, 0))),
         shortage=ShortageState(shortage_years, first),
         pipeline=pipe,
     )

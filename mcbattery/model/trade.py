@@ -29,14 +29,14 @@ def allocate(p, demand, capacity, yield_, domestic_cost, landed_cost, max_utiliz
     domestic = xp.minimum(phi * demand, good_cap)
     wanted = demand - domestic
     allowed = ops.set_row(xp.minimum(wanted, quota * demand), exporter, 0.0)
-    blocked = ops.set_row(wanted - allowed, exporter, 0.0).sum(axis=0)
-    imports = allowed.sum(axis=0)
+    blocked = ops.total(ops.set_row(wanted - allowed, exporter, 0.0), 0)
+    imports = ops.total(allowed, 0)
     home_spare = good_cap[exporter] - domestic[exporter]
     exports = xp.minimum(imports, home_spare)
     unmet = imports - exports + (demand[exporter] - domestic[exporter])
     spare = ops.set_row(good_cap - domestic, exporter, 0.0)
-    extra = spare / xp.maximum(spare.sum(axis=0), 1e-9) * xp.minimum(unmet, spare.sum(axis=0))
+    extra = spare / xp.maximum(ops.total(spare, 0), 1e-9) * xp.minimum(unmet, ops.total(spare, 0))
     production = ops.add_row(domestic + extra, exporter, exports)
     import_share = ops.set_row(allowed, exporter, wanted[exporter]) / xp.maximum(demand, 1e-9)
-    gap = (unmet - extra.sum(axis=0) + blocked) / xp.maximum(demand.sum(axis=0), 1e-9)
+    gap = (unmet - ops.total(extra, 0) + blocked) / xp.maximum(ops.total(demand, 0), 1e-9)
     return production, import_share, gap

@@ -32,6 +32,24 @@ def test_softmax_over_a_dimension_with_draws_last():
         np.testing.assert_allclose(got[:, j], np.asarray(ops.softmax(jnp.asarray(x[:, j]), axis=0)), rtol=1e-5)
 
 
+def test_small_axis_sum_and_max_draw_by_draw_and_in_index_order():
+    x = RNG.standard_normal((3, 16, 4))  # (e.g. region, pipeline slot, draws)
+    for axis in (0, 1):
+        tot, big = ops.total(x, axis), ops.largest(x, axis)
+        np.testing.assert_allclose(tot, x.sum(axis=axis))
+        np.testing.assert_array_equal(big, x.max(axis=axis))
+        for j in range(4):
+            xj = jnp.asarray(x[..., j], jnp.float32)
+            np.testing.assert_allclose(np.asarray(ops.total(xj, axis)), tot[..., j], rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(np.asarray(ops.largest(xj, axis)), np.float32(x[..., j]).max(axis=axis))
+    # under JAX the sum runs in index order, the same for any batch it is vmapped over
+    xj = jnp.asarray(x[..., 0], jnp.float32)
+    in_order = xj[:, 0]
+    for i in range(1, 16):
+        in_order = in_order + xj[:, i]
+    np.testing.assert_array_equal(np.asarray(ops.total(xj, 1)), np.asarray(in_order))
+
+
 def test_one_hot_dot_vecmat_matvec_draw_by_draw():
     draws = 5
     idx = RNG.integers(0, 4, (3, draws))
