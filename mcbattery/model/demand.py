@@ -19,6 +19,8 @@ from mcbattery.model import ops
 
 #: The pack-price response acts on log(P / expected path) clipped to this range.
 MAX_LOG_PRICE_GAP = 1.0
+#: Floor of 1 - persistence² in the first growth shock's stationary scale (a cap of 10 sigma).
+MIN_STATIONARY_VARIANCE = 0.01
 
 
 def logistic_growth(demand, saturation, rate):
@@ -43,7 +45,8 @@ def step(p, t, base_prev, shock_prev, eps, log_pack_gap):
     """
     xp = ops.xp(shock_prev)
     phi = p.demand_growth_persistence
-    stationary = xp.where(t < 0.5, 1.0 / xp.sqrt(1.0 - phi * phi), 1.0)  # the first shock is stationary
+    # the first shock is stationary (its scale capped at 10 sigma for persistence near 1)
+    stationary = xp.where(t < 0.5, 1.0 / xp.sqrt(xp.maximum(1.0 - phi * phi, MIN_STATIONARY_VARIANCE)), 1.0)
     shock = phi * shock_prev + p.demand_noise_sd * stationary * eps
     base = base_prev * xp.exp(logistic_growth(base_prev, p.demand_saturation, p.demand_growth_rate) + shock)
     gap = xp.clip(log_pack_gap, -MAX_LOG_PRICE_GAP, MAX_LOG_PRICE_GAP)

@@ -53,6 +53,11 @@ def test_growth_shocks_persist_and_start_stationary():
     assert np.all(b > q)
 
 
+def test_persistence_of_one_keeps_the_first_shock_finite():
+    _, _, u0 = demand.step(_p(sd=0.1, phi=1.0), 0.0, np.array([100.0, 20.0]), np.zeros(2), np.ones(2), np.zeros(2))
+    np.testing.assert_allclose(u0, 0.1 * 10.0)  # capped at ten times the innovation sd
+
+
 def test_a_pack_price_above_the_expected_path_lowers_demand_but_not_the_base():
     p = _p(elasticity=0.8)
     base0 = np.array([100.0, 20.0])
