@@ -25,6 +25,7 @@ from mcbattery.calibration.nuts import fit_model
 from mcbattery.calibration.priors import DEFAULT_PRIORS, MODELS, prior_distributions, sample_priors
 from mcbattery.calibration.store import posterior_hash
 from mcbattery.common.errors import InputError
+from mcbattery.model.demand import logistic_growth
 
 __all__ = ["calibrate"]
 
@@ -54,8 +55,8 @@ def derived(model: str, s: dict, data: dict) -> dict:
     else:
         K, r = s["demand__saturation"], s["demand__growth_rate"]
         log_d = np.asarray(data["log_demand"], np.float64)
-        out["demand__growth_shock_last"] = (log_d[-1] - log_d[-2]) - r * (1.0 - np.exp(log_d[-2]) / K)
-        out["demand__growth_next"] = r * (1.0 - np.exp(log_d[-1]) / K)
+        out["demand__growth_shock_last"] = (log_d[-1] - log_d[-2]) - logistic_growth(np.exp(log_d[-2]), K, r)
+        out["demand__growth_next"] = logistic_growth(np.exp(log_d[-1]), K, r)
     return out
 
 

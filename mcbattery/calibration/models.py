@@ -37,6 +37,7 @@ import numpyro.distributions as dist
 
 from mcbattery.calibration.priors import MODELS, DemandPriors, LearningPriors, prior_distributions
 from mcbattery.model import prices
+from mcbattery.model.demand import logistic_growth
 
 __all__ = [
     "learning_model",
@@ -237,7 +238,7 @@ def chemistry_model(share, cost_gap, priors=None):
 def demand_growth_shocks(log_demand, saturation, rate):
     """Growth shocks u_t = Δlog D_t − r (1 − D_{t−1}/K), shape (n−1,) [log/yr]."""
     log_demand = jnp.asarray(log_demand)
-    return jnp.diff(log_demand) - rate * (1.0 - jnp.exp(log_demand[:-1]) / saturation)
+    return jnp.diff(log_demand) - logistic_growth(jnp.exp(log_demand[:-1]), saturation, rate)
 
 
 def demand_pointwise(u, sigma, phi):
@@ -316,7 +317,7 @@ def predictive_fn(model: str, names: tuple[str, ...]):
             ll = demand_pointwise(u, sig, phi)
             u_prev = jnp.concatenate([jnp.zeros(1), u[:-1]])
             scale = jnp.concatenate([jnp.full(1, 1.0 / jnp.sqrt(1.0 - phi**2)), jnp.ones(u.shape[0] - 1)])
-            growth = r * (1.0 - jnp.exp(ld[:-1]) / K) + phi * u_prev + sig * scale * jax.random.normal(key, u.shape)
+            growth = logistic_growth(jnp.exp(ld[:-1]), K, r) + phi * u_prev + sig * scale * jax.random.normal(key, u.shape)
             return ll, ld[:-1] + growth
 
     in_axes = (0,) * (len(names) + 1) + (None,) * len(MODEL_DATA[model])

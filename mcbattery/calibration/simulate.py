@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from mcbattery.calibration.models import monthly_price_parameters
+from mcbattery.model.demand import logistic_growth
 
 __all__ = ["simulate_price_monthly", "simulate_demand"]
 
@@ -40,5 +41,5 @@ def simulate_demand(years, demand0, saturation, rate, noise_sd, persistence, see
     for t in range(1, n):
         if t > 1:
             u = persistence * u + noise_sd * rng.standard_normal()
-        d[t] = d[t - 1] * math.exp(rate * (1.0 - d[t - 1] / saturation) + u)
+        d[t] = d[t - 1] * math.exp(logistic_growth(d[t - 1], saturation, rate) + u)
     return d

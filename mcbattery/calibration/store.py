@@ -134,7 +134,7 @@ def posterior_readme(idata) -> str:
         "",
         f"* created: {a.get('created_at')}, mcbattery {a.get('mcbattery_version')}, seed {a.get('seed')}",
         f"* data vintage: {a.get('data_vintage')}; fitted on data up to: {a.get('until')}"
-        f" (EV demand S-curve from {a.get('demand_first_year')})",
+        f" (EV demand fit from {a.get('demand_first_year')})",
         f"* sampler: {a.get('sampler')}; {a.get('num_chains')} chains x {a.get('num_samples')} draws"
         f" (+{a.get('num_warmup')} warm-up) per model",
         f"* posterior sha256: `{a.get('posterior_sha256')}`",

@@ -37,7 +37,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 @click.option("--warmup", type=click.IntRange(min=1), default=None, help="Warm-up iterations per chain [default: = --samples].")
 @click.option("--chains", type=click.IntRange(min=1), default=4, show_default=True, help="Chains per model.")
 @click.option("--demand-first-year", type=click.IntRange(2010, 2020), default=2015, show_default=True,
-              help="First year of the EV demand S-curve fit (2010: the whole IEA series; see docs/calibration.md).")
+              help="First year of the EV demand growth fit (2010: the whole IEA series; see docs/calibration.md).")
 @click.option("--max-rhat", type=click.FloatRange(min=1.0), default=1.01, show_default=True, help="Largest accepted R-hat.")
 @click.option("--min-ess", type=click.FloatRange(min=0.0), default=400.0, show_default=True, help="Smallest accepted bulk ESS.")
 @click.option("--max-divergences", type=click.IntRange(min=0), default=0, show_default=True,
