@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mcbattery.model.outputs import OUTPUTS
-from mcbattery.model.scan import simulate
+from mcbattery.model.scan import simulate_batch
 
 OUTPUT_NAMES = tuple(OUTPUTS)
 
@@ -31,12 +31,9 @@ def simulate_numpy(params, normals, uniforms, history, start_year: int, coords, 
     n_uniforms); history: (HISTORY,) deployments 1..HISTORY years before ``start_year``.
     Returns {output name: (n, years, *dims)} in ``dtype`` (inputs are cast to it).
     """
-    p = {k: np.moveaxis(np.asarray(v, dtype), 0, -1) for k, v in params.items()}
-    z = np.moveaxis(np.asarray(normals, dtype), 0, -1)
-    u = np.moveaxis(np.asarray(uniforms, dtype), 0, -1)
+    p = {k: np.asarray(v, dtype) for k, v in params.items()}
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = simulate(p, z, u, np.asarray(history, dtype)[:, None], coords, start_year)
-    return {k: np.moveaxis(v, -1, 0) for k, v in out.items()}
+        return simulate_batch(p, np.asarray(normals, dtype), np.asarray(uniforms, dtype), np.asarray(history, dtype), coords, start_year)
 
 
 # --------------------------------------------------------------------------- inputs

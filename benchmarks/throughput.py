@@ -75,7 +75,7 @@ from numpy_model import OUTPUT_NAMES, rng_bound_fn, sample_inputs, simulate_nump
 from mcbattery import engine  # noqa: E402
 from mcbattery.engine import kernel, runner  # noqa: E402
 from mcbattery.model import noise  # noqa: E402
-from mcbattery.model.scan import simulate  # noqa: E402
+from mcbattery.model.scan import simulate_batch  # noqa: E402
 from mcbattery.inputs.priors import load_scenario  # noqa: E402
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure  # noqa: E402
 
@@ -161,9 +161,10 @@ def sim_only_fn(priors, n_years, start_year, turn=BLOCK):
     history = jnp.asarray(kernel.deployment_history(start_year), jnp.float32)
     slots = noise.layout(priors.coords)
 
-    def one(key, fields):
-        kp, normals, uniforms = kernel.draw_randomness(key, n_years, slots, jnp.float32)
-        out = simulate(sampler(kp, fields), normals, uniforms, history, priors.coords, start_year)
+    def sim(keys, fields):
+        kp, normals, uniforms = jax.vmap(lambda k: kernel.draw_randomness(k, n_years, slots, jnp.float32))(keys)
+        params = jax.vmap(sampler, in_axes=(0, None))(kp, fields)
+        out = simulate_batch(params, normals, uniforms, history, priors.coords, start_year, draws_first=False)
         return sum(jnp.sum(v) for v in out.values())
 
     @jax.jit
@@ -171,7 +172,7 @@ def sim_only_fn(priors, n_years, start_year, turn=BLOCK):
         def body(b, s):
             idx = first + b * turn + jnp.arange(turn, dtype=jnp.int32)
             keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(idx)
-            return s + jnp.sum(jax.vmap(one, in_axes=(0, None))(keys, fields))
+            return s + sim(keys, fields)
 
         return jax.lax.fori_loop(0, n_blocks, body, jnp.float32(0))
 

@@ -21,7 +21,7 @@ from mcbattery.inputs.priors import Priors
 from mcbattery.inputs.priors import PRIORS_DIR
 from mcbattery.model import noise
 from mcbattery.model.coords import Coords, load_coords
-from mcbattery.model.scan import simulate
+from mcbattery.model.scan import simulate_batch
 
 # Cached kernels for running the model on given parameters (scenario comparison, sensitivity
 # analysis): seed and draw indices are arguments, so a chunked loop compiles once per prior
@@ -53,11 +53,8 @@ def _simulator(n_years: int, start_year: int, dtype: str, coords: Coords):
     def go(seed, idx, params, history):
         base = jax.random.PRNGKey(seed)
 
-        def one(i, p):
-            _, normals, uniforms = draw_randomness(jax.random.fold_in(base, i), n_years, slots, dt)
-            return simulate(p, normals, uniforms, history, coords, start_year)
-
-        return jax.vmap(one)(idx, params)
+        _, normals, uniforms = jax.vmap(lambda i: draw_randomness(jax.random.fold_in(base, i), n_years, slots, dt))(idx)
+        return simulate_batch(params, normals, uniforms, history, coords, start_year)
 
     return go
 

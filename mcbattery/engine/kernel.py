@@ -16,11 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from mcbattery.engine.devices import unrolled_threefry
-from mcbattery.engine.layout import Layout, flatten
+from mcbattery.engine.layout import Layout, flatten_columns
 from mcbattery.engine.sampling import make_sampler, random_normal, random_uniform
 from mcbattery.engine.streaming import tree_merge
 from mcbattery.model import noise
-from mcbattery.model.scan import simulate
+from mcbattery.model.scan import simulate_batch
 from mcbattery.model.outputs import BINS
 from mcbattery.model.recycling import HISTORY
 
@@ -84,49 +84,54 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     narrow_counts = narrow_counts and not wave_groups
     assert not narrow_counts or flush_groups * group * BLOCK < 2**16, "uint16 counts could overflow"
 
-    def one(key, fields):
-        kp, normals, uniforms = draw_randomness(key, n_years, slots, dtype)
-        return simulate(sampler(kp, fields), normals, uniforms, history, layout.coords, start_year)
-
-    def simulate_rows(indices, base_key, fields):
-        """Draws ``indices`` -> outputs (rows, columns)."""
+    def simulate_columns(indices, base_key, fields):
+        """Draws ``indices`` -> outputs (columns, draws): the model runs with the draws last
+        (:func:`~mcbattery.model.scan.simulate_batch`), so each column's draws are contiguous."""
         keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(indices)
-        return flatten(jax.vmap(one, in_axes=(0, None))(keys, fields), layout)
+        kp, normals, uniforms = jax.vmap(lambda k: draw_randomness(k, n_years, slots, dtype))(keys)
+        params = jax.vmap(sampler, in_axes=(0, None))(kp, fields)
+        out = simulate_batch(params, normals, uniforms, history, layout.coords, start_year, draws_first=False)
+        return flatten_columns(out, layout)
 
     def block_moments(x, valid):
-        """Count, mean and M2 over the draw axis (-2) of x (..., BLOCK, columns)."""
-        v = valid[..., None]
+        """Count, mean and M2 over the draw axis (-1) of x (..., columns, BLOCK); valid (..., BLOCK)."""
+        v = valid[..., None, :]
         nb = jnp.sum(valid, axis=-1, dtype=dtype)
-        mean = jnp.where(v, x, 0.0).sum(axis=-2) / jnp.maximum(nb, 1.0)[..., None]
-        m2 = jnp.sum(jnp.where(v, x - mean[..., None, :], 0.0) ** 2, axis=-2)  # a reduce, not a dot
+        mean = jnp.where(v, x, 0.0).sum(axis=-1) / jnp.maximum(nb, 1.0)[..., None]
+        m2 = jnp.sum(jnp.where(v, x - mean[..., None], 0.0) ** 2, axis=-1)  # a reduce, not a dot
         return nb, mean, m2
 
-    def count_rows(carry, x, finite, real):
-        """Add rows x (rows, columns) to the running extrema and the integer counts."""
+    def count_columns(carry, x, finite, real):
+        """Add x (columns, draws) to the running extrema and the integer counts."""
         hist, vmin, vmax, exceed, invalid = carry
         valid = finite & real
-        vmin = jnp.minimum(vmin, jnp.min(jnp.where(valid[:, None], x, jnp.inf), axis=0))
-        vmax = jnp.maximum(vmax, jnp.max(jnp.where(valid[:, None], x, -jnp.inf), axis=0))
-        # histogram: bin 0 = underflow, BINS + 1 = overflow; invalid rows carry zero weight
-        tx = jnp.where(is_log, jnp.log(jnp.maximum(x, 1e-30)), x)
-        b = jnp.clip(jnp.floor((tx - lo) / width) + 1, 0, BINS + 1).astype(jnp.int32)
-        flat = (jnp.arange(n_cols, dtype=jnp.int32) * (BINS + 2))[None, :] + b
-        flat = jnp.where(valid[:, None], flat, n_hist)  # invalid rows count in the spare last slot
-        hist = hist.at[flat.ravel()].add(jnp.ones((), hist.dtype))
+        vmin = jnp.minimum(vmin, jnp.min(jnp.where(valid, x, jnp.inf), axis=1))
+        vmax = jnp.maximum(vmax, jnp.max(jnp.where(valid, x, -jnp.inf), axis=1))
+        # histogram: bin 0 = underflow, BINS + 1 = overflow; invalid draws carry zero weight
+        tx = jnp.where(is_log[:, None], jnp.log(jnp.maximum(x, 1e-30)), x)
+        b = jnp.clip(jnp.floor((tx - lo[:, None]) / width[:, None]) + 1, 0, BINS + 1).astype(jnp.int32)
+        flat = (jnp.arange(n_cols, dtype=jnp.int32) * (BINS + 2))[:, None] + b
+        flat = jnp.where(valid, flat, n_hist)  # invalid draws count in the spare last slot
+        # column by column: each column's draws hit a few neighbouring bins (cache-friendly)
+        hist = hist.at[flat].add(jnp.ones((), hist.dtype))
+        # non-finite draws: the draws the table set aside, less the padding. Counting them from
+        # `flat` also keeps XLA from fusing the bin arithmetic into the scatter's flattened
+        # index copy, a one-dimensional loop that runs it scalar (benchmarks/RESULTS.md)
+        set_aside = jnp.sum(flat == n_hist, dtype=jnp.int32) // n_cols
+        invalid = invalid + set_aside - jnp.sum(~real, dtype=jnp.int32)
         # static column ranges, not a gather: the comparisons fuse with the other reductions
-        above = [jnp.sum((x[:, a:b] > jnp.asarray(t, dtype)) & valid[:, None], axis=0, dtype=jnp.int32)
+        above = [jnp.sum((x[a:b] > jnp.asarray(t, dtype)) & valid, axis=1, dtype=jnp.int32)
                  for a, b, t in layout.thr_segments]
         exceed = exceed + (jnp.concatenate(above) if above else jnp.zeros(0, jnp.int32))
-        invalid = invalid + jnp.sum(~finite & real, dtype=jnp.int32)
         return hist, vmin, vmax, exceed, invalid
 
     def block(carry, indices, base_key, n_valid, fields):
         """Simulate and reduce one block of BLOCK draws (always the same shapes)."""
-        x = simulate_rows(indices, base_key, fields)  # (BLOCK, columns)
-        finite = jnp.all(jnp.isfinite(x), axis=1)
+        x = simulate_columns(indices, base_key, fields)  # (columns, BLOCK)
+        finite = jnp.all(jnp.isfinite(x), axis=0)
         real = indices < n_valid
-        carry = count_rows(carry, x, finite, real)
-        return carry, (*block_moments(x, finite & real), x)
+        carry = count_columns(carry, x, finite, real)
+        return carry, (*block_moments(x, finite & real), x.T)
 
     def empty_nodes(k):
         """k empty tree nodes: count, mean and M2 all zero (merging with them changes nothing)."""
@@ -150,17 +155,18 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         def body(w, state):
             c, nodes, xs = state
             idx = first + w * wb * BLOCK + local
-            x = simulate_rows(idx, base_key, fields)  # (wb * BLOCK, columns)
-            finite = jnp.all(jnp.isfinite(x), axis=1)
+            x = simulate_columns(idx, base_key, fields)  # (columns, wb * BLOCK)
+            finite = jnp.all(jnp.isfinite(x), axis=0)
             real = (idx < n_valid) & (w * wb + local // BLOCK < n_blocks)
-            c = count_rows(c, x, finite, real)
-            nb, mean, m2 = block_moments(x.reshape(wb, BLOCK, n_cols), (finite & real).reshape(wb, BLOCK))
+            c = count_columns(c, x, finite, real)
+            by_block = jnp.moveaxis(x.reshape(n_cols, wb, BLOCK), 1, 0)  # (wb, columns, BLOCK)
+            nb, mean, m2 = block_moments(by_block, (finite & real).reshape(wb, BLOCK))
             merge = jax.vmap(lambda n, a, b: tree_merge(n, a, b, xp=jnp))
             root = merge(nb.reshape(wave_groups, group), mean.reshape(wave_groups, group, n_cols),
                          m2.reshape(wave_groups, group, n_cols))
             nodes = tuple(jax.lax.dynamic_update_slice_in_dim(buf, r, w * wave_groups, 0) for buf, r in zip(nodes, root))
             if with_draws:
-                xs = jax.lax.dynamic_update_slice_in_dim(xs, x.reshape(wb, BLOCK, n_cols), w * wb, 0)
+                xs = jax.lax.dynamic_update_slice_in_dim(xs, jnp.moveaxis(by_block, 1, 2), w * wb, 0)
             return c, nodes, xs
 
         c, (nb, mean, m2), xs = jax.lax.fori_loop(0, (n_blocks + wb - 1) // wb, body, (init_carry(hist), nodes, xs))

@@ -75,7 +75,8 @@ def make_layout(n_years: int, start_year: int, thresholds: dict[str, tuple[float
     )
 
 
-def flatten(outputs: dict[str, jax.Array], layout: Layout) -> jax.Array:
-    n = next(iter(outputs.values())).shape[0]
-    return jnp.concatenate([outputs[k].reshape(n, -1) for k in layout.names], axis=1)
+def flatten_columns(outputs: dict[str, jax.Array], layout: Layout) -> jax.Array:
+    """Outputs name -> (year, *dims, draws) as one (columns, draws) matrix in layout order."""
+    n = next(iter(outputs.values())).shape[-1]
+    return jnp.concatenate([outputs[k].reshape(-1, n) for k in layout.names], axis=0)
 

@@ -1,10 +1,11 @@
 """The few array operations the model needs beyond the array API, for JAX and NumPy alike.
 
-The model is written once. Under JAX it runs one draw at a time (the engine vmaps it) and
-these dispatch to ``jax.numpy`` / ``jax.lax``; on NumPy arrays it runs many draws at once with
-the draw axis *last* (every array is ``(*dims, draws)``), so the same code broadcasts scalar
-parameters over draws, and :func:`scan` is a plain Python loop. That NumPy path is the
-benchmark baseline and the independent check of the engine (benchmarks/numpy_model.py).
+The model is written once, for one draw or for many with the draw axis *last* (every array is
+``(*dims, draws)``, so the same code broadcasts scalar parameters over draws). On JAX arrays
+these dispatch to ``jax.numpy`` / ``jax.lax`` (the engine runs each block of draws this way,
+draws last); on NumPy arrays they run in NumPy and :func:`scan` is a plain Python loop. That
+NumPy path is the benchmark baseline and the independent check of the engine
+(benchmarks/numpy_model.py).
 """
 
 from __future__ import annotations
@@ -21,10 +22,24 @@ def xp(*arrays):
 
 
 def scan(f, init, xs):
-    """``jax.lax.scan`` for JAX inputs; a Python loop over the leading axis for NumPy ones."""
+    """``jax.lax.scan`` for JAX inputs; a Python loop over the leading axis for NumPy ones.
+
+    Under JAX each step's inputs reach it through the carry, sliced one step ahead: sliced in
+    the step itself, XLA fuses the slice into every loop that uses the step's inputs, and each
+    of those loops then reloads the step counter per element, which keeps LLVM from
+    vectorising it along the draws (same results; docs/scaling.md)."""
     leaves = jax.tree_util.tree_leaves(xs)
     if any(isinstance(a, jax.Array) for a in leaves + jax.tree_util.tree_leaves(init)):
-        return jax.lax.scan(f, init, xs)
+        # each step's inputs reach it through the carry, taken one step ahead
+        tm = jax.tree_util.tree_map
+        ahead = tm(lambda a: jnp.concatenate([a[1:], a[:1]]), xs)
+
+        def body(c, nxt):
+            carry, out = f(*c)
+            return (carry, nxt), out
+
+        (carry, _), outs = jax.lax.scan(body, (init, tm(lambda a: a[0], xs)), ahead)
+        return carry, outs
     carry, outs = init, []
     for i in range(leaves[0].shape[0]):
         carry, out = f(carry, jax.tree_util.tree_map(lambda a: a[i], xs))
@@ -80,10 +95,8 @@ def gammaln(x):
 
 def one_hot(index, n: int, dtype):
     """One-hot along a new axis 1: ``index`` (k, *draws) -> (k, n, *draws)."""
-    if isinstance(index, jax.Array):
-        return jax.nn.one_hot(index, n, dtype=dtype)  # one draw: (k,) -> (k, n)
     classes = np.arange(n).reshape((n,) + (1,) * (np.ndim(index) - 1))
-    return (np.expand_dims(index, 1) == classes).astype(dtype)
+    return (xp(index).expand_dims(index, 1) == classes).astype(dtype)
 
 
 def _sum_over(terms):

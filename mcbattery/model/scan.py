@@ -2,9 +2,9 @@
 scanned over years.
 
 ``simulate(params, normals, uniforms, history, coords, start_year)`` is pure: all randomness
-comes in as arrays (years x slots), so a draw's path depends only on its key. Under JAX it
-runs one draw (``jax.lax.scan``; the engine vmaps it); with NumPy arrays whose draws come
-last it runs many draws in a plain loop over years. Outputs are a dict of arrays with a
+comes in as arrays (years x slots), so a draw's path depends only on its key. It runs one
+draw, or many with the draws last (:func:`simulate_batch` arranges them), as a ``jax.lax.scan``
+over years on JAX arrays and a plain loop on NumPy ones. Outputs are a dict of arrays with a
 leading year axis; their dims and units are in :mod:`mcbattery.model.outputs`.
 """
 
@@ -142,6 +142,18 @@ def prepare(p: Params, history, coords: Coords, start_year: int) -> tuple[Contex
         mining_start=start["mining"],
     )
     return ctx, initial_state(p, history, ctx, start)
+
+
+def simulate_batch(params, normals, uniforms, history, coords: Coords, start_year: int, draws_first: bool = True) -> dict:
+    """:func:`simulate` for many draws given with the draws first: params
+    ``{name: (draws, *dims)}``, normals and uniforms (draws, years, slots), history (HISTORY,).
+    The model runs with the draws last, so under JAX every fused loop runs along the draws
+    (vectorised on CPUs, coalesced on GPUs). Returns outputs name -> (draws, years, *dims), or
+    (years, *dims, draws) with ``draws_first=False``."""
+    xp = ops.xp(normals)
+    last = {k: xp.moveaxis(xp.asarray(v), 0, -1) for k, v in params.items()}
+    out = simulate(last, xp.moveaxis(normals, 0, -1), xp.moveaxis(uniforms, 0, -1), history[:, None], coords, start_year)
+    return {k: xp.moveaxis(v, -1, 0) for k, v in out.items()} if draws_first else out
 
 
 def simulate(params, normals, uniforms, history, coords: Coords, start_year: int) -> dict:

@@ -1,7 +1,7 @@
 """The model's state between years: a typed pytree, grouped by mechanism.
 
-Shapes are for one draw (the engine vmaps draws); for many draws in NumPy the draw axis comes
-last. Dimensions in brackets, units after the colon.
+Shapes are for one draw; for many draws (the engine's blocks, the NumPy baseline) the draw
+axis comes last. Dimensions in brackets, units after the colon.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from mcbattery.engine.layout import flatten, make_layout
+from mcbattery.engine.layout import flatten_columns, make_layout
 from mcbattery.inputs.priors import shipped_coords
 from mcbattery.model.outputs import BINS, OUTPUTS
 
@@ -59,11 +59,11 @@ def test_thresholds_repeat_their_output_columns():
         assert seg.sum() == b - a
 
 
-def test_flatten_puts_each_output_in_its_slice():
+def test_flatten_columns_puts_each_output_in_its_rows():
     lay = make_layout(2, 2025, {}, shipped_coords())
     rng = np.random.default_rng(0)
-    outputs = {k: jnp.asarray(rng.standard_normal((3, *lay.shapes[k])), jnp.float32) for k in lay.names}
-    flat = np.asarray(flatten(outputs, lay))
-    assert flat.shape == (3, lay.n_columns)
+    outputs = {k: jnp.asarray(rng.standard_normal((*lay.shapes[k], 3)), jnp.float32) for k in lay.names}  # draws last
+    flat = np.asarray(flatten_columns(outputs, lay))
+    assert flat.shape == (lay.n_columns, 3)
     for k in lay.names:
-        np.testing.assert_array_equal(flat[:, lay.slices[k]], np.asarray(outputs[k]).reshape(3, -1))
+        np.testing.assert_array_equal(flat[lay.slices[k]].T, np.moveaxis(np.asarray(outputs[k]), -1, 0).reshape(3, -1))
