@@ -101,8 +101,11 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         m2 = jnp.sum(jnp.where(v, x - mean[..., None], 0.0) ** 2, axis=-1)  # a reduce, not a dot
         return nb, mean, m2
 
-    def count_columns(carry, x, finite, real):
-        """Add x (columns, draws) to the running extrema and the integer counts."""
+    def count_columns(carry, x, finite, real, by_column: bool = True):
+        """Add x (columns, draws) to the running extrema and the integer counts. by_column:
+        scatter the histogram counts column by column (CPUs: each column's draws hit a few
+        neighbouring bins, cache-friendly), else draw by draw (GPUs: neighbouring threads add
+        to different columns' bins instead of contending for one)."""
         hist, vmin, vmax, exceed, invalid = carry
         valid = finite & real
         vmin = jnp.minimum(vmin, jnp.min(jnp.where(valid, x, jnp.inf), axis=1))
@@ -112,8 +115,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         b = jnp.clip(jnp.floor((tx - lo[:, None]) / width[:, None]) + 1, 0, BINS + 1).astype(jnp.int32)
         flat = (jnp.arange(n_cols, dtype=jnp.int32) * (BINS + 2))[:, None] + b
         flat = jnp.where(valid, flat, n_hist)  # invalid draws count in the spare last slot
-        # column by column: each column's draws hit a few neighbouring bins (cache-friendly)
-        hist = hist.at[flat].add(jnp.ones((), hist.dtype))
+        hist = hist.at[flat if by_column else flat.T].add(jnp.ones((), hist.dtype))
         # non-finite draws: the draws the table set aside, less the padding. Counting them from
         # `flat` also keeps XLA from fusing the bin arithmetic into the scatter's flattened
         # index copy, a one-dimensional loop that runs it scalar (benchmarks/RESULTS.md)
@@ -158,7 +160,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
             x = simulate_columns(idx, base_key, fields)  # (columns, wb * BLOCK)
             finite = jnp.all(jnp.isfinite(x), axis=0)
             real = (idx < n_valid) & (w * wb + local // BLOCK < n_blocks)
-            c = count_columns(c, x, finite, real)
+            c = count_columns(c, x, finite, real, by_column=False)
             by_block = jnp.moveaxis(x.reshape(n_cols, wb, BLOCK), 1, 0)  # (wb, columns, BLOCK)
             nb, mean, m2 = block_moments(by_block, (finite & real).reshape(wb, BLOCK))
             merge = jax.vmap(lambda n, a, b: tree_merge(n, a, b, xp=jnp))
