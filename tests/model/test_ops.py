@@ -89,3 +89,29 @@ def test_scan_is_lax_scan_or_a_loop():
     np.testing.assert_allclose(c_np, float(c_jx), rtol=1e-5)
     np.testing.assert_allclose(out_np, np.asarray(out_jx), rtol=1e-5, atol=1e-6)
     assert ops.scan(lambda c, x: (c + x, None), 0.0, xs)[1] is None
+
+
+def test_scan_hands_each_step_its_own_inputs_under_jax():
+    """The JAX path passes each step's inputs through the carry: the same numbers as a plain
+    ``lax.scan``, for several input arrays and a step that uses its position."""
+    def f(carry, x):
+        t, z, u = x
+        carry = carry * 0.5 + z * jnp.exp(-u) + t
+        return carry, (carry, z[0] - u)
+
+    ts = jnp.arange(5, dtype=jnp.float32)
+    zs = jnp.asarray(RNG.standard_normal((5, 3)), jnp.float32)
+    us = jnp.asarray(RNG.uniform(size=(5, 3)), jnp.float32)
+    init = jnp.zeros(3, jnp.float32)
+    got = jax.jit(lambda: ops.scan(f, init, (ts, zs, us)))()
+    want = jax.jit(lambda: jax.lax.scan(f, init, (ts, zs, us)))()
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+
+
+def test_one_hot_takes_draws_last_under_jax_and_numpy():
+    idx = np.array([[0, 2], [1, 1]])  # (k, draws)
+    want = (idx[:, None, :] == np.arange(3)[None, :, None]).astype(np.float32)
+    np.testing.assert_array_equal(ops.one_hot(idx, 3, np.float32), want)
+    np.testing.assert_array_equal(np.asarray(ops.one_hot(jnp.asarray(idx), 3, jnp.float32)), want)
+    np.testing.assert_array_equal(np.asarray(ops.one_hot(jnp.asarray([2, 0]), 3, jnp.float32)), np.eye(3)[[2, 0]])
