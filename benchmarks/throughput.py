@@ -74,8 +74,6 @@ from numpy_model import OUTPUT_NAMES, rng_bound_fn, sample_inputs, simulate_nump
 
 from mcbattery import engine  # noqa: E402
 from mcbattery.engine import kernel, runner  # noqa: E402
-from mcbattery.model import noise  # noqa: E402
-from mcbattery.model.scan import simulate_batch  # noqa: E402
 from mcbattery.inputs.priors import load_scenario  # noqa: E402
 from mcbattery.engine.sampling import make_sampler, prior_fields, structure  # noqa: E402
 
@@ -159,12 +157,9 @@ def sim_only_fn(priors, n_years, start_year, turn=BLOCK):
     by a plain sum: the engine minus its streaming reductions."""
     sampler = make_sampler(structure(priors), jnp.float32)
     history = jnp.asarray(kernel.deployment_history(start_year), jnp.float32)
-    slots = noise.layout(priors.coords)
 
     def sim(keys, fields):
-        kp, normals, uniforms = jax.vmap(lambda k: kernel.draw_randomness(k, n_years, slots, jnp.float32))(keys)
-        params = jax.vmap(sampler, in_axes=(0, None))(kp, fields)
-        out = simulate_batch(params, normals, uniforms, history, priors.coords, start_year, draws_first=False)
+        out = kernel.simulate_keys(sampler, keys, fields, history, priors.coords, start_year, n_years)
         return sum(jnp.sum(v) for v in out.values())
 
     @jax.jit

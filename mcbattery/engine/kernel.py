@@ -52,6 +52,15 @@ def draw_randomness(key, n_years: int, slots: noise.NoiseLayout, dtype=jnp.float
     return kp, normals, uniforms
 
 
+def simulate_keys(sampler, keys, fields, history, coords, start_year: int, n_years: int, dtype=jnp.float32) -> dict:
+    """Each key's parameters (``sampler``) and process noise, run through the model with the
+    draws last: outputs name -> (years, *dims, draws)."""
+    slots = noise.layout(coords)
+    kp, normals, uniforms = jax.vmap(lambda k: draw_randomness(k, n_years, slots, dtype))(keys)
+    params = jax.vmap(sampler, in_axes=(0, None))(kp, fields)
+    return simulate_batch(params, normals, uniforms, history, coords, start_year, draws_first=False)
+
+
 def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dtype=jnp.float32,
                 narrow_counts: bool = False, wave_groups: int = 0) -> Callable:
     """Build ``kernel(base_key, first, n_blocks, n_valid, fields, hist, chunk_groups, with_draws)``.
@@ -72,7 +81,6 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
     """
     sampler = make_sampler(struct, dtype)
     history = jnp.asarray(deployment_history(start_year), dtype)
-    slots = noise.layout(layout.coords)
     lo = jnp.asarray(layout.lo, dtype)
     width = jnp.asarray(layout.width, dtype)
     is_log = jnp.asarray(layout.log)
@@ -88,10 +96,7 @@ def make_kernel(struct: tuple, n_years: int, start_year: int, layout: Layout, dt
         """Draws ``indices`` -> outputs (columns, draws): the model runs with the draws last
         (:func:`~mcbattery.model.scan.simulate_batch`), so each column's draws are contiguous."""
         keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(indices)
-        kp, normals, uniforms = jax.vmap(lambda k: draw_randomness(k, n_years, slots, dtype))(keys)
-        params = jax.vmap(sampler, in_axes=(0, None))(kp, fields)
-        out = simulate_batch(params, normals, uniforms, history, layout.coords, start_year, draws_first=False)
-        return flatten_columns(out, layout)
+        return flatten_columns(simulate_keys(sampler, keys, fields, history, layout.coords, start_year, n_years, dtype), layout)
 
     def block_moments(x, valid):
         """Count, mean and M2 over the draw axis (-1) of x (..., columns, BLOCK); valid (..., BLOCK)."""
